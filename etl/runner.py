@@ -1,0 +1,96 @@
+"""Runs a stage once per (config, upstream state): a manifest row marks a finished run, so reruns are skipped."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from etl import __version__
+from etl.config import Preset, config_hash
+from etl.lake import Lake, clean_temporaries, write_table
+
+log = logging.getLogger("emolake")
+
+STAGES = ("generate", "extract", "probes", "index", "evaluate")
+UPSTREAM = {name: STAGES[:i] for i, name in enumerate(STAGES)}
+
+
+@dataclass
+class StageResult:
+    """What a stage's run() returns: counts for the manifest and the summary."""
+
+    rows_read: int = 0
+    rows_written: int = 0
+    details: dict = field(default_factory=dict)
+
+
+def code_version() -> str:
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{__version__}+{sha}" if sha else __version__
+
+
+def upstream_state(lake: Lake, stage: str) -> str:
+    """Names of the manifest files of every upstream stage: a new upstream run changes this stage's run key."""
+    names = []
+    for upstream in UPSTREAM[stage]:
+        directory = lake.partition("manifest", stage=upstream)
+        names += sorted(p.name for p in directory.glob("run-*.parquet"))
+    return ",".join(names)
+
+
+def run_key(lake: Lake, stage: str, config) -> str:
+    payload = f"{stage}|{config_hash(config)}|{upstream_state(lake, stage)}"
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def execute(stage: str, preset: Preset, force: bool = False) -> StageResult | None:
+    """Runs one stage of a preset unless an identical run already finished; returns its result, or None if skipped."""
+    config = preset.stage_configs[stage]
+    lake = Lake(config.common.lake)
+    removed = clean_temporaries(lake.root) if lake.root.exists() else 0
+    if removed:
+        log.info("removed %d temporary file(s) left by an interrupted run", removed)
+    key = run_key(lake, stage, config)
+    manifest = lake.manifest_path(stage, key)
+    if manifest.exists() and not force:
+        log.info("%s: already done for this config and input (%s), skipping", stage, manifest)
+        return None
+    module = importlib.import_module(f"etl.stages.{stage}")
+    log.info("%s: starting (preset %s, model %s, lake %s)", stage, preset.name, config.common.model, lake.root)
+    started, clock = datetime.now(UTC), time.perf_counter()
+    result: StageResult = module.run(config)
+    seconds = time.perf_counter() - clock
+    row = {
+        "stage": stage,
+        "run_key": key,
+        "preset": preset.name,
+        "config_hash": config_hash(config),
+        "model": config.common.model,
+        "code_version": code_version(),
+        "rows_read": result.rows_read,
+        "rows_written": result.rows_written,
+        "details": json.dumps(result.details, default=str),
+        "started_at": started.isoformat(timespec="seconds"),
+        "seconds": round(seconds, 2),
+    }
+    write_table(pa.Table.from_pylist([row]), manifest)
+    log.info("%s: done in %.1f s, read %d rows, wrote %d rows", stage, seconds, result.rows_read, result.rows_written)
+    return result

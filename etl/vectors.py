@@ -1,0 +1,62 @@
+"""Reads per-text vectors back from the lake: index rows joined to texts, rows gathered from the memory maps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from etl.errors import EmolakeError
+from etl.lake import Lake
+
+
+@dataclass
+class Vectors:
+    meta: list[dict]
+    """One dict per row: text_id, corpus, generator, emotion, topic, displayed_emotion."""
+    x: np.ndarray
+    """(n, hidden) float32."""
+
+
+def model_layers(lake: Lake, model: str) -> list[int]:
+    """Layers that have activations for a model, ascending."""
+    base = lake.dataset("activations") / f"model={model}"
+    layers = sorted(int(p.name.split("=")[1]) for p in base.glob("layer=*") if any(p.glob("*.parquet")))
+    if not layers:
+        raise EmolakeError(f"the lake at {lake.root} has no activations for model {model}: run `make extract`")
+    return layers
+
+
+def load(lake: Lake, model: str, layer: int, corpora: list[str], generators: list[str] | None = None) -> Vectors:
+    """Vectors of every extracted text of `corpora` (and `generators`, if given) at one layer, in text_id order."""
+    index_glob = str(lake.dataset("activations") / f"model={model}" / f"layer={layer}" / "*.parquet")
+    query = """
+        with idx as (select * from read_parquet(?)),
+        txt as (select * from read_parquet(?, hive_partitioning = true, union_by_name = true))
+        select idx.text_id, txt.corpus, txt.generator, txt.emotion, txt.displayed_emotion, txt.topic,
+               idx.npy_path, idx.row
+        from idx join txt using (text_id)
+        where idx.status = 'ok' and txt.corpus in (select unnest(?))
+          and (? or txt.generator in (select unnest(?)))
+        order by idx.text_id
+    """
+    params = [index_glob, lake.glob("texts"), corpora, generators is None, generators or []]
+    meta = duckdb.connect().sql(query, params=params).to_arrow_table().to_pylist()
+    return Vectors(meta=meta, x=gather(lake, meta))
+
+
+def gather(lake: Lake, meta: list[dict]) -> np.ndarray:
+    """Rows named by (npy_path, row) pairs, read through memory maps and returned as float32 in `meta` order."""
+    if not meta:
+        return np.zeros((0, 0), dtype=np.float32)
+    by_file: dict[str, list[int]] = {}
+    for position, item in enumerate(meta):
+        by_file.setdefault(item["npy_path"], []).append(position)
+    first = np.load(lake.root / meta[0]["npy_path"], mmap_mode="r")
+    out = np.empty((len(meta), first.shape[1]), dtype=np.float32)
+    for path, positions in by_file.items():
+        array = np.load(lake.root / path, mmap_mode="r")
+        rows = [meta[p]["row"] for p in positions]
+        out[positions] = array[rows]
+    return out

@@ -1,0 +1,25 @@
+-- activations: the index of the float16 shards, one row per (text, model, layer).
+-- built by: make extract
+create or replace view activations as
+with source as (
+    select * from read_parquet('${lake}/activations/**/*.parquet', hive_partitioning = true)
+),
+
+final as (
+    select
+        text_id,
+        model,
+        cast(layer as integer) as layer,
+        corpus,
+        generator,
+        npy_path,
+        shard,
+        row as row_offset,
+        n_tokens,
+        n_used,
+        skip_tokens,
+        status
+    from source
+)
+
+select * from final

@@ -1,0 +1,27 @@
+-- rejects: texts a quality filter refused, with the reason (names_emotion, too_short, too_long, duplicate).
+-- built by: make generate
+create or replace view rejects as
+with source as (
+    select * from read_parquet('${lake}/rejects/**/*.parquet', hive_partitioning = true, union_by_name = true)
+),
+
+final as (
+    select
+        text_id,
+        corpus,
+        generator,
+        emotion,
+        displayed_emotion,
+        topic,
+        text,
+        model,
+        prompt_hash,
+        prompt_version,
+        seed,
+        temperature,
+        reason,
+        cast(created_at as timestamp) as created_at
+    from source
+)
+
+select * from final

@@ -1,0 +1,44 @@
+"""Shared fixtures: a tiny lake built once per session, and a helper to run the CLI in-process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def tiny_lake(tmp_path_factory):
+    """A lake with the whole `tiny` pipeline run once (read-only for tests: copy it before changing it)."""
+    from etl import runner
+    from etl.config import load_preset
+
+    lake = tmp_path_factory.mktemp("tiny") / "lake"
+    preset = load_preset("tiny", lake=lake)
+    for stage in runner.STAGES:
+        runner.execute(stage, preset)
+    return lake
+
+
+@pytest.fixture
+def tiny_lake_copy(tiny_lake, tmp_path):
+    target = tmp_path / "lake"
+    shutil.copytree(tiny_lake, target)
+    return target
+
+
+@pytest.fixture
+def cli(capsys):
+    """Runs `emolake ARGS...` in-process; returns (exit code, stdout, stderr)."""
+    from etl.cli import main
+
+    def run(*args: str):
+        code = main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

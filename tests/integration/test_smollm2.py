@@ -1,0 +1,78 @@
+"""The bundled SmolLM2-135M-Instruct through the pipeline on a few stories, and its exactness and generation."""
+
+import json
+
+import numpy as np
+import pytest
+
+from etl import query, runner
+from etl.activations import mean_residuals
+from etl.config import load_preset
+from etl.lake import Lake
+from etl.models import load
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+MODEL = "bundled:smollm2-135m-instruct"
+
+PRESET = """
+model = "bundled:smollm2-135m-instruct"
+emotions = ["afraid", "calm", "happy"]
+[generate]
+sources = ["reference"]
+reference_corpora = ["emotional_story", "neutral_story"]
+reference_per_emotion = 4
+reference_neutral = 8
+[extract]
+corpora = ["emotional_story", "neutral_story"]
+layers = [10, 20]
+[evaluate]
+folds = 2
+"""
+
+
+@pytest.fixture(scope="module")
+def smol_lake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("smol")
+    (root / "smol.toml").write_text(PRESET)
+    preset = load_preset(str(root / "smol.toml"), lake=root / "lake")
+    for stage in runner.STAGES:
+        runner.execute(stage, preset)
+    return root / "lake"
+
+
+def test_the_bundled_model_resolves_from_its_package():
+    loaded = load(MODEL)
+    assert (loaded.slug, loaded.n_layers, loaded.hidden) == ("smollm2-135m-instruct", 30, 576)
+
+
+def test_pipeline_on_a_few_stories(smol_lake, cli):
+    lake = Lake(smol_lake)
+    probes = query.run(lake, "select layer, count(*) as n from probes group by 1 order by 1").to_pylist()
+    assert probes == [{"layer": 10, "n": 3}, {"layer": 20, "n": 3}]
+    extracted = query.run(lake, "select min(n_used) as lo, max(n_tokens) as hi from activations").to_pylist()[0]
+    assert extracted["lo"] > 0 and extracted["hi"] <= 512
+    code, out, _ = cli("--lake", smol_lake, "nearest", "My hands would not stop shaking in the dark.", "--json")
+    assert code == 0 and {m["emotion"] for m in json.loads(out)} == {"afraid", "calm", "happy"}
+
+
+def test_batched_extraction_equals_one_text_at_a_time():
+    loaded = load(MODEL)
+    texts = ["The kettle clicked off.", "We walked along the river for an hour before the rain came down. " * 3]
+    batched = mean_residuals(loaded.model, loaded.tokenizer, texts, [5, 20], 1, 512, batch_tokens=100_000)
+    for i, text in enumerate(texts):
+        alone = mean_residuals(loaded.model, loaded.tokenizer, [text], [5, 20], 1, 512)
+        assert np.abs(batched.vectors[i] - alone.vectors[0]).max() < 1e-4
+
+
+def test_local_generation_writes_rows_with_provenance(tmp_path):
+    (tmp_path / "gen.toml").write_text(
+        'model = "bundled:smollm2-135m-instruct"\nemotions = ["calm"]\n[generate]\nsources = ["local"]\n'
+        "local_stories_per_emotion = 2\nlocal_neutral_stories = 0\nlocal_max_new_tokens = 48\nmin_words = 5\n"
+    )
+    preset = load_preset(str(tmp_path / "gen.toml"), lake=tmp_path / "lake")
+    runner.execute("generate", preset)
+    lake = Lake(tmp_path / "lake")
+    rows = query.run(lake, "select * from texts union all by name select * exclude (reason) from rejects").to_pylist()
+    assert len(rows) == 2
+    assert all(r["generator"] == "local" and r["model"] == "smollm2-135m-instruct" and r["prompt_hash"] for r in rows)
+    assert all(len(r["text"].split()) > 3 for r in rows)

@@ -1,0 +1,68 @@
+"""The whole `tiny` preset through every stage, and the CLI on the lake it builds."""
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from etl import query, runner
+from etl.config import load_preset
+from etl.lake import Lake
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_stage_wrote_its_dataset(tiny_lake):
+    lake = Lake(tiny_lake)
+    counts = dict(query.run(lake, "select corpus, count(*) from texts group by all").to_pylist()[0].items())
+    assert counts
+    n_texts = query.run(lake, "select count(*) as n from texts").column("n")[0].as_py()
+    n_vectors = query.run(lake, "select count(*) as n from activations where layer = 0").column("n")[0].as_py()
+    assert n_texts == n_vectors > 0
+    layers = query.run(lake, "select distinct layer from probes order by 1").column("layer").to_pylist()
+    assert layers == [0, 1, 2, 3]
+    evaluated = query.run(lake, "select layer, top1, top5, valence_r from evaluation_layers order by layer").to_pylist()
+    assert [r["layer"] for r in evaluated] == [0, 1, 2, 3]
+    assert all(0 <= r["top1"] <= r["top5"] <= 1 for r in evaluated)
+    assert sorted(p.name for p in (tiny_lake / "index").rglob("*.faiss")) == [f"layer-{i}.faiss" for i in range(4)]
+
+
+def test_probes_are_unit_vectors_one_per_emotion(tiny_lake):
+    table = query.run(Lake(tiny_lake), "select layer, emotion, vector from probes")
+    vectors = np.array(table.column("vector").to_pylist())
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    per_layer = query.run(Lake(tiny_lake), "select layer, count(distinct emotion) as n from probes group by 1")
+    assert set(per_layer.column("n").to_pylist()) == {6}
+
+
+def test_a_second_run_skips_every_stage(tiny_lake_copy):
+    preset = load_preset("tiny", lake=tiny_lake_copy)
+    before = sorted(p.name for p in (tiny_lake_copy / "manifest").rglob("*.parquet"))
+    assert all(runner.execute(stage, preset) is None for stage in runner.STAGES)
+    assert sorted(p.name for p in (tiny_lake_copy / "manifest").rglob("*.parquet")) == before
+
+
+def test_nearest_and_classify(cli, tiny_lake, tmp_path):
+    code, out, _ = cli("--lake", tiny_lake, "nearest", "The storm took the roof and we ran.", "--json", "--k", "3")
+    assert code == 0
+    matches = json.loads(out)
+    assert len(matches) == 3 and [m["score"] for m in matches] == sorted((m["score"] for m in matches), reverse=True)
+    source = tmp_path / "in.csv"
+    source.write_text('id,body\n1,"First text, here."\n2,Second text\n3,Third one\n')
+    output = tmp_path / "out.parquet"
+    code, _, _ = cli("--lake", tiny_lake, "classify", "--input", source, "--text-column", "body", "--output", output,
+                     "--k", "171", "--batch-size", "2")
+    assert code == 0
+    rows = pq.read_table(output).to_pylist()
+    assert [r["row_id"] for r in rows] == [0, 1, 2]
+    assert all(len(r["emotions"]) == 6 == len(set(r["emotions"])) for r in rows)
+
+
+def test_sql_cli_formats(cli, tiny_lake):
+    code, out, _ = cli("--lake", tiny_lake, "sql", "select count(distinct emotion) as n from probes", "--format", "csv")
+    assert (code, out.strip()) == (0, "n\n6")
+    code, out, _ = cli("--lake", tiny_lake, "sql", "--list")
+    assert code == 0 and "evaluation_layers:" in out and "top1 DOUBLE" in out
+    code, out, _ = cli("--lake", tiny_lake, "sql", "sql/queries/layer_curve.sql", "--format", "json")
+    assert code == 0 and len(json.loads(out)) == 4
