@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,11 +57,8 @@ def forward_layers(model, ids: list[list[int]], pad_id: int, layers: list[int]):
         mask[row, : len(tokens)] = 1
     input_ids, mask = input_ids.to(device), mask.to(device)
     body = getattr(model, model.base_model_prefix, model)
-    with torch.inference_mode(), capture(model, layers) as captured:
-        try:
-            body(input_ids=input_ids, attention_mask=mask, use_cache=False)
-        except StopForward:
-            pass
+    with torch.inference_mode(), capture(model, layers) as captured, suppress(StopForward):
+        body(input_ids=input_ids, attention_mask=mask, use_cache=False)
     return captured, mask
 
 

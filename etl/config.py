@@ -170,7 +170,7 @@ def load_preset(name_or_path: str, lake: str | Path | None = None, model: str | 
     common = Common(model=model or raw.get("model", ""), lake=lake_dir, seed=raw.get("seed", 0), emotions=emotions)
     _check_fields("preset", common, skip={"lake"})
     if not common.model:
-        raise EmolakeError(f"preset {path} has no `model`: set model = \"bundled:smollm2-135m-instruct\"")
+        raise EmolakeError(f'preset {path} has no `model`: set model = "bundled:smollm2-135m-instruct"')
     stages = {name: build(cls, raw.get(name, {}), common, name) for name, cls in STAGE_TYPES.items()}
     query_source = raw.get("query_source", "reference")
     _check_choices("query_source", (query_source,), SOURCES)

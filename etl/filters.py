@@ -28,9 +28,9 @@ def reject_reason(row: dict, min_words: int, max_words: int, seen: set[str]) -> 
             return "too_long"
     elif n_words == 0:
         return "too_short"
-    for column in ("emotion", "displayed_emotion"):
-        if row.get(column) and row.get("corpus") in ("emotional_story", "deflection_dialogue"):
-            if names_emotion(text, row[column]):
+    if row.get("corpus") in ("emotional_story", "deflection_dialogue"):
+        for column in ("emotion", "displayed_emotion"):
+            if row.get(column) and names_emotion(text, row[column]):
                 return "names_emotion"
     key = normalised(text)
     if key in seen:

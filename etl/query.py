@@ -51,7 +51,7 @@ def check_read_only(sql: str) -> None:
     except duckdb.Error as exc:
         raise EmolakeError(f"SQL does not parse: {first_line(exc)}") from exc
     if not statements:
-        raise EmolakeError("empty SQL: pass a query such as \"select count(*) from texts\"")
+        raise EmolakeError('empty SQL: pass a query such as "select count(*) from texts"')
     for statement in statements:
         if statement.type != duckdb.StatementType.SELECT:
             raise EmolakeError(f"only read-only SELECT queries are allowed, not {statement.type.name}")

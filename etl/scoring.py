@@ -64,8 +64,9 @@ def check_k(k: int, n: int) -> int:
     return min(k, n)
 
 
-def open_scorer(lake: Lake, model: str | None = None, source: str = "reference", kind: str = "expression",
-                layer: int | None = None) -> Scorer:
+def open_scorer(
+    lake: Lake, model: str | None = None, source: str = "reference", kind: str = "expression", layer: int | None = None
+) -> Scorer:
     """Loads the index and centre of one (model, source, kind, layer); layer defaults to the best evaluated one."""
     import faiss
 
@@ -73,7 +74,8 @@ def open_scorer(lake: Lake, model: str | None = None, source: str = "reference",
         raise EmolakeError(f"the lake at {lake.root} has no probes: run `make all` (or `make probes index`)")
     con = duckdb.connect()
     available = con.execute(
-        "select distinct model, model_spec from read_parquet(?, hive_partitioning = true) where source = ? and kind = ?",
+        "select distinct model, model_spec from read_parquet(?, hive_partitioning = true) "
+        "where source = ? and kind = ?",
         [lake.glob("probes"), source, kind],
     ).fetchall()
     model, model_spec = pick_model(available, model, source)

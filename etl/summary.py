@@ -41,8 +41,8 @@ def render(lake: Lake) -> str:
     lines += [
         "",
         "Try next:",
-        "  .venv/bin/emolake nearest \"She checked the lock three times and still could not sleep.\"",
-        "  .venv/bin/emolake sql \"select * from best_layers\"",
+        '  .venv/bin/emolake nearest "She checked the lock three times and still could not sleep."',
+        '  .venv/bin/emolake sql "select * from best_layers"',
         "  .venv/bin/emolake sql --list",
     ]
     return "\n".join(lines)

@@ -30,7 +30,7 @@ def read_column(path: Path, column: str) -> list[str]:
             frame = pl.read_ndjson(path)
         else:
             frame = pl.read_csv(path, separator="\t" if kind == "tsv" else ",", infer_schema=False)
-    except Exception as exc:  # noqa: BLE001  (polars raises many types; all mean the file is unreadable)
+    except Exception as exc:
         raise EmolakeError(f"cannot read {path} as {kind}: {str(exc).splitlines()[0][:200]}") from exc
     if column not in frame.columns:
         raise EmolakeError(f"column {column!r} is not in {path}: its columns are {frame.columns}")
@@ -61,7 +61,7 @@ def _cell(value, max_width: int) -> str:
     if isinstance(value, float):
         text = f"{value:.4g}"
     elif isinstance(value, list):
-        text = json.dumps(value if len(value) <= 8 else value[:8] + ["..."], default=str)
+        text = json.dumps(value if len(value) <= 8 else [*value[:8], "..."], default=str)
     else:
         text = "" if value is None else str(value)
     text = text.replace("\n", " ")

@@ -13,7 +13,7 @@ def cells(config) -> list[dict]:
     """Every (corpus, emotion, topic, index) the config asks the local model to write, in a fixed order."""
     topics = catalog.topics()
     out = []
-    for i, emotion in enumerate(catalog.select(config.common.emotions)):
+    for emotion in catalog.select(config.common.emotions):
         position = catalog.emotions().index(emotion)
         for j in range(config.local_stories_per_emotion):
             topic = topics[(position * 37 + j * 12) % len(topics)]
@@ -42,7 +42,7 @@ def write_chunk(loaded, group: list[dict], key: str, config) -> list[dict]:
     outputs = sample(loaded, requests, config.local_max_new_tokens, config.temperature, seed)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     rows = []
-    for cell, request, text in zip(group, requests, outputs, strict=True):
+    for cell, text in zip(group, outputs, strict=True):
         rows.append(
             {
                 "text_id": text_id("local", loaded.slug, cell["corpus"], cell["emotion"], cell["topic"], cell["index"]),

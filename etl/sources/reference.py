@@ -27,7 +27,7 @@ def row_emotions(row: dict) -> list[str]:
 def select_rows(
     corpus: str, rows: list[dict], emotions: tuple[str, ...], per_emotion: int | None, neutral: int | None
 ) -> list[dict]:
-    """The rows a config asks for: stories of the chosen emotions (at most `per_emotion` each), `neutral` neutral texts."""
+    """Rows of the chosen emotions (at most `per_emotion` stories each), or the first `neutral` neutral texts."""
     if corpus.startswith("neutral"):
         return rows if neutral is None else rows[:neutral]
     chosen = set(emotions)

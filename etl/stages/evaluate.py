@@ -87,7 +87,12 @@ def evaluate_layer(lake: Lake, model: str, layer: int, source: str, config: Eval
     baseline = vectors.load(lake, model, layer, baseline_corpora, [source])
     if not baseline.meta:
         baseline = vectors.load(lake, model, layer, baseline_corpora)
-    row = {"layer": layer, "kind": "expression", "n_emotions": len(set(labels.tolist())), "chance_top1": 1 / len(emotions)}
+    row = {
+        "layer": layer,
+        "kind": "expression",
+        "n_emotions": len(set(labels.tolist())),
+        "chance_top1": 1 / len(emotions),
+    }
     row |= held_out(stories.x[keep], labels, topics, len(emotions), baseline.x, variance, config.folds)
     probe_vectors = np.array(probes.column("vector").to_pylist(), dtype=np.float32)
     row |= geometry(probe_vectors, probes.column("emotion").to_pylist())
@@ -100,11 +105,20 @@ def run(config: EvaluateConfig) -> StageResult:
     layers = vectors.model_layers(lake, model)
     result = StageResult()
     for source in config.sources:
-        rows = [evaluate_layer(lake, model, layer, source, config) for layer in tqdm(layers, desc=f"evaluate ({source})")]
-        write_table(pa.Table.from_pylist(rows), lake.partition("evaluation_layers", model=model, source=source) / "part-0.parquet")
+        rows = [
+            evaluate_layer(lake, model, layer, source, config) for layer in tqdm(layers, desc=f"evaluate ({source})")
+        ]
+        write_table(
+            pa.Table.from_pylist(rows),
+            lake.partition("evaluation_layers", model=model, source=source) / "part-0.parquet",
+        )
         best = max(rows, key=lambda r: r.get("top1") or 0)
-        log.info("evaluate: %s: best layer %d: %s", source, best["layer"],
-                 {k: best.get(k) for k in ("top1", "top5", "n_test", "valence_r", "arousal_r")})
+        log.info(
+            "evaluate: %s: best layer %d: %s",
+            source,
+            best["layer"],
+            {k: best.get(k) for k in ("top1", "top5", "n_test", "valence_r", "arousal_r")},
+        )
         result.rows_written += len(rows)
         result.details[source] = {k: best.get(k) for k in ("layer", "top1", "top5", "valence_r", "arousal_r")}
     return result

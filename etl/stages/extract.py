@@ -72,10 +72,9 @@ def write_shard(lake: Lake, model: str, layers: list[int], shard: int, texts: li
     """Writes one shard's arrays, then its index rows (only texts new at each layer); returns index rows written."""
     written = 0
     for column, layer in enumerate(layers):
-        with atomic_path(lake.shard_npy(model, layer, shard)) as tmp:
-            with open(tmp, "wb") as handle:
-                np.save(handle, result.vectors[:, column].astype(np.float16))
-    for column, layer in enumerate(layers):
+        with atomic_path(lake.shard_npy(model, layer, shard)) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, result.vectors[:, column].astype(np.float16))
+    for layer in layers:
         rows = [
             {
                 "text_id": t["text_id"],
@@ -115,7 +114,9 @@ def run(config: ExtractConfig) -> StageResult:
     pending = [pending[i] for i in order]
     lengths = [lengths[i] for i in order]
     megabytes = len(pending) * len(layers) * loaded.hidden * 2 / 1e6
-    log.info("extract: %d texts x %d layers pending (%.1f MB of float16 to write)", len(pending), len(layers), megabytes)
+    log.info(
+        "extract: %d texts x %d layers pending (%.1f MB of float16 to write)", len(pending), len(layers), megabytes
+    )
     result = StageResult(rows_read=len(pending))
     bar = tqdm(total=sum(lengths), desc=f"extract ({model})", unit="tok", unit_scale=True)
     skipped = 0
@@ -136,6 +137,10 @@ def run(config: ExtractConfig) -> StageResult:
         next_shard += 1
     bar.close()
     result.details = {"texts": len(pending), "layers": len(layers), "skipped_short": skipped, "tokens": sum(lengths)}
-    log.info("extract: wrote %d index rows; %d texts shorter than %d tokens skipped", result.rows_written, skipped,
-             config.skip_tokens)
+    log.info(
+        "extract: wrote %d index rows; %d texts shorter than %d tokens skipped",
+        result.rows_written,
+        skipped,
+        config.skip_tokens,
+    )
     return result

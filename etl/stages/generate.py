@@ -25,7 +25,7 @@ def run(config: GenerateConfig) -> StageResult:
     if "gemini" in config.sources:
         from etl.errors import EmolakeError
 
-        raise EmolakeError("the gemini source is not available yet: use sources = [\"reference\", \"local\"]")
+        raise EmolakeError('the gemini source is not available yet: use sources = ["reference", "local"]')
     return result
 
 

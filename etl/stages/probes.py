@@ -47,7 +47,9 @@ def build_layer(lake: Lake, model: str, layer: int, source: str, config: ProbesC
     if not baseline.meta:
         baseline = vectors.load(lake, model, layer, list(config.baseline_corpora))
     if len(baseline.meta) < 2:
-        raise EmolakeError(f"fewer than 2 baseline texts in {list(config.baseline_corpora)}: run `make generate extract`")
+        raise EmolakeError(
+            f"fewer than 2 baseline texts in {list(config.baseline_corpora)}: run `make generate extract`"
+        )
     probe_set = expression_probes(x, labels, len(emotions), baseline.x, config.baseline_variance)
     counts = np.bincount(labels, minlength=len(emotions))
     created = datetime.now(UTC).isoformat(timespec="seconds")

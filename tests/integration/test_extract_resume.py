@@ -32,7 +32,7 @@ def test_a_killed_extract_resumes_without_loss_or_duplicates(tiny_lake, tmp_path
         calls["n"] += 1
         if calls["n"] == 2:
             # Dies after the arrays of shard 1 are written but before its index: a half-finished shard.
-            lake_, model, layers, shard, texts, result, done, config = args
+            lake_, model, layers, shard, _texts, result, _done, _config = args
             extract.np.save(lake_.shard_npy(model, layers[0], shard), result.vectors[:, 0])
             raise KeyboardInterrupt
         return real_write(*args, **kwargs)

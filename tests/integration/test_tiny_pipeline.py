@@ -51,8 +51,21 @@ def test_nearest_and_classify(cli, tiny_lake, tmp_path):
     source = tmp_path / "in.csv"
     source.write_text('id,body\n1,"First text, here."\n2,Second text\n3,Third one\n')
     output = tmp_path / "out.parquet"
-    code, _, _ = cli("--lake", tiny_lake, "classify", "--input", source, "--text-column", "body", "--output", output,
-                     "--k", "171", "--batch-size", "2")
+    code, _, _ = cli(
+        "--lake",
+        tiny_lake,
+        "classify",
+        "--input",
+        source,
+        "--text-column",
+        "body",
+        "--output",
+        output,
+        "--k",
+        "171",
+        "--batch-size",
+        "2",
+    )
     assert code == 0
     rows = pq.read_table(output).to_pylist()
     assert [r["row_id"] for r in rows] == [0, 1, 2]

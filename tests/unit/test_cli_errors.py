@@ -40,7 +40,9 @@ def test_malformed_preset(cli, tmp_path):
 def test_unknown_emotion_in_a_preset(cli, tmp_path):
     preset = tmp_path / "p.toml"
     preset.write_text('model = "tiny-random"\nemotions = ["calm", "hangry"]\n')
-    assert_one_line_error(cli("--lake", tmp_path / "l", "run", "generate", "--preset", preset), "unknown emotion(s) ['hangry']")
+    assert_one_line_error(
+        cli("--lake", tmp_path / "l", "run", "generate", "--preset", preset), "unknown emotion(s) ['hangry']"
+    )
 
 
 @pytest.mark.parametrize(
@@ -65,22 +67,49 @@ class TestOnABuiltLake:
     def test_column_not_in_file(self, cli, tiny_lake_copy, tmp_path):
         source = tmp_path / "in.csv"
         source.write_text("id,body\n1,hello there\n")
-        result = cli("--lake", tiny_lake_copy, "classify", "--input", source, "--text-column", "text",
-                     "--output", tmp_path / "o.parquet")
+        result = cli(
+            "--lake",
+            tiny_lake_copy,
+            "classify",
+            "--input",
+            source,
+            "--text-column",
+            "text",
+            "--output",
+            tmp_path / "o.parquet",
+        )
         assert_one_line_error(result, "column 'text' is not in")
 
     def test_unreadable_file(self, cli, tiny_lake_copy, tmp_path):
         source = tmp_path / "in.parquet"
         source.write_bytes(b"not parquet at all")
-        result = cli("--lake", tiny_lake_copy, "classify", "--input", source, "--text-column", "t",
-                     "--output", tmp_path / "o.parquet")
+        result = cli(
+            "--lake",
+            tiny_lake_copy,
+            "classify",
+            "--input",
+            source,
+            "--text-column",
+            "t",
+            "--output",
+            tmp_path / "o.parquet",
+        )
         assert_one_line_error(result, "cannot read")
 
     def test_empty_row_in_file(self, cli, tiny_lake_copy, tmp_path):
         source = tmp_path / "in.jsonl"
         source.write_text('{"t": "fine text"}\n{"t": ""}\n')
-        result = cli("--lake", tiny_lake_copy, "classify", "--input", source, "--text-column", "t",
-                     "--output", tmp_path / "o.parquet")
+        result = cli(
+            "--lake",
+            tiny_lake_copy,
+            "classify",
+            "--input",
+            source,
+            "--text-column",
+            "t",
+            "--output",
+            tmp_path / "o.parquet",
+        )
         assert_one_line_error(result, "text at row 1 is empty")
 
     def test_write_sql_is_refused_and_the_lake_is_untouched(self, cli, tiny_lake_copy):

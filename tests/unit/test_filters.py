@@ -32,7 +32,9 @@ def test_neutral_texts_are_not_checked_for_emotion_words():
 
 
 def test_dialogues_skip_story_length_bounds():
-    kept, _ = split_rows([story("Person: Where is the bus stop?\nAI: Two blocks north.", None, "neutral_dialogue")], 40, 260)
+    kept, _ = split_rows(
+        [story("Person: Where is the bus stop?\nAI: Two blocks north.", None, "neutral_dialogue")], 40, 260
+    )
     assert len(kept) == 1
 
 

@@ -77,7 +77,7 @@ def test_projected_probes_are_orthogonal_to_the_baseline_components(data):
 
 
 def test_zero_variance_projects_nothing(data):
-    x, labels, baseline = data
+    x, _, baseline = data
     components, share = baseline_components(baseline, 0.0)
     assert components.shape == (0, 16) and share == 0
     np.testing.assert_array_equal(project_out(x, components), x)

@@ -10,7 +10,9 @@ from etl.texts import to_table
 def small_lake(tmp_path):
     lake = Lake(tmp_path / "lake")
     rows = [{"text_id": "a", "emotion": "calm", "topic": "t", "text": "x", "created_at": "2026-01-01T00:00:00"}]
-    write_table(to_table(rows), lake.partition("texts", generator="reference", corpus="emotional_story") / "part-0.parquet")
+    write_table(
+        to_table(rows), lake.partition("texts", generator="reference", corpus="emotional_story") / "part-0.parquet"
+    )
     return lake
 
 

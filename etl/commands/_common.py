@@ -1,0 +1,18 @@
+"""Options and helpers shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def lake_dir(args: argparse.Namespace) -> Path:
+    return Path(args.lake or os.environ.get("EMOLAKE_LAKE") or "lake")
+
+
+def add_scoring_options(command: argparse.ArgumentParser, default_k: int) -> None:
+    command.add_argument("--k", type=int, default=default_k, help="how many emotions (171 for all)")
+    command.add_argument("--layer", type=int, help="probe layer (default: the best evaluated layer)")
+    command.add_argument("--model", help="model in the lake (needed when it holds several)")
+    command.add_argument("--source", default="reference", help="text source the probes were built from")

@@ -1,0 +1,49 @@
+"""`emolake classify --input FILE --text-column COL --output OUT.parquet`: nearest emotions for every row."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from etl.commands._common import add_scoring_options, lake_dir
+from etl.errors import EmolakeError
+
+
+def register(subparsers) -> None:
+    command = subparsers.add_parser("classify", help="nearest emotions for every row of a CSV/TSV/Parquet/JSONL file")
+    command.add_argument("--input", required=True, type=Path)
+    command.add_argument("--text-column", required=True)
+    command.add_argument("--output", required=True, type=Path)
+    command.add_argument("--batch-size", type=int, default=64)
+    add_scoring_options(command, default_k=5)
+    command.set_defaults(handler=handle)
+
+
+def handle(args) -> None:
+    import pyarrow as pa
+    from tqdm import tqdm
+
+    from etl.lake import Lake, write_table
+    from etl.scoring import check_k, check_texts, open_scorer
+    from etl.tables import read_column
+
+    if args.output.suffix != ".parquet":
+        raise EmolakeError(f"--output {args.output}: write to a .parquet file")
+    if args.batch_size < 1:
+        raise EmolakeError(f"--batch-size {args.batch_size}: use a positive integer")
+    texts = read_column(args.input, args.text_column)
+    check_texts(texts)
+    scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, layer=args.layer)
+    k = check_k(args.k, len(scorer.emotions))
+    rows = []
+    for start in tqdm(range(0, len(texts), args.batch_size), desc="classify", unit="batch"):
+        for offset, matches in enumerate(scorer.nearest(texts[start : start + args.batch_size], k)):
+            rows.append(
+                {
+                    "row_id": start + offset,
+                    "emotions": [m["emotion"] for m in matches],
+                    "scores": [m["score"] for m in matches],
+                }
+            )
+    write_table(pa.Table.from_pylist(rows), args.output)
+    logging.getLogger("emolake").info("classify: %d rows -> %s (layer %d)", len(rows), args.output, scorer.layer)
