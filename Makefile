@@ -8,7 +8,7 @@ LAKE ?= lake
 EMOLAKE := $(BIN)/emolake --lake $(LAKE)
 STAMP := $(VENV)/.installed
 
-.PHONY: help all install model model-gemma generate extract probes index evaluate summary test test-unit lint format clean-lake
+.PHONY: help all install model model-gemma browsers generate extract probes index evaluate steer serve summary test test-unit lint format clean-lake
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,22 +48,32 @@ index: install ## FAISS indexes of the probes
 evaluate: install ## held-out accuracy and valence/arousal correlation per layer
 	$(EMOLAKE) run evaluate --preset $(PRESET)
 
+steer: install ## steering sweep on the preset: fills the steering_runs view
+	$(EMOLAKE) steer-sweep --preset $(PRESET)
+
+serve: install ## the Dash app on 127.0.0.1:8050 (read-only over the lake)
+	$(EMOLAKE) serve
+
 summary: install ## what the lake holds
 	$(EMOLAKE) summary
 
-test: install model ## the whole test suite (unit + integration)
-	$(BIN)/ruff check etl tests bench
+browsers: ## Debian's Chromium and ChromeDriver for the browser tests (installed once)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: install model browsers ## the whole test suite (unit + integration + browser)
+	$(BIN)/ruff check etl tests bench dashboards
 	$(BIN)/python -m pytest -q
 
 test-unit: install ## unit tests only (no model)
 	$(BIN)/python -m pytest -q -m "not integration"
 
 lint: install ## ruff lint and format check
-	$(BIN)/ruff check etl tests bench
-	$(BIN)/ruff format --check etl tests bench
+	$(BIN)/ruff check etl tests bench dashboards
+	$(BIN)/ruff format --check etl tests bench dashboards
 
 format: install ## apply ruff formatting
-	$(BIN)/ruff format etl tests bench
+	$(BIN)/ruff format etl tests bench dashboards
 
 clean-lake: ## delete the lake (keeps the model cache)
 	rm -rf $(LAKE)

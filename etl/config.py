@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import tomllib
 import types
@@ -22,6 +23,16 @@ from etl.errors import EmolakeError
 PRESET_DIR = Path(__file__).parent / "presets"
 CORPORA = ("emotional_story", "neutral_story", "neutral_dialogue", "deflection_dialogue", "speaker_dialogue")
 SOURCES = ("reference", "local", "gemini")
+DEFLECTION_PAIRS = ("probes", "norms")
+# Sizes each writer (local model, Gemini) is asked for: `local_stories_per_emotion`, `gemini_neutral_stories`...
+WRITER_SIZES = (
+    "stories_per_emotion",
+    "neutral_stories",
+    "neutral_dialogues",
+    "deflection_per_target",
+    "speaker_dialogues",
+)
+PROBE_KINDS = ("expression", "deflection", "present_speaker", "other_speaker")
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,12 @@ class Common:
 
 @dataclass(frozen=True)
 class GenerateConfig:
+    """What lands in `texts`: the shipped reference corpus and/or corpora written by the local model or Gemini.
+
+    Each writer's sizes are separate, so one preset can ask Gemini for the paper's corpora and the probed model for
+    a few stories of its own; a size of 0 leaves that corpus out. Both writers resume: finished chunks are kept.
+    """
+
     common: Common
     sources: tuple[str, ...] = ("reference",)
     """Where texts come from: `reference` (shipped corpus), `local` (the probed model writes), `gemini`."""
@@ -51,22 +68,103 @@ class GenerateConfig:
     """Emotional stories the local model writes per emotion, each on a different topic."""
     local_neutral_stories: int = 30
     """Neutral stories the local model writes."""
+    local_neutral_dialogues: int = 0
+    local_deflection_per_target: int = 0
+    """Deflection dialogues per target emotion (see deflection_targets)."""
+    local_speaker_dialogues: int = 0
+    """Two-speaker dialogues; the first speaker's emotion cycles through the selected emotions."""
     local_batch_size: int = 32
+    """Prompts sampled together: one padded batch, and one lake file per corpus (the unit of resumption)."""
     local_max_new_tokens: int = 160
+    local_dialogue_max_new_tokens: int = 220
+    gemini_stories_per_emotion: int = 0
+    """Emotional stories Gemini writes per emotion (spread evenly over the 100 topics: 1200 = 12 per topic)."""
+    gemini_neutral_stories: int = 0
+    gemini_neutral_dialogues: int = 0
+    gemini_deflection_per_target: int = 0
+    gemini_speaker_dialogues: int = 0
+    gemini_model: str = "gemini-2.5-flash"
+    gemini_stories_per_call: int = 12
+    """Stories asked for in one request (structured JSON output)."""
+    gemini_dialogues_per_call: int = 4
+    gemini_concurrency: int = 8
+    """Requests in flight at once."""
+    gemini_max_requests: int = 2000
+    """Request budget of one run, retries included; a run that reaches it stops cleanly and a rerun resumes."""
+    gemini_max_attempts: int = 6
+    """Attempts per request on 429, 5xx, timeouts and malformed JSON before the run fails."""
+    gemini_backoff_s: float = 2.0
+    """First retry delay; it doubles per attempt, with full jitter, up to gemini_max_backoff_s."""
+    gemini_max_backoff_s: float = 60.0
+    gemini_timeout_s: float = 120.0
+    gemini_calls_per_chunk: int = 25
+    """Requests whose texts are written to the lake together (the unit of resumption)."""
+    gemini_base_url: str | None = None
+    """Another endpoint (a proxy, or the tests' fake server); None: Google's."""
+    gemini_api_version: str | None = None
+    gemini_thinking_budget: int | None = None
+    """Thinking tokens allowed per request on models that think (0 turns thinking off on Flash); None: model default."""
+    deflection_targets: int = 16
+    """Target (felt) emotions of the deflection dialogues, sampled with the seed from the selected emotions."""
+    deflection_pairs: str = "probes"
+    """`probes`: each target's displayed emotions are sampled from the quarter of emotions whose expression probes
+    are least similar to it (needs `make probes`); `norms`: from the quarter farthest in valence (Warriner norms)."""
+    deflection_probe_source: str = "reference"
+    """Which text source's probes pick the deflection pairs."""
     temperature: float = 0.8
     min_words: int = 40
-    """Texts shorter than this are rejected (reason `too_short`)."""
+    """Stories shorter than this are rejected (reason `too_short`)."""
     max_words: int = 260
+    dialogue_min_words: int = 20
+    dialogue_max_words: int = 600
+    min_english: float = 0.2
+    """Least share of English function words (English prose: 0.35-0.55); below it a text is `not_english`."""
+    near_duplicate: float = 0.5
+    """Word-3-gram Jaccard similarity at which a text is a `near_duplicate` of one already kept."""
+    regenerate: bool = False
+    """Write finished chunks again (new samples replace the old ones) instead of skipping them."""
 
     def __post_init__(self) -> None:
         _check_choices("generate.sources", self.sources, SOURCES)
         _check_choices("generate.reference_corpora", self.reference_corpora, CORPORA)
-        _check_positive("generate.local_batch_size", self.local_batch_size)
-        _check_positive("generate.local_max_new_tokens", self.local_max_new_tokens)
+        _check_choices("generate.deflection_pairs", (self.deflection_pairs,), DEFLECTION_PAIRS)
+        _check_choices("generate.deflection_probe_source", (self.deflection_probe_source,), SOURCES)
+        for writer in ("local", "gemini"):
+            for size in WRITER_SIZES:
+                value = getattr(self, f"{writer}_{size}")
+                if not isinstance(value, int) or value < 0:
+                    raise EmolakeError(f"generate.{writer}_{size} = {value!r}: use 0 (leave out) or more")
+        for name in ("local_batch_size", "local_max_new_tokens", "local_dialogue_max_new_tokens", "deflection_targets"):
+            _check_positive(f"generate.{name}", getattr(self, name))
+        for name in ("stories_per_call", "dialogues_per_call", "concurrency", "max_requests", "max_attempts"):
+            _check_positive(f"generate.gemini_{name}", getattr(self, f"gemini_{name}"))
+        _check_positive("generate.gemini_calls_per_chunk", self.gemini_calls_per_chunk)
         if not 0.0 < self.temperature <= 2.0:
             raise EmolakeError(f"generate.temperature = {self.temperature} is out of range: use a value in (0, 2]")
         if self.min_words >= self.max_words:
             raise EmolakeError(f"generate.min_words ({self.min_words}) must be below max_words ({self.max_words})")
+        if self.dialogue_min_words >= self.dialogue_max_words:
+            raise EmolakeError(
+                f"generate.dialogue_min_words ({self.dialogue_min_words}) must be below dialogue_max_words "
+                f"({self.dialogue_max_words})"
+            )
+        if not 0.0 <= self.min_english < 1.0:
+            raise EmolakeError(f"generate.min_english = {self.min_english}: use a share in [0, 1)")
+        if not 0.0 < self.near_duplicate <= 1.0:
+            raise EmolakeError(f"generate.near_duplicate = {self.near_duplicate}: use a Jaccard similarity in (0, 1]")
+        if not 0.0 <= self.gemini_backoff_s <= self.gemini_max_backoff_s:
+            raise EmolakeError(
+                f"generate.gemini_backoff_s ({self.gemini_backoff_s}) must be in [0, gemini_max_backoff_s "
+                f"({self.gemini_max_backoff_s})]"
+            )
+        if self.gemini_timeout_s <= 0:
+            raise EmolakeError(f"generate.gemini_timeout_s = {self.gemini_timeout_s}: use a positive number of seconds")
+        if not self.gemini_model.strip():
+            raise EmolakeError('generate.gemini_model is empty: name a Gemini model, e.g. "gemini-2.5-flash"')
+
+    def writer_sizes(self, writer: str) -> dict[str, int]:
+        """The sizes one writer (`local` or `gemini`) is asked for, by size name (see WRITER_SIZES)."""
+        return {size: getattr(self, f"{writer}_{size}") for size in WRITER_SIZES}
 
 
 @dataclass(frozen=True)
@@ -74,6 +172,8 @@ class ExtractConfig:
     common: Common
     corpora: tuple[str, ...] = ("emotional_story", "neutral_story", "neutral_dialogue")
     """Corpora whose texts are run through the model."""
+    span_corpora: tuple[str, ...] = ("deflection_dialogue", "speaker_dialogue")
+    """Corpora averaged over exact speaker spans (masking speaker; each speaker) instead of from `skip_tokens` on."""
     layers: tuple[int, ...] | None = None
     """Layers to capture (None: every layer)."""
     skip_tokens: int = 50
@@ -87,6 +187,7 @@ class ExtractConfig:
 
     def __post_init__(self) -> None:
         _check_choices("extract.corpora", self.corpora, CORPORA)
+        _check_choices("extract.span_corpora", self.span_corpora, CORPORA)
         if self.skip_tokens < 1:
             raise EmolakeError(f"extract.skip_tokens = {self.skip_tokens}: use 1 or more (position 0 is a sink)")
         _check_positive("extract.max_tokens", self.max_tokens)
@@ -101,16 +202,26 @@ class ProbesConfig:
     common: Common
     sources: tuple[str, ...] = ("reference",)
     """Build one probe set per text source (generator); the `source` column tells them apart."""
+    kinds: tuple[str, ...] = ("expression", "deflection", "present_speaker", "other_speaker")
+    """Probe kinds to build; a kind whose corpus was not extracted is skipped (and logged)."""
     baseline_corpora: tuple[str, ...] = ("neutral_story",)
-    """Neutral corpora whose top principal components are projected out."""
+    """Neutral corpora whose top principal components are projected out of expression probes."""
+    dialogue_baseline_corpora: tuple[str, ...] = ("neutral_dialogue",)
+    """Neutral corpora whose top principal components are projected out of dialogue probes."""
     baseline_variance: float = 0.5
     """Share of the baseline's variance whose components are projected out (paper: 0.5)."""
+    expression_space_variance: float = 0.99
+    """Deflection probes are orthogonalised against the expression probes' components up to this variance."""
 
     def __post_init__(self) -> None:
         _check_choices("probes.sources", self.sources, SOURCES)
+        _check_choices("probes.kinds", self.kinds, PROBE_KINDS)
         _check_choices("probes.baseline_corpora", self.baseline_corpora, CORPORA)
-        if not 0.0 <= self.baseline_variance < 1.0:
-            raise EmolakeError(f"probes.baseline_variance = {self.baseline_variance}: use a value in [0, 1)")
+        _check_choices("probes.dialogue_baseline_corpora", self.dialogue_baseline_corpora, CORPORA)
+        for name in ("baseline_variance", "expression_space_variance"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise EmolakeError(f"probes.{name} = {value}: use a value in [0, 1)")
 
 
 @dataclass(frozen=True)
@@ -125,11 +236,105 @@ class EvaluateConfig:
     folds: int = 5
     """Held-out classification folds, split by topic."""
     sources: tuple[str, ...] = ("reference",)
+    clusters: int = 10
+    """k of the k-means clustering of each probe set."""
+    lens_tokens: int = 10
+    """Tokens listed at each end (top and bottom) of each probe's logit lens."""
+    dose_emotions: tuple[str, ...] = ("afraid", "calm")
+    """Emotions whose probe curves the dose-escalation check records."""
+    model_checks: bool = True
+    """Load the probed model for the logit lens, the dose curve and the implicit scenarios."""
+    report: bool = True
+    """Write the HTML report (`reports/<model>/report.html`) with its plots."""
 
     def __post_init__(self) -> None:
         if self.folds < 2:
             raise EmolakeError(f"evaluate.folds = {self.folds}: use 2 or more")
         _check_choices("evaluate.sources", self.sources, SOURCES)
+        if not isinstance(self.clusters, int) or self.clusters < 2:
+            raise EmolakeError(f"evaluate.clusters = {self.clusters!r}: use an integer of 2 or more")
+        if not isinstance(self.lens_tokens, int) or not 1 <= self.lens_tokens <= 100:
+            raise EmolakeError(f"evaluate.lens_tokens = {self.lens_tokens!r}: use an integer from 1 to 100")
+        from etl.catalog import emotions
+
+        _check_choices("evaluate.dose_emotions", self.dose_emotions, emotions())
+
+
+STEER_PROMPTS = (
+    "Write a short story about a man waiting for a train.",
+    "Describe what you see on your walk to work this morning.",
+    "Tell me about the old house at the end of the street.",
+    "Write a few sentences about a woman opening a letter.",
+)
+
+
+@dataclass(frozen=True)
+class SteerConfig:
+    """The steering sweep (`emolake steer-sweep`, `make steer`) and the defaults of `emolake steer`."""
+
+    common: Common
+    emotions: tuple[str, ...] = ("afraid", "calm", "happy", "sad")
+    """Target emotions; each needs an expression probe in the lake."""
+    strengths: tuple[float, ...] = (0.25, 0.5, 1.0)
+    """Fractions of the mean residual-stream norm at the steered layer, measured on neutral text."""
+    layers: tuple[int, ...] | None = None
+    """Steered layers, one setting each (None: the layer at a third of the model's depth)."""
+    prompts: tuple[str, ...] = STEER_PROMPTS
+    """User messages, wrapped in the model's chat template."""
+    seeds: int = 2
+    """Seeds per prompt (seed, seed + 1, ...); baseline and steered runs of a seed share every random draw."""
+    operator: str = "add"
+    """`add`, `ablate` or `add_normalised` (see etl/steering.py)."""
+    positions: str = "all"
+    """Steered positions: `all`, `prompt` or `generated`."""
+    source: str = "reference"
+    """Probe source (text generator) whose probes steer and score."""
+    score_layer: int | None = None
+    """Probe layer that scores the outputs (None: the best evaluated layer)."""
+    max_new_tokens: int = 48
+    temperature: float = 0.7
+    """0 decodes greedily."""
+    top_p: float = 0.95
+    batch_size: int = 32
+    """Rows (prompt x seed x setting) generated together."""
+    norm_corpus: str = "neutral_story"
+    """Neutral corpus on which the residual norm per layer is measured (once; stored in `residual_norms`)."""
+    norm_texts: int = 16
+    max_perplexity_ratio: float = 2.0
+    """Steered/unsteered perplexity at or above this is `explosive`; below it (and not repetitive) is `surgical`."""
+    max_repetition: float = 0.5
+    """Share of repeated token n-grams at or above which a text is `repetitive` (collapse)."""
+    repetition_ngram: int = 3
+
+    def __post_init__(self) -> None:
+        from etl import catalog
+        from etl.steering import OPERATORS, POSITIONS
+
+        object.__setattr__(self, "strengths", tuple(float(s) for s in self.strengths))
+        _check_choices("steer.emotions", self.emotions, tuple(catalog.emotions()))
+        _check_choices("steer.operator", (self.operator,), OPERATORS)
+        _check_choices("steer.positions", (self.positions,), POSITIONS)
+        _check_choices("steer.source", (self.source,), SOURCES)
+        _check_choices("steer.norm_corpus", (self.norm_corpus,), CORPORA)
+        for name in ("emotions", "strengths", "prompts"):
+            if not getattr(self, name):
+                raise EmolakeError(f"steer.{name} is empty: give at least one value")
+        if any(not math.isfinite(s) for s in self.strengths):
+            raise EmolakeError(f"steer.strengths = {self.strengths}: use finite numbers (fractions of the norm)")
+        if self.layers is not None and (not self.layers or min(self.layers) < 0):
+            raise EmolakeError(f"steer.layers = {self.layers}: use layer numbers >= 0, or leave it out")
+        if any(not p.strip() for p in self.prompts):
+            raise EmolakeError("steer.prompts has an empty prompt: remove it or write one")
+        for name in ("seeds", "max_new_tokens", "batch_size", "norm_texts", "repetition_ngram"):
+            _check_positive(f"steer.{name}", getattr(self, name))
+        if not 0.0 <= self.temperature <= 2.0:
+            raise EmolakeError(f"steer.temperature = {self.temperature} is out of range: use a value in [0, 2]")
+        if not 0.0 < self.top_p <= 1.0:
+            raise EmolakeError(f"steer.top_p = {self.top_p} is out of range: use a value in (0, 1]")
+        if not self.max_perplexity_ratio > 1.0:
+            raise EmolakeError(f"steer.max_perplexity_ratio = {self.max_perplexity_ratio}: use a value above 1")
+        if not 0.0 < self.max_repetition <= 1.0:
+            raise EmolakeError(f"steer.max_repetition = {self.max_repetition}: use a value in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -141,6 +346,7 @@ class Preset:
     probes: ProbesConfig
     index: IndexConfig
     evaluate: EvaluateConfig
+    steer: SteerConfig
     query_source: str = "reference"
     stage_configs: dict = field(default_factory=dict, repr=False)
 
@@ -151,6 +357,7 @@ STAGE_TYPES: dict[str, type] = {
     "probes": ProbesConfig,
     "index": IndexConfig,
     "evaluate": EvaluateConfig,
+    "steer": SteerConfig,
 }
 
 

@@ -3,13 +3,20 @@
 Layout (hive-partitioned Parquet; partition values come from the path, never from inside the file):
     texts/generator=G/corpus=C/part-KEY.parquet         every text, with provenance
     rejects/generator=G/corpus=C/part-KEY.parquet       texts a quality filter refused, with the reason
-    activations/model=M/layer=L/shard-NNNNN.parquet     index rows pointing into the matching .npy shard
-    shards/model=M/layer=L/shard-NNNNN.npy              float16 per-text mean vectors, one row per text
+    activations/model=M/layer=L/shard-NNNNN.parquet     index rows (text, segment) pointing into the .npy shard
+    shards/model=M/layer=L/shard-NNNNN.npy              float16 mean vectors, one row per text segment
     probes/model=M/source=S/kind=K/layer=L/part-0.parquet
-    probe_centers/model=M/source=S/layer=L/part-0.parquet
+    probe_centers/model=M/source=S/kind=K/layer=L/part-0.parquet
     evaluation_layers/model=M/source=S/part-0.parquet
+    probe_map, evaluation_cosines, logit_lens, dose_curve, scenario_scores, deflection_vs_expression:
+        NAME/model=M/source=S/part-0.parquet           further evaluation results (`make evaluate`)
+    reports/M/report.html                               the evaluation report and its PNG/SVG plots
     index/model=M/source=S/kind=K/layer-L.faiss         nearest-emotion indexes (+ .json with ids)
+    index/model=M/source=S/kind=K/stories-layer-L.faiss story-vector indexes (+ .parquet ids, .json fingerprint)
+    scores/model=M/source=S/kind=K/layer=L/part-KEY-NNNNN.parquet   per-token probe scores (`emolake score`)
     manifest/stage=STAGE/run-KEY.parquet                one row per finished stage run
+    residual_norms/model=M/corpus=C/part-0.parquet      mean residual norm per layer on neutral text (steering unit)
+    steering_runs/model=M/sweep=KEY/part-0.parquet      one row per steering setting, prompt and seed of a sweep
 Writes go to a hidden temporary name that no `*.parquet` glob matches, then are renamed into place.
 """
 
@@ -33,7 +40,16 @@ DATASETS = (
     "probes",
     "probe_centers",
     "evaluation_layers",
+    "probe_map",
+    "evaluation_cosines",
+    "logit_lens",
+    "dose_curve",
+    "scenario_scores",
+    "deflection_vs_expression",
+    "scores",
     "manifest",
+    "residual_norms",
+    "steering_runs",
 )
 
 
@@ -71,8 +87,28 @@ class Lake:
     def faiss_path(self, model: str, source: str, kind: str, layer: int) -> Path:
         return self.partition("index", model=model, source=source, kind=kind) / f"layer-{layer}.faiss"
 
+    def story_index_path(self, model: str, source: str, kind: str, layer: int) -> Path:
+        """The story-vector index of one probe set; `.parquet` beside it holds the story ids in row order."""
+        return self.partition("index", model=model, source=source, kind=kind) / f"stories-layer-{layer}.faiss"
+
+    def scores_path(self, model: str, source: str, kind: str, layer: int, key: str, chunk: int) -> Path:
+        """One chunk of per-token scores of one scored input (`key` identifies the input)."""
+        directory = self.partition("scores", model=model, source=source, kind=kind, layer=layer)
+        return directory / f"part-{key}-{chunk:05d}.parquet"
+
+    def evaluation_path(self, name: str, model: str, source: str) -> Path:
+        """One evaluation result file per (dataset, model, source), e.g. `probe_map` or `dose_curve`."""
+        return self.partition(name, model=model, source=source) / "part-0.parquet"
+
     def report_dir(self, model: str) -> Path:
         return self.dataset("reports") / partition_value(model)
+
+    # steering
+    def residual_norms_path(self, model: str, corpus: str) -> Path:
+        return self.partition("residual_norms", model=model, corpus=corpus) / "part-0.parquet"
+
+    def steering_runs_path(self, model: str, sweep: str) -> Path:
+        return self.partition("steering_runs", model=model, sweep=sweep) / "part-0.parquet"
 
     def manifest_path(self, stage: str, run_key: str) -> Path:
         return self.partition("manifest", stage=stage) / f"run-{run_key}.parquet"

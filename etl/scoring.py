@@ -84,7 +84,7 @@ def open_scorer(
     if not path.exists():
         raise EmolakeError(f"no FAISS index for {model}/{source}/{kind}/layer {layer}: run `make index`")
     emotions = json.loads(path.with_suffix(".json").read_text())["emotions"]
-    center_path = lake.partition("probe_centers", model=model, source=source, layer=layer) / "part-0.parquet"
+    center_path = lake.partition("probe_centers", model=model, source=source, kind=kind, layer=layer) / "part-0.parquet"
     center = np.array(con.execute("select vector from read_parquet(?)", [str(center_path)]).fetchone()[0], np.float32)
     return Scorer(lake, model_spec, model, source, kind, layer, emotions, center, faiss.read_index(str(path)))
 
@@ -112,6 +112,8 @@ def pick_layer(lake: Lake, con, model: str, source: str, kind: str, layer: int |
             [lake.glob("probes"), model, source, kind],
         ).fetchall()
     ]
+    if not layers:
+        raise EmolakeError(f"no {kind} probes for {model}/{source}: run `make probes` (see `emolake sql --list`)")
     if layer is not None:
         if layer not in layers:
             raise EmolakeError(f"--layer {layer} has no probes: choose one of {layers[0]}..{layers[-1]}")

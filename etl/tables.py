@@ -40,17 +40,19 @@ def read_column(path: Path, column: str) -> list[str]:
 
 
 def format_table(table: pa.Table, fmt: str, max_width: int = 60) -> str:
-    rows = table.to_pylist()
+    """A query result as an aligned text table, CSV or JSON (column-wise, so repeated column names survive)."""
+    names = table.column_names
+    rows = list(zip(*(column.to_pylist() for column in table.columns), strict=True)) if names else []
     if fmt == "json":
-        return json.dumps(rows, default=str, indent=1)
+        return json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=str, indent=1)
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(table.column_names)
-        writer.writerows([[_cell(v, 10**9) for v in r.values()] for r in rows])
+        writer.writerow(names)
+        writer.writerows([[_cell(v, 10**9) for v in row] for row in rows])
         return buffer.getvalue().rstrip("\n")
-    cells = [table.column_names] + [[_cell(v, max_width) for v in r.values()] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(table.column_names))]
+    cells = [names] + [[_cell(v, max_width) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(names))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")

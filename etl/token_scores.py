@@ -49,15 +49,16 @@ def read_probe_layers(lake: Lake, model: str, source: str, kinds: list[str], lay
     ).fetchall()
     if not rows:
         raise EmolakeError(f"no {kinds} probes at layers {layers} for {model}/{source}: see `emolake sql --list`")
-    centers = dict(
-        con.execute(
-            "select cast(layer as integer), vector from read_parquet(?, hive_partitioning = true) "
+    centers = {
+        (kind, layer): vector
+        for kind, layer, vector in con.execute(
+            "select kind, cast(layer as integer), vector from read_parquet(?, hive_partitioning = true) "
             "where model = ? and source = ?",
             [lake.glob("probe_centers"), model, source],
         ).fetchall()
-    )
+    }
     return {
-        (kind, layer): ProbeLayer(emotions, np.array(vectors, np.float32), np.array(centers[layer], np.float32))
+        (kind, layer): ProbeLayer(emotions, np.array(vectors, np.float32), np.array(centers[(kind, layer)], np.float32))
         for kind, layer, emotions, vectors in rows
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import duckdb
@@ -28,22 +29,58 @@ def model_layers(lake: Lake, model: str) -> list[int]:
     return layers
 
 
-def load(lake: Lake, model: str, layer: int, corpora: list[str], generators: list[str] | None = None) -> Vectors:
-    """Vectors of every extracted text of `corpora` (and `generators`, if given) at one layer, in text_id order."""
+def load(
+    lake: Lake,
+    model: str,
+    layer: int,
+    corpora: list[str],
+    generators: list[str] | None = None,
+    segments: list[str] | None = None,
+) -> Vectors:
+    """Vectors of every extracted segment of `corpora` (and `generators`, `segments`, if given) at one layer.
+
+    Rows come in (text_id, segment) order; meta carries the text's labels and, for speaker segments, the
+    speaker's own emotion (`speaker_emotion`) and the other speaker's (`other_emotion`).
+    """
     index_glob = str(lake.dataset("activations") / f"model={model}" / f"layer={layer}" / "*.parquet")
     query = """
-        with idx as (select * from read_parquet(?)),
+        with idx as (
+            select *, coalesce(segment, 'text') as segment_name
+            from read_parquet(?, union_by_name = true)
+        ),
         txt as (select * from read_parquet(?, hive_partitioning = true, union_by_name = true))
-        select idx.text_id, txt.corpus, txt.generator, txt.emotion, txt.displayed_emotion, txt.topic,
-               idx.npy_path, idx.row
+        select idx.text_id, idx.segment_name as segment, txt.corpus, txt.generator, txt.emotion,
+               txt.displayed_emotion, txt.topic, txt.spans, idx.npy_path, idx.row
         from idx join txt using (text_id)
         where idx.status = 'ok' and txt.corpus in (select unnest(?))
           and (? or txt.generator in (select unnest(?)))
-        order by idx.text_id
+          and (? or idx.segment_name in (select unnest(?)))
+        order by idx.text_id, idx.segment_name
     """
-    params = [index_glob, lake.glob("texts"), corpora, generators is None, generators or []]
+    params = [
+        index_glob,
+        lake.glob("texts"),
+        corpora,
+        generators is None,
+        generators or [],
+        segments is None,
+        segments or [],
+    ]
     meta = duckdb.connect().sql(query, params=params).to_arrow_table().to_pylist()
+    for item in meta:
+        item.update(speaker_emotions(item))
     return Vectors(meta=meta, x=gather(lake, meta))
+
+
+def speaker_emotions(item: dict) -> dict:
+    """The own and other speaker's emotions of a `speaker_N` segment (empty for other segments)."""
+    if not item["segment"].startswith("speaker_") or not item["spans"]:
+        return {}
+    speakers = json.loads(item["spans"]).get("speakers", [])
+    own = int(item["segment"].removeprefix("speaker_"))
+    if len(speakers) != 2 or own not in (0, 1):
+        return {}
+    return {"speaker_emotion": speakers[own]["emotion"], "other_emotion": speakers[1 - own]["emotion"]}
 
 
 def gather(lake: Lake, meta: list[dict]) -> np.ndarray:

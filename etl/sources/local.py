@@ -1,61 +1,119 @@
-"""The probed model writes its own stories (generation-based extraction), in resumable chunks."""
+"""The probed model writes its own texts (generation-based extraction): batched sampling with its chat template.
+
+One chunk of requests is one padded batch: prompts are left-padded (so every row's answer starts at the same
+position) with an attention mask, sampled together, and each row stops at the first stop token (EOS or a stop id of
+the model's generation config). Dialogues are started with their first speaker's label so that small models keep
+the `Name: words` format; the label is part of the text that is parsed into turns.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from etl import catalog, prompts
-from etl.texts import text_id
+from etl import prompts
+from etl.generation import Chunk, build_row, chat_prompt, derived_seed
+
+log = logging.getLogger("emolake")
+TOP_P = 0.95
 
 
-def cells(config) -> list[dict]:
-    """Every (corpus, emotion, topic, index) the config asks the local model to write, in a fixed order."""
-    topics = catalog.topics()
-    out = []
-    for emotion in catalog.select(config.common.emotions):
-        position = catalog.emotions().index(emotion)
-        for j in range(config.local_stories_per_emotion):
-            topic = topics[(position * 37 + j * 12) % len(topics)]
-            out.append({"corpus": "emotional_story", "emotion": emotion, "topic": topic, "index": j})
-    for k in range(config.local_neutral_stories):
-        out.append({"corpus": "neutral_story", "emotion": None, "topic": topics[(k * 7) % len(topics)], "index": k})
-    return out
+@dataclass
+class Sampled:
+    text: str
+    """The decoded answer without special tokens, stripped."""
+    n_tokens: int
+    """Tokens generated up to and including the first stop token (what the row actually cost)."""
 
 
-def chunks(all_cells: list[dict], size: int) -> list[tuple[str, list[dict]]]:
-    """Fixed-size groups of cells with a key that names the group's contents, so a rerun finds finished ones."""
-    out = []
-    for start in range(0, len(all_cells), size):
-        group = all_cells[start : start + size]
-        key = hashlib.sha256(repr([sorted(c.items()) for c in group]).encode()).hexdigest()[:16]
-        out.append((key, group))
-    return out
+def stop_ids(loaded) -> list[int]:
+    """The tokenizer's EOS plus any stop ids of the model's generation config."""
+    ids = {loaded.tokenizer.eos_token_id}
+    configured = getattr(getattr(loaded.model, "generation_config", None), "eos_token_id", None)
+    ids.update(configured if isinstance(configured, list) else [configured])
+    return sorted(i for i in ids if i is not None)
 
 
-def write_chunk(loaded, group: list[dict], key: str, config) -> list[dict]:
-    """Samples one text per cell of the group; returns `texts` rows with full provenance."""
-    from etl.generation import sample
+def sample(
+    loaded, requests: list[str], max_new_tokens: int, temperature: float, seed: int, prefixes: list[str] | None = None
+) -> list[Sampled]:
+    """One sampled answer per request, in order, from a single left-padded batch; `prefixes` start the answers."""
+    import torch
 
-    requests = [prompts.render(c["corpus"], topic=c["topic"], emotion=c["emotion"] or "") for c in group]
-    seed = int(hashlib.sha256(f"{config.common.seed}:{key}".encode()).hexdigest()[:8], 16)
-    outputs = sample(loaded, requests, config.local_max_new_tokens, config.temperature, seed)
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    rows = []
-    for cell, text in zip(group, outputs, strict=True):
-        rows.append(
-            {
-                "text_id": text_id("local", loaded.slug, cell["corpus"], cell["emotion"], cell["topic"], cell["index"]),
-                "corpus": cell["corpus"],
-                "emotion": cell["emotion"],
-                "topic": cell["topic"],
-                "text": text,
-                "model": loaded.slug,
-                "prompt_hash": prompts.template_hash(cell["corpus"]),
-                "prompt_version": prompts.PROMPT_VERSION,
-                "seed": seed,
-                "temperature": config.temperature,
-                "created_at": now,
-            }
+    tokenizer, model = loaded.tokenizer, loaded.model
+    prefixes = prefixes or [""] * len(requests)
+    texts = [chat_prompt(tokenizer, r) + p for r, p in zip(requests, prefixes, strict=True)]
+    previous_side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    try:
+        batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    finally:
+        tokenizer.padding_side = previous_side
+    device = next(model.parameters()).device
+    batch = {k: v.to(device) for k, v in batch.items()}
+    stops = stop_ids(loaded)
+    torch.manual_seed(seed)
+    with torch.inference_mode():
+        output = model.generate(
+            **batch,
+            do_sample=True,
+            temperature=temperature,
+            top_p=TOP_P,
+            max_new_tokens=max_new_tokens,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=stops,
         )
-    return rows
+    new_tokens = output[:, batch["input_ids"].shape[1] :].tolist()
+    out = []
+    for row in new_tokens:
+        end = next((i + 1 for i, token in enumerate(row) if token in stops), len(row))
+        out.append(Sampled(tokenizer.decode(row[:end], skip_special_tokens=True).strip(), end))
+    return out
+
+
+def write(config, pending: list[Chunk], land: Callable[[Chunk, list[dict]], None], pair_source: str | None) -> int:
+    """Samples every pending chunk and hands its rows to `land`; returns the number of tokens generated."""
+    from tqdm import tqdm
+
+    from etl.models import load
+
+    loaded = load(config.common.model)
+    bar = tqdm(total=sum(len(c.requests) for c in pending), desc="generate (local)", unit="text")
+    tokens = 0
+    for chunk in pending:
+        rows, used = write_chunk(loaded, chunk, config, pair_source)
+        land(chunk, rows)
+        tokens += used
+        bar.set_postfix(tokens=tokens, refresh=False)
+        bar.update(len(rows))
+    bar.close()
+    return tokens
+
+
+def write_chunk(loaded, chunk: Chunk, config, pair_source: str | None = None) -> tuple[list[dict], int]:
+    """Samples one text per request of the chunk; returns (`texts` rows with full provenance, tokens generated)."""
+    requests = chunk.requests
+    fields = [r.fields() for r in requests]
+    asks = [prompts.render(chunk.corpus, **f) for f in fields]
+    prefixes = [prompts.assistant_prefix(chunk.corpus, **f) for f in fields]
+    dialogue = chunk.corpus.endswith("_dialogue")
+    max_new = config.local_dialogue_max_new_tokens if dialogue else config.local_max_new_tokens
+    seed = derived_seed(config.common.seed, chunk.key)
+    outputs = sample(loaded, asks, max_new, config.temperature, seed, prefixes)
+    provenance = {
+        "generator": "local",
+        "model": loaded.slug,
+        "prompt_hash": prompts.template_hash(chunk.corpus, "local"),
+        "prompt_version": prompts.PROMPT_VERSION,
+        "seed": seed,
+        "temperature": config.temperature,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "pair_source": pair_source,
+    }
+    rows = [
+        build_row(request, f"{prefix} {out.text}".strip() if prefix else out.text, None, provenance)
+        for request, prefix, out in zip(requests, prefixes, outputs, strict=True)
+    ]
+    return rows, sum(out.n_tokens for out in outputs)

@@ -31,7 +31,12 @@ def select_rows(
     if corpus.startswith("neutral"):
         return rows if neutral is None else rows[:neutral]
     chosen = set(emotions)
-    rows = [r for r in rows if set(row_emotions(r)) <= chosen]
+    if corpus == "speaker_dialogue":
+        # A dialogue serves a speaker probe as soon as one of its speakers feels a chosen emotion.
+        rows = [r for r in rows if chosen & set(row_emotions(r))]
+    else:
+        # Deflection dialogues are labelled by their hidden emotion; the displayed one may be any.
+        rows = [r for r in rows if r.get("emotion") in chosen]
     if corpus != "emotional_story" or per_emotion is None:
         return rows
     taken: dict[str, int] = defaultdict(int)

@@ -1,124 +1,293 @@
-"""Stage `evaluate`: held-out classification by topic fold and valence/arousal geometry, per layer.
+"""Stage `evaluate`: how good and how structured the probes are, per source, kind and layer, plus the report.
 
-Writes `evaluation_layers/model=M/source=S/part-0.parquet`, one row per (layer, kind). Principal-component signs
-are arbitrary, so each component is oriented to correlate positively with its norm before reporting r.
+Reads `probes` and the per-text vectors; writes, per (model, source):
+    evaluation_layers         one row per (layer, kind): held-out top-1/top-5, valence/arousal r, PC variance, and
+                              the scenario diagonal (expression) or matched cosine with expression (deflection)
+    probe_map                 each probe on its PC1/PC2 plane, with its norms and k-means cluster
+    evaluation_cosines        the cosine matrix of each probe set
+    deflection_vs_expression  matched deflection/expression pairs (only when deflection probes exist)
+    logit_lens, dose_curve, scenario_scores    (these load the probed model; `model_checks = false` skips them)
+and `reports/<model>/report.html`.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
-import pyarrow as pa
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from etl import catalog, vectors
+from etl import vectors
 from etl.config import EvaluateConfig
+from etl.errors import EmolakeError
+from etl.evaluation import classification, deflection, geometry, tables
 from etl.lake import Lake, write_table
 from etl.models import model_slug
-from etl.probe_math import expression_probes, principal_axes, scores, top_k_hits
+from etl.probe_math import baseline_components, expression_probes
 from etl.runner import StageResult
-from etl.stats import pearson, spearman
 
 log = logging.getLogger("emolake")
 
-
-def held_out(x, labels, topics, n_emotions, baseline, variance, folds) -> dict:
-    """Top-1/top-5 over all emotions on stories whose topic fold was left out of the probes."""
-    fold_of = np.array([catalog.topic_fold(t, folds) for t in topics])
-    hits1, hits5 = [], []
-    for fold in range(folds):
-        train, test = fold_of != fold, fold_of == fold
-        if not train.any() or not test.any():
-            continue
-        probe_set = expression_probes(x[train], labels[train], n_emotions, baseline, variance)
-        known = np.isin(labels[test], np.unique(labels[train]))
-        matrix = scores(x[test][known], probe_set)
-        matrix[:, np.bincount(labels[train], minlength=n_emotions) == 0] = -np.inf
-        hits1.append(top_k_hits(matrix, labels[test][known], 1))
-        hits5.append(top_k_hits(matrix, labels[test][known], 5))
-    n_test = int(sum(len(h) for h in hits1))
-    if n_test == 0:
-        return {"top1": None, "top5": None, "n_test": 0}
-    return {"top1": float(np.concatenate(hits1).mean()), "top5": float(np.concatenate(hits5).mean()), "n_test": n_test}
+DEFAULT_EXPRESSION_SPACE_VARIANCE = 0.99
+"""Used for held-out deflection probes when the probes' provenance does not record it."""
 
 
-def geometry(probe_vectors: np.ndarray, emotions: list[str]) -> dict:
-    """PC1/PC2 of the probes against valence/arousal norms, on the rated emotions."""
-    if len(emotions) < 3:
-        return {}
-    axes, explained = principal_axes(probe_vectors, 2)
-    norms = catalog.norms()
-    rated = [i for i, e in enumerate(emotions) if e in norms]
-    out = {"pc1_var": float(explained[0]), "pc2_var": float(explained[1]) if len(explained) > 1 else None}
-    if len(rated) < 3:
-        return out
-    for name, column in (("valence", 0), ("arousal", 1)):
-        if column >= axes.shape[1]:
-            continue
-        target = np.array([norms[emotions[i]][name] for i in rated])
-        component = axes[rated, column]
-        sign = 1.0 if pearson(component, target) >= 0 else -1.0
-        out[f"{name}_r"] = pearson(sign * component, target)
-        out[f"{name}_spearman"] = spearman(sign * component, target)
-    out["n_rated"] = len(rated)
+@dataclass
+class ProbeArrays:
+    """One probe set (kind, layer) as read from the lake, with the provenance needed to rebuild it."""
+
+    emotions: list[str]
+    vectors: np.ndarray
+    baseline_corpora: list[str]
+    baseline_variance: float
+    norm_kept: list[float | None]
+    expression_space_variance: float | None
+    model_spec: str
+
+
+def read_probe_sets(lake: Lake, model: str, source: str) -> dict[tuple[str, int], ProbeArrays]:
+    """(kind, layer) -> ProbeArrays for every probe set of one model and source, emotions in catalog order."""
+    query = (
+        "select * from read_parquet(?, hive_partitioning = true, union_by_name = true) "
+        "where model = ? and source = ? order by kind, cast(layer as integer), emotion"
+    )
+    table = duckdb.connect().sql(query, params=[lake.glob("probes"), model, source]).to_arrow_table()
+    names = set(table.column_names)
+    rows = table.drop_columns(["vector"]).to_pylist()
+    matrix = tables.vector_matrix(table.column("vector"))
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault((row["kind"], int(row["layer"])), []).append(i)
+    out = {}
+    for key, members in groups.items():
+        first = rows[members[0]]
+        out[key] = ProbeArrays(
+            emotions=[rows[i]["emotion"] for i in members],
+            vectors=matrix[members],
+            baseline_corpora=(first.get("baseline_corpora") or "").split(","),
+            baseline_variance=float(first.get("baseline_variance") or 0.0),
+            norm_kept=[rows[i].get("norm_kept") for i in members] if "norm_kept" in names else [None] * len(members),
+            expression_space_variance=first.get("expression_space_variance"),
+            model_spec=first.get("model_spec") or "",
+        )
     return out
 
 
-def read_probes(lake: Lake, model: str, source: str, layer: int) -> pa.Table:
-    """The layer's expression probes with their provenance (baseline corpora and variance used)."""
-    path = lake.partition("probes", model=model, source=source, kind="expression", layer=layer) / "part-0.parquet"
-    query = "select emotion, vector, baseline_corpora, baseline_variance from read_parquet(?) order by emotion"
-    return duckdb.connect().sql(query, params=[str(path)]).to_arrow_table()
+class VectorCache:
+    """Per-layer vectors of (corpora, segments), read once from the lake for every kind that needs them."""
+
+    def __init__(self, lake: Lake, model: str, layer: int, source: str) -> None:
+        self.lake, self.model, self.layer, self.source = lake, model, layer, source
+        self.loaded: dict[tuple, vectors.Vectors] = {}
+
+    def get(self, corpora: list[str], segments: list[str] | None = None, any_source: bool = False) -> vectors.Vectors:
+        key = (tuple(corpora), tuple(segments or ()), any_source)
+        if key not in self.loaded:
+            generators = None if any_source else [self.source]
+            self.loaded[key] = vectors.load(self.lake, self.model, self.layer, corpora, generators, segments)
+        return self.loaded[key]
 
 
-def evaluate_layer(lake: Lake, model: str, layer: int, source: str, config: EvaluateConfig) -> dict:
-    emotions = list(catalog.select(config.common.emotions))
-    code = {e: i for i, e in enumerate(emotions)}
-    stories = vectors.load(lake, model, layer, ["emotional_story"], [source])
-    keep = [i for i, m in enumerate(stories.meta) if m["emotion"] in code]
-    labels = np.array([code[stories.meta[i]["emotion"]] for i in keep])
-    topics = [stories.meta[i]["topic"] for i in keep]
-    probes = read_probes(lake, model, source, layer)
-    # Held-out probes are rebuilt with the same baseline recipe the probes stage recorded in the lake.
-    baseline_corpora = probes.column("baseline_corpora")[0].as_py().split(",")
-    variance = probes.column("baseline_variance")[0].as_py()
-    baseline = vectors.load(lake, model, layer, baseline_corpora, [source])
-    if not baseline.meta:
-        baseline = vectors.load(lake, model, layer, baseline_corpora)
-    row = {
-        "layer": layer,
-        "kind": "expression",
-        "n_emotions": len(set(labels.tolist())),
-        "chance_top1": 1 / len(emotions),
+@dataclass
+class KindInputs:
+    """What rebuilding one kind's probes at one layer takes: its labelled texts, baseline and excluded space."""
+
+    x: np.ndarray
+    labels: np.ndarray
+    topics: list[str]
+    baseline: np.ndarray
+    exclude: np.ndarray | None
+
+
+def kind_inputs(cache: VectorCache, kind: str, probes: ProbeArrays, expression: ProbeArrays | None):
+    """The KindInputs of one probe set, following its provenance; None when the kind's texts are not in the lake."""
+    spec = classification.KIND_DATA.get(kind)
+    if spec is None:
+        log.info("evaluate: no held-out recipe for probe kind %r; geometry only", kind)
+        return None
+    data = cache.get([spec.corpus], list(spec.segments))
+    code = {e: i for i, e in enumerate(probes.emotions)}
+    keep = [i for i, m in enumerate(data.meta) if m.get(spec.label) in code]
+    if not keep:
+        return None
+    baseline = cache.get(probes.baseline_corpora)
+    if len(baseline.meta) < 2:
+        baseline = cache.get(probes.baseline_corpora, any_source=True)
+    exclude = None
+    if any(v is not None for v in probes.norm_kept) and expression is not None:
+        variance = probes.expression_space_variance or DEFAULT_EXPRESSION_SPACE_VARIANCE
+        exclude, _ = baseline_components(expression.vectors.astype(np.float64), variance)
+    return KindInputs(
+        x=data.x[keep],
+        labels=np.array([code[data.meta[i][spec.label]] for i in keep]),
+        topics=[data.meta[i]["topic"] or "" for i in keep],
+        baseline=baseline.x,
+        exclude=exclude,
+    )
+
+
+def held_out_row(inputs: KindInputs | None, probes: ProbeArrays, folds: int) -> dict:
+    """Held-out top-1/top-5 of one probe set, rebuilt with the recipe its provenance records."""
+    if inputs is None:
+        return {}
+    n = len(probes.emotions)
+    result = classification.held_out(
+        inputs.x, inputs.labels, inputs.topics, n, inputs.baseline, probes.baseline_variance, folds, inputs.exclude
+    )
+    return result | {"chance_top1": 1 / n}
+
+
+def unorthogonalised(inputs: KindInputs | None, probes: ProbeArrays) -> np.ndarray | None:
+    """The probes rebuilt on all their texts without the excluded space: deflection before orthogonalisation."""
+    if inputs is None:
+        return None
+    rebuilt = expression_probes(
+        inputs.x, inputs.labels, len(probes.emotions), inputs.baseline, probes.baseline_variance
+    )
+    return rebuilt.vectors
+
+
+def evaluate_layer(
+    lake: Lake, model: str, source: str, layer: int, probe_sets: dict, config: EvaluateConfig
+) -> tuple[list[dict], dict[str, list[dict]]]:
+    """Rows of `evaluation_layers` for one layer (one per kind) and the rows of the other tables it fills."""
+    cache = VectorCache(lake, model, layer, source)
+    expression = probe_sets.get(("expression", layer))
+    rows, extra = [], {"probe_map": [], "deflection_vs_expression": []}
+    for (kind, probe_layer), probes in probe_sets.items():
+        if probe_layer != layer:
+            continue
+        row = {"layer": layer, "kind": kind, "n_emotions": len(probes.emotions)}
+        inputs = kind_inputs(cache, kind, probes, expression)
+        row |= held_out_row(inputs, probes, config.folds)
+        row |= geometry.correlations(probes.vectors, probes.emotions)
+        labels = geometry.clusters(probes.vectors, config.clusters, config.common.seed)
+        extra["probe_map"] += [
+            {"kind": kind, "layer": layer} | r for r in geometry.map_rows(probes.vectors, probes.emotions, labels)
+        ]
+        if kind == "deflection" and expression is not None:
+            kept = dict(zip(probes.emotions, probes.norm_kept, strict=True))
+            pairs = deflection.compare(
+                (expression.emotions, expression.vectors),
+                (probes.emotions, probes.vectors),
+                kept,
+                unorthogonalised(inputs, probes),
+            )
+            extra["deflection_vs_expression"] += [{"layer": layer} | p for p in pairs]
+            row |= deflection.summarise(pairs)
+        rows.append(row)
+    return rows, extra
+
+
+def evaluate_source(lake: Lake, model: str, source: str, probe_sets: dict, config: EvaluateConfig) -> dict:
+    """Every model-free result of one source, as rows per output table."""
+    layers = sorted({layer for _, layer in probe_sets})
+    out: dict[str, list[dict]] = {"evaluation_layers": [], "probe_map": [], "deflection_vs_expression": []}
+    for layer in tqdm(layers, desc=f"evaluate ({source})", unit="layer"):
+        rows, extra = evaluate_layer(lake, model, source, layer, probe_sets, config)
+        out["evaluation_layers"] += rows
+        for name, items in extra.items():
+            out[name] += items
+    return out
+
+
+def best_layer(rows: list[dict], kind: str = "expression") -> int | None:
+    """The layer with the highest held-out top-1 of a kind (lowest layer on ties), or None."""
+    scored = [r for r in rows if r["kind"] == kind and r.get("top1") is not None]
+    return min(scored, key=lambda r: (-r["top1"], r["layer"]))["layer"] if scored else None
+
+
+def run_model_checks(lake: Lake, model: str, source: str, probe_sets: dict, config: EvaluateConfig) -> dict:
+    """Logit lens, dose curve and implicit scenarios through the probed model; rows per output table."""
+    from etl.evaluation import dose, logit_lens, scenarios
+    from etl.models import load
+    from etl.token_scores import read_probe_layers
+
+    spec = next(iter(probe_sets.values())).model_spec
+    if not spec:
+        log.warning("evaluate: probes of %s/%s record no model_spec; skipping model checks", model, source)
+        return {}
+    loaded = load(spec)
+    lens = []
+    for (kind, layer), probes in tqdm(probe_sets.items(), desc=f"logit lens ({source})", unit="set"):
+        lens += [
+            {"kind": kind, "layer": layer} | r
+            for r in logit_lens.lens_rows(loaded, probes.emotions, probes.vectors, config.lens_tokens)
+        ]
+    layers = sorted({layer for kind, layer in probe_sets if kind == "expression"})
+    if not layers:
+        return {"logit_lens": lens}
+    probe_layers = read_probe_layers(lake, model, source, ["expression"], layers)
+    emotions = set(probe_layers[("expression", layers[0])].emotions)
+    dose_emotions = [e for e in config.dose_emotions if e in emotions]
+    if len(dose_emotions) < len(config.dose_emotions):
+        log.info("evaluate: dose emotions without probes skipped: %s", sorted(set(config.dose_emotions) - emotions))
+    return {
+        "logit_lens": lens,
+        "dose_curve": dose.curve_rows(loaded, probe_layers, dose_emotions),
+        "scenario_scores": scenarios.scenario_rows(loaded, probe_layers, emotions),
     }
-    row |= held_out(stories.x[keep], labels, topics, len(emotions), baseline.x, variance, config.folds)
-    probe_vectors = np.array(probes.column("vector").to_pylist(), dtype=np.float32)
-    row |= geometry(probe_vectors, probes.column("emotion").to_pylist())
-    return row
+
+
+def write_source(lake: Lake, model: str, source: str, out: dict[str, list[dict]], probe_sets: dict) -> int:
+    """Writes every evaluation table of one source; a table this run did not compute is removed, not left stale."""
+    written = 0
+    for name in tables.SCHEMAS:
+        path = lake.evaluation_path(name, model, source)
+        rows = out.get(name) or []
+        if not rows and name != "evaluation_layers":
+            path.unlink(missing_ok=True)
+            continue
+        write_table(tables.from_rows(name, rows), path)
+        written += len(rows)
+    blocks = [(kind, layer, p.emotions, geometry.cosine_matrix(p.vectors)) for (kind, layer), p in probe_sets.items()]
+    write_table(tables.cosine_table(blocks), lake.evaluation_path("evaluation_cosines", model, source))
+    return written
+
+
+def merge_scenarios(layer_rows: list[dict], scenario_rows: list[dict]) -> None:
+    """Adds each (kind, layer)'s scenario diagonal strength to its `evaluation_layers` row."""
+    from etl.evaluation.scenarios import diagonal_strength
+
+    strength = diagonal_strength(scenario_rows)
+    for row in layer_rows:
+        row |= strength.get((row["kind"], row["layer"]), {})
 
 
 def run(config: EvaluateConfig) -> StageResult:
     lake = Lake(config.common.lake)
     model = model_slug(config.common.model)
-    layers = vectors.model_layers(lake, model)
     result = StageResult()
     for source in config.sources:
-        rows = [
-            evaluate_layer(lake, model, layer, source, config) for layer in tqdm(layers, desc=f"evaluate ({source})")
-        ]
-        write_table(
-            pa.Table.from_pylist(rows),
-            lake.partition("evaluation_layers", model=model, source=source) / "part-0.parquet",
-        )
-        best = max(rows, key=lambda r: r.get("top1") or 0)
-        log.info(
-            "evaluate: %s: best layer %d: %s",
-            source,
-            best["layer"],
-            {k: best.get(k) for k in ("top1", "top5", "n_test", "valence_r", "arousal_r")},
-        )
-        result.rows_written += len(rows)
-        result.details[source] = {k: best.get(k) for k in ("layer", "top1", "top5", "valence_r", "arousal_r")}
+        probe_sets = read_probe_sets(lake, model, source)
+        if not probe_sets:
+            raise EmolakeError(f"no probes for {model}/{source} in the lake at {lake.root}: run `make probes`")
+        # The matrices here are small (171 x hidden): BLAS threads only contend, and on shared cores they spin.
+        with threadpool_limits(limits=1, user_api="blas"):
+            out = evaluate_source(lake, model, source, probe_sets, config)
+        if config.model_checks:
+            out |= run_model_checks(lake, model, source, probe_sets, config)
+            merge_scenarios(out["evaluation_layers"], out.get("scenario_scores", []))
+        result.rows_read += sum(len(p.emotions) for p in probe_sets.values())
+        result.rows_written += write_source(lake, model, source, out, probe_sets)
+        summary = summarise(out["evaluation_layers"])
+        log.info("evaluate: %s: %s", source, summary)
+        result.details[source] = summary
+    if config.report:
+        from etl.report import write_report
+
+        path = write_report(lake, model)
+        log.info("evaluate: report written to %s", path)
+        result.details["report"] = str(path)
     return result
+
+
+def summarise(rows: list[dict]) -> dict:
+    """The best expression layer's figures, and the kinds evaluated."""
+    layer = best_layer(rows)
+    best = next((r for r in rows if r["kind"] == "expression" and r["layer"] == layer), {})
+    keys = ("layer", "top1", "top5", "valence_r", "arousal_r", "scenario_diagonal")
+    return {k: best.get(k) for k in keys} | {"kinds": sorted({r["kind"] for r in rows})}

@@ -1,4 +1,8 @@
-"""Stage `extract`: per-text mean residual-stream vectors of the probed model, for every requested layer.
+"""Stage `extract`: mean residual-stream vectors of the probed model per text segment, for every requested layer.
+
+Stories and neutral texts have one segment, `text` (tokens from `skip_tokens` on). Dialogues of `span_corpora` are
+averaged over exact speaker spans: deflection dialogues over the masking speaker's turns (`masking`), speaker
+dialogues over each speaker's turns (`speaker_0`, `speaker_1`).
 
 Writes float16 shards (`shards/model=M/layer=L/shard-N.npy`, one row per text) and their Parquet index
 (`activations/model=M/layer=L/shard-N.parquet`). A shard is the unit of checkpointing: its arrays are written
@@ -7,6 +11,7 @@ first, its index last, and a shard missing from any layer's index is deleted and
 
 from __future__ import annotations
 
+import json
 import logging
 
 import duckdb
@@ -32,7 +37,8 @@ def read_pending(lake: Lake, corpora: tuple[str, ...], model: str, layers: list[
         raise EmolakeError(f"the lake at {lake.root} has no texts: run `make generate` first")
     con = duckdb.connect()
     query = (
-        "select text_id, corpus, generator, text from read_parquet(?, hive_partitioning = true, union_by_name = true)"
+        "select text_id, corpus, generator, text, spans"
+        " from read_parquet(?, hive_partitioning = true, union_by_name = true)"
         " where corpus in (select unnest(?)) order by generator, corpus, text_id"
     )
     texts = con.sql(query, params=[lake.glob("texts"), list(corpora)]).to_arrow_table().to_pylist()
@@ -49,6 +55,27 @@ def done_ids(lake: Lake, model: str, layers: list[int]) -> dict[int, set[str]]:
             ids.update(pq.read_table(path, columns=["text_id"]).column(0).to_pylist())
         out[layer] = ids
     return out
+
+
+def segments_of(text: dict, span_corpora: tuple[str, ...]) -> list[tuple[str, list[tuple[int, int]] | None]]:
+    """(segment name, character spans or None for the whole-text rule) for one text."""
+    if text["corpus"] not in span_corpora or not text["spans"]:
+        return [("text", None)]
+    spans = json.loads(text["spans"])
+    turns = spans.get("turns", [])
+    if text["corpus"] == "deflection_dialogue":
+        masking = spans.get("masking_speaker", "Person")
+        return [("masking", [(t["start"], t["end"]) for t in turns if t["speaker"] == masking])]
+    speakers = [s["name"] for s in spans.get("speakers", [])]
+    return [
+        (f"speaker_{i}", [(t["start"], t["end"]) for t in turns if t["speaker"] == name])
+        for i, name in enumerate(speakers)
+    ]
+
+
+def span_lists(segments: list[tuple[str, list[tuple[int, int]] | None]]) -> list | None:
+    """The spans of each segment, or None when the text uses the whole-text rule."""
+    return None if segments[0][1] is None else [spans for _, spans in segments]
 
 
 def drop_incomplete_shards(lake: Lake, model: str, layers: list[int]) -> int:
@@ -69,28 +96,40 @@ def drop_incomplete_shards(lake: Lake, model: str, layers: list[int]) -> int:
 
 
 def write_shard(lake: Lake, model: str, layers: list[int], shard: int, texts: list[dict], result, done, config) -> int:
-    """Writes one shard's arrays, then its index rows (only texts new at each layer); returns index rows written."""
+    """Writes one shard's arrays (a row per text segment), then its index rows (only texts new at each layer).
+
+    Returns the number of index rows written.
+    """
     written = 0
     for column, layer in enumerate(layers):
         with atomic_path(lake.shard_npy(model, layer, shard)) as tmp, open(tmp, "wb") as handle:
             np.save(handle, result.vectors[:, column].astype(np.float16))
     for layer in layers:
-        rows = [
-            {
-                "text_id": t["text_id"],
-                "corpus": t["corpus"],
-                "generator": t["generator"],
-                "shard": shard,
-                "row": i,
-                "n_tokens": int(result.n_tokens[i]),
-                "n_used": int(result.n_used[i]),
-                "skip_tokens": config.skip_tokens,
-                "status": "ok" if result.n_used[i] > 0 else "shorter_than_skip_tokens",
-                "npy_path": str(lake.shard_npy(model, layer, shard).relative_to(lake.root)),
-            }
-            for i, t in enumerate(texts)
-            if t["text_id"] not in done[layer]
-        ]
+        rows = []
+        for i, (text_position, segment) in enumerate(zip(result.text_index, result.segment_index, strict=True)):
+            text = texts[text_position]
+            if text["text_id"] in done[layer]:
+                continue
+            name, spans = text["segments"][segment]
+            if result.n_used[i] > 0:
+                status = "ok"
+            else:
+                status = "shorter_than_skip_tokens" if spans is None else "no_tokens_in_spans"
+            rows.append(
+                {
+                    "text_id": text["text_id"],
+                    "segment": name,
+                    "corpus": text["corpus"],
+                    "generator": text["generator"],
+                    "shard": shard,
+                    "row": i,
+                    "n_tokens": int(result.n_tokens[i]),
+                    "n_used": int(result.n_used[i]),
+                    "skip_tokens": config.skip_tokens,
+                    "status": status,
+                    "npy_path": str(lake.shard_npy(model, layer, shard).relative_to(lake.root)),
+                }
+            )
         write_table(pa.Table.from_pylist(rows), lake.shard_index(model, layer, shard))
         written += len(rows)
     return written
@@ -108,6 +147,8 @@ def run(config: ExtractConfig) -> StageResult:
         raise EmolakeError(f"extract.layers {bad} do not exist: {model} has layers 0..{loaded.n_layers - 1}")
     next_shard = drop_incomplete_shards(lake, model, layers)
     pending = read_pending(lake, config.corpora, model, layers)
+    for text in pending:
+        text["segments"] = segments_of(text, config.span_corpora)
     done = done_ids(lake, model, layers)
     lengths = [len(ids) for ids in tokenize(loaded.tokenizer, [t["text"] for t in pending], config.max_tokens)]
     order = sorted(range(len(pending)), key=lambda i: (lengths[i], pending[i]["text_id"]))
@@ -131,6 +172,7 @@ def run(config: ExtractConfig) -> StageResult:
             config.max_tokens,
             config.batch_tokens,
             progress=bar.update,
+            segments=[span_lists(t["segments"]) for t in texts],
         )
         result.rows_written += write_shard(lake, model, layers, next_shard, texts, means, done, config)
         skipped += int((means.n_used == 0).sum())
@@ -138,7 +180,7 @@ def run(config: ExtractConfig) -> StageResult:
     bar.close()
     result.details = {"texts": len(pending), "layers": len(layers), "skipped_short": skipped, "tokens": sum(lengths)}
     log.info(
-        "extract: wrote %d index rows; %d texts shorter than %d tokens skipped",
+        "extract: wrote %d index rows; %d segments had no token to average (under %d tokens or empty spans)",
         result.rows_written,
         skipped,
         config.skip_tokens,

@@ -10,7 +10,7 @@ layer_probes as (
 ),
 
 final as (
-    select a.model, a.emotion as emotion_a, b.emotion as emotion_b, array_cosine_similarity(a.vector, b.vector) as cosine
+    select a.model, a.emotion as emotion_a, b.emotion as emotion_b, list_cosine_similarity(a.vector, b.vector) as cosine
     from layer_probes as a
     join layer_probes as b on a.model = b.model and a.emotion < b.emotion
 )

@@ -1,4 +1,4 @@
--- evaluation_layers: probe quality per (model, source, layer, kind): held-out accuracy and valence/arousal r.
+-- evaluation_layers: probe quality per (model, source, layer, kind): held-out accuracy, valence/arousal r, and more.
 -- built by: make evaluate
 create or replace view evaluation_layers as
 with source as (
@@ -22,7 +22,17 @@ final as (
         arousal_spearman,
         pc1_var,
         pc2_var,
-        n_rated
+        n_rated,
+        scenario_diagonal,
+        scenario_target_rank,
+        scenario_top5,
+        n_scenarios,
+        matched_cosine,
+        raw_matched_cosine,
+        matched_abs_cosine,
+        unmatched_abs_cosine,
+        norm_kept,
+        n_pairs
     from source
 )
 

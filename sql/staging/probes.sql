@@ -2,7 +2,7 @@
 -- built by: make probes
 create or replace view probes as
 with source as (
-    select * from read_parquet('${lake}/probes/**/*.parquet', hive_partitioning = true)
+    select * from read_parquet('${lake}/probes/**/*.parquet', hive_partitioning = true, union_by_name = true)
 ),
 
 final as (
@@ -14,11 +14,11 @@ final as (
         emotion,
         vector,
         n_texts,
+        norm_kept,
         baseline_corpora,
         baseline_variance,
         baseline_components,
         variance_removed,
-        n_baseline_texts,
         config_hash,
         model_spec,
         cast(created_at as timestamp) as created_at

@@ -1,4 +1,4 @@
--- rejects: texts a quality filter refused, with the reason (names_emotion, too_short, too_long, duplicate).
+-- rejects: texts a quality filter refused, with the reason (names_emotion, too_short, too_long, duplicate, near_duplicate, bad_dialogue, not_english) and what it found.
 -- built by: make generate
 create or replace view rejects as
 with source as (
@@ -19,7 +19,9 @@ final as (
         prompt_version,
         seed,
         temperature,
+        spans,
         reason,
+        detail,
         cast(created_at as timestamp) as created_at
     from source
 )

@@ -63,9 +63,13 @@ def test_a_stray_temporary_is_invisible_to_queries(tiny_lake_copy):
 @pytest.mark.parametrize("padding_side", ["right", "left"])
 def test_batched_extraction_equals_one_text_at_a_time(padding_side):
     loaded = load("tiny-random")
-    loaded.tokenizer.padding_side = padding_side
     texts = ["A short one here, just enough.", "Quite a bit longer text " * 6, "Middle length text for the check."]
-    batched = mean_residuals(loaded.model, loaded.tokenizer, texts, [0, 3], 2, 256, batch_tokens=100_000)
-    for i, text in enumerate(texts):
-        alone = mean_residuals(loaded.model, loaded.tokenizer, [text], [0, 3], 2, 256)
-        assert np.abs(batched.vectors[i] - alone.vectors[0]).max() < 1e-4
+    previous, loaded.tokenizer.padding_side = loaded.tokenizer.padding_side, padding_side
+    try:
+        batched = mean_residuals(loaded.model, loaded.tokenizer, texts, [0, 3], 2, 256, batch_tokens=100_000)
+        for i, text in enumerate(texts):
+            alone = mean_residuals(loaded.model, loaded.tokenizer, [text], [0, 3], 2, 256)
+            assert np.abs(batched.vectors[i] - alone.vectors[0]).max() < 1e-4
+    finally:
+        # The model is memoised and shared by other tests: leave the tokenizer as it was.
+        loaded.tokenizer.padding_side = previous

@@ -55,13 +55,18 @@ def test_pipeline_on_a_few_stories(smol_lake, cli):
     assert code == 0 and {m["emotion"] for m in json.loads(out)} == {"afraid", "calm", "happy"}
 
 
-def test_batched_extraction_equals_one_text_at_a_time():
+@pytest.mark.parametrize("padding_side", ["right", "left"])
+def test_batched_extraction_equals_one_text_at_a_time(padding_side):
     loaded = load(MODEL)
     texts = ["The kettle clicked off.", "We walked along the river for an hour before the rain came down. " * 3]
-    batched = mean_residuals(loaded.model, loaded.tokenizer, texts, [5, 20], 1, 512, batch_tokens=100_000)
-    for i, text in enumerate(texts):
-        alone = mean_residuals(loaded.model, loaded.tokenizer, [text], [5, 20], 1, 512)
-        assert np.abs(batched.vectors[i] - alone.vectors[0]).max() < 1e-4
+    previous, loaded.tokenizer.padding_side = loaded.tokenizer.padding_side, padding_side
+    try:
+        batched = mean_residuals(loaded.model, loaded.tokenizer, texts, [5, 20], 1, 512, batch_tokens=100_000)
+        for i, text in enumerate(texts):
+            alone = mean_residuals(loaded.model, loaded.tokenizer, [text], [5, 20], 1, 512)
+            assert np.abs(batched.vectors[i] - alone.vectors[0]).max() < 1e-4
+    finally:
+        loaded.tokenizer.padding_side = previous
 
 
 def test_local_generation_writes_rows_with_provenance(tmp_path):

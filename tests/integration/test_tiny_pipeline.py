@@ -18,14 +18,18 @@ def test_every_stage_wrote_its_dataset(tiny_lake):
     counts = dict(query.run(lake, "select corpus, count(*) from texts group by all").to_pylist()[0].items())
     assert counts
     n_texts = query.run(lake, "select count(*) as n from texts").column("n")[0].as_py()
-    n_vectors = query.run(lake, "select count(*) as n from activations where layer = 0").column("n")[0].as_py()
+    n_vectors = query.run(lake, "select count(distinct text_id) as n from activations where layer = 0")
+    n_vectors = n_vectors.column("n")[0].as_py()
     assert n_texts == n_vectors > 0
     layers = query.run(lake, "select distinct layer from probes order by 1").column("layer").to_pylist()
     assert layers == [0, 1, 2, 3]
-    evaluated = query.run(lake, "select layer, top1, top5, valence_r from evaluation_layers order by layer").to_pylist()
+    evaluated = query.run(
+        lake, "select layer, top1, top5, valence_r from evaluation_layers where kind = 'expression' order by layer"
+    ).to_pylist()
     assert [r["layer"] for r in evaluated] == [0, 1, 2, 3]
     assert all(0 <= r["top1"] <= r["top5"] <= 1 for r in evaluated)
-    assert sorted(p.name for p in (tiny_lake / "index").rglob("*.faiss")) == [f"layer-{i}.faiss" for i in range(4)]
+    probe_indexes = (tiny_lake / "index" / "model=tiny-random" / "source=reference" / "kind=expression").glob("*.faiss")
+    assert sorted(p.name for p in probe_indexes) == [f"layer-{i}.faiss" for i in range(4)]
 
 
 def test_probes_are_unit_vectors_one_per_emotion(tiny_lake):
@@ -78,4 +82,4 @@ def test_sql_cli_formats(cli, tiny_lake):
     code, out, _ = cli("--lake", tiny_lake, "sql", "--list")
     assert code == 0 and "evaluation_layers:" in out and "top1 DOUBLE" in out
     code, out, _ = cli("--lake", tiny_lake, "sql", "sql/queries/layer_curve.sql", "--format", "json")
-    assert code == 0 and len(json.loads(out)) == 4
+    assert code == 0 and [r["layer"] for r in json.loads(out) if r["kind"] == "expression"] == [0, 1, 2, 3]

@@ -1,0 +1,62 @@
+"""The Dash app: a navigation bar, the page registry of dashboards/pages, and the context every page shares.
+
+`create_app(lake)` builds it (the tests and `emolake serve` both use it); the app reads the lake only through
+`LakeReader` and scores live text only through `LiveScorer`, and never writes to the lake.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dash import Dash, Input, Output, dcc, html
+
+from dashboards.context import AppContext
+from dashboards.data import LakeReader
+from dashboards.live import LiveScorer
+from dashboards.pages import modules
+from etl.lake import Lake
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+def create_app(lake: Lake | str | Path, model: str | None = None, source: str = "reference") -> Dash:
+    """The app for one lake; `model` and `source` pick the probe set shown first."""
+    lake = lake if isinstance(lake, Lake) else Lake(lake)
+    ctx = AppContext(LakeReader(lake), LiveScorer(lake), model=model, source=source)
+    pages = modules()
+    app = Dash(
+        __name__,
+        title="emolake",
+        assets_folder=str(ASSETS),
+        suppress_callback_exceptions=True,
+        update_title=None,
+    )
+    app.layout = html.Div(
+        [
+            dcc.Location(id="url"),
+            html.Nav(
+                [html.Span("emolake", className="brand")]
+                + [
+                    dcc.Link(page.TITLE, href=page.PATH, className="nav-link", id=f"nav-{page.__name__.split('.')[-1]}")
+                    for page in pages
+                ]
+                + [html.Span(str(lake.root), className="lake-path", title="the lake this app reads")],
+                className="navbar",
+            ),
+            html.Main(id="page", className="page"),
+        ]
+    )
+    by_path = {page.PATH: page for page in pages}
+
+    @app.callback(Output("page", "children"), Input("url", "pathname"))
+    def route(pathname):
+        page = by_path.get(pathname or "/")
+        if page is None:
+            return html.Div([html.H2("Not found"), html.P(f"No page at {pathname}.")], className="empty-state")
+        ctx.reader.retry_missing()
+        return page.layout(ctx)
+
+    for page in pages:
+        page.register(app, ctx)
+    app.emolake_context = ctx  # the tests and bench/latency.py reach the reader and scorer through it
+    return app

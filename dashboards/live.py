@@ -1,0 +1,100 @@
+"""Per-token scores of pasted text for the dashboard: `etl.token_scores.score_texts`, serialised and cached.
+
+One lock guards the model: the capture hooks live on the shared model object, so two forward passes at once would
+each record the other's activations. Results are cached by (text, probe set), so moving between the heatmap, the
+span ranking and other emotions of one text costs one forward pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from etl.errors import EmolakeError
+from etl.lake import Lake
+
+MAX_CHARS = 20_000
+CACHE_SIZE = 64
+
+
+@dataclass(frozen=True)
+class ProbeSet:
+    model: str
+    """Slug, as in the lake's `model` column."""
+    model_spec: str
+    source: str
+    kind: str
+    layer: int
+
+
+@dataclass
+class LiveScores:
+    text: str
+    tokens: list[str]
+    offsets: list[tuple[int, int]]
+    scores: np.ndarray
+    """(n_tokens, n_emotions) float32."""
+    emotions: list[str]
+
+    def ranks(self) -> np.ndarray:
+        """(n_tokens, n_emotions): 1 for the emotion that scores highest on a token, n_emotions for the lowest."""
+        return (-self.scores).argsort(axis=1).argsort(axis=1) + 1
+
+    def span_ranking(self, start: int, end: int) -> list[tuple[str, float]]:
+        """Emotions ranked by their mean score over tokens start..end (inclusive, clipped to the text)."""
+        start, end = sorted((max(0, start), min(len(self.tokens) - 1, end)))
+        means = self.scores[start : end + 1].mean(axis=0)
+        order = np.argsort(-means)
+        return [(self.emotions[i], float(means[i])) for i in order]
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+class LiveScorer:
+    """Scores texts against one probe set at a time; thread-safe, with an LRU cache of recent results."""
+
+    def __init__(self, lake: Lake, cache_size: int = CACHE_SIZE) -> None:
+        self.lake = lake
+        self._lock = threading.Lock()
+        self._probes: dict[ProbeSet, dict] = {}
+        self._cache: OrderedDict[tuple[str, ProbeSet], LiveScores] = OrderedDict()
+        self._cache_size = cache_size
+        self.forward_passes = 0
+
+    def score(self, text: str, probe_set: ProbeSet) -> LiveScores:
+        """Per-token scores of `text` for every emotion of the probe set (position 0 is never scored)."""
+        if not text or not text.strip():
+            raise EmolakeError("paste some text to score")
+        if len(text) > MAX_CHARS:
+            raise EmolakeError(f"the text has {len(text)} characters: the viewer takes up to {MAX_CHARS}; split it")
+        key = (text_key(text), probe_set)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+            result = self._score_locked(text, probe_set)
+            self._cache[key] = result
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+            return result
+
+    def _score_locked(self, text: str, probe_set: ProbeSet) -> LiveScores:
+        from etl.models import load
+        from etl.token_scores import read_probe_layers, score_texts
+
+        pair = (probe_set.kind, probe_set.layer)
+        if probe_set not in self._probes:
+            self._probes[probe_set] = read_probe_layers(
+                self.lake, probe_set.model, probe_set.source, [probe_set.kind], [probe_set.layer]
+            )
+        (scored,) = score_texts(load(probe_set.model_spec), [text], self._probes[probe_set])
+        self.forward_passes += 1
+        if not scored.tokens:
+            raise EmolakeError("the text is a single token: give at least two tokens of text")
+        return LiveScores(text, scored.tokens, scored.offsets, scored.scores[pair], scored.emotions[pair])

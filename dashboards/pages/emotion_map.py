@@ -1,0 +1,247 @@
+"""Emotion map: the probes of one layer in two dimensions; click an emotion for its neighbours and stories.
+
+Coordinates come from the `probe_map` view when the evaluation report has filled it; otherwise the first two
+principal components of the layer's probes are computed here on read, with valence and arousal from the Warriner
+norms and the emotion groups of the catalog as clusters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from dash import Input, Output, State, dcc, html
+
+from dashboards.components import (
+    GRAPH_CONFIG,
+    card,
+    empty_state,
+    labelled,
+    page_header,
+    parse_probe_value,
+    probe_controls,
+    register_probe_controls,
+)
+from dashboards.context import AppContext
+from etl import catalog
+
+PATH = "/map"
+TITLE = "Emotion map"
+PREFIX = "map"
+COLOUR_BY = {"valence": "valence", "arousal": "arousal", "cluster": "cluster"}
+NEIGHBOURS = 8
+STORIES = 3
+
+
+def layout(ctx: AppContext):
+    header = page_header(TITLE, "The probes of one layer, projected on their first two principal components.")
+    if not ctx.models_sources():
+        return html.Div([header, empty_state("The lake has no probes yet.", ctx.reader.target("probes"))])
+    return html.Div(
+        [
+            header,
+            html.Div(
+                [
+                    probe_controls(ctx, PREFIX),
+                    labelled(
+                        "Colour by",
+                        dcc.RadioItems(
+                            id="map-colour",
+                            options=list(COLOUR_BY),
+                            value="valence",
+                            inline=True,
+                            className="radio-inline",
+                        ),
+                    ),
+                ],
+                className="controls-row",
+            ),
+            html.Div(
+                [
+                    card(
+                        "Map",
+                        dcc.Graph(id="map-graph", config=GRAPH_CONFIG),
+                        html.P(id="map-source", className="muted"),
+                        class_name="wide",
+                    ),
+                    card(
+                        "Selected emotion",
+                        html.Div("Click an emotion on the map.", id="map-detail", className="muted"),
+                        class_name="narrow",
+                    ),
+                ],
+                className="two-columns",
+            ),
+        ]
+    )
+
+
+def probe_matrix(ctx: AppContext, model: str, source: str, kind: str, layer: int) -> tuple[list[str], np.ndarray]:
+    rows = ctx.reader.rows(
+        "select emotion, vector from probes where model = ? and source = ? and kind = ? and layer = ? order by emotion",
+        [model, source, kind, layer],
+    )
+    return [r["emotion"] for r in rows], np.array([r["vector"] for r in rows], dtype=np.float32)
+
+
+def map_points(ctx: AppContext, model: str, source: str, kind: str, layer: int) -> tuple[list[dict], str]:
+    """One point per emotion (emotion, pc1, pc2, valence, arousal, cluster) and where the coordinates came from."""
+    if ctx.reader.has("probe_map"):
+        rows = ctx.reader.rows(
+            "select emotion, pc1, pc2, valence, arousal, cast(cluster as varchar) as cluster from probe_map "
+            "where model = ? and source = ? and kind = ? and layer = ? order by emotion",
+            [model, source, kind, layer],
+        )
+        if rows:
+            return rows, "coordinates from the probe_map view"
+    emotions, vectors = probe_matrix(ctx, model, source, kind, layer)
+    return pca_points(emotions, vectors), (
+        "PCA computed on read from `probes` (run `make evaluate` for the probe_map view and its clusters)"
+    )
+
+
+def pca_points(emotions: list[str], vectors: np.ndarray) -> list[dict]:
+    """PC1/PC2 of the probes, PC1 oriented so that it rises with valence; norms and catalog groups attached."""
+    norms, group_of = catalog.norms(), catalog.group_of()
+    if len(emotions) < 2:
+        coords = np.zeros((len(emotions), 2))
+    else:
+        centred = vectors - vectors.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        coords = centred @ vt[:2].T
+        if coords.shape[1] < 2:
+            coords = np.hstack([coords, np.zeros((len(emotions), 1))])
+    rated = [i for i, e in enumerate(emotions) if e in norms]
+    if len(rated) >= 3:
+        valence = np.array([norms[emotions[i]]["valence"] for i in rated])
+        if np.corrcoef(coords[rated, 0], valence)[0, 1] < 0:
+            coords[:, 0] *= -1
+    return [
+        {
+            "emotion": e,
+            "pc1": float(coords[i, 0]),
+            "pc2": float(coords[i, 1]),
+            "valence": norms.get(e, {}).get("valence"),
+            "arousal": norms.get(e, {}).get("arousal"),
+            "cluster": group_of.get(e, "other"),
+        }
+        for i, e in enumerate(emotions)
+    ]
+
+
+def map_figure(points: list[dict], colour_by: str):
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    if colour_by == "cluster":
+        for cluster in sorted({p["cluster"] for p in points}):
+            group = [p for p in points if p["cluster"] == cluster]
+            figure.add_trace(scatter(go, group, name=str(cluster), marker={"size": 10}))
+    else:
+        rated = [p for p in points if p[colour_by] is not None]
+        unrated = [p for p in points if p[colour_by] is None]
+        scale = "RdYlGn" if colour_by == "valence" else "Viridis"
+        marker = {
+            "size": 11,
+            "color": [p[colour_by] for p in rated],
+            "colorscale": scale,
+            "showscale": True,
+            "colorbar": {"title": {"text": colour_by}, "thickness": 12},
+        }
+        figure.add_trace(scatter(go, rated, name=f"rated ({colour_by})", marker=marker))
+        figure.add_trace(scatter(go, unrated, name="not rated", marker={"size": 8, "color": "#c4c4c4"}))
+    figure.update_layout(
+        template="plotly_white",
+        height=620,
+        margin={"l": 40, "r": 10, "t": 10, "b": 40},
+        xaxis_title="PC1",
+        yaxis_title="PC2",
+        legend={"orientation": "h", "y": -0.12},
+        clickmode="event",
+    )
+    return figure
+
+
+def scatter(go, points: list[dict], name: str, marker: dict):
+    return go.Scatter(
+        x=[p["pc1"] for p in points],
+        y=[p["pc2"] for p in points],
+        mode="markers+text",
+        text=[p["emotion"] for p in points],
+        textposition="top center",
+        textfont={"size": 9, "color": "#555"},
+        customdata=[p["emotion"] for p in points],
+        name=name,
+        marker=marker,
+        hovertemplate="<b>%{customdata}</b><br>PC1 %{x:.3f}<br>PC2 %{y:.3f}<extra></extra>",
+    )
+
+
+def neighbours(emotions: list[str], vectors: np.ndarray, emotion: str, k: int = NEIGHBOURS) -> list[tuple[str, float]]:
+    """The k emotions whose unit probes have the highest cosine with `emotion`'s, itself left out."""
+    i = emotions.index(emotion)
+    cosines = vectors @ vectors[i]
+    order = [j for j in np.argsort(-cosines) if j != i][:k]
+    return [(emotions[j], float(cosines[j])) for j in order]
+
+
+def detail(ctx: AppContext, value: str, kind: str, layer: int, emotion: str):
+    model, source = parse_probe_value(value)
+    emotions, vectors = probe_matrix(ctx, model, source, kind, layer)
+    if emotion not in emotions:
+        return html.P(f"No {kind} probe for {emotion!r} at layer {layer}.", className="muted")
+    near = html.Ol(
+        [
+            html.Li([html.Span(e), html.Span(f" {c:+.3f}", className="num")])
+            for e, c in neighbours(emotions, vectors, emotion)
+        ],
+        id="map-neighbours",
+    )
+    stories = []
+    if ctx.reader.has("stories"):
+        stories = ctx.reader.rows(
+            "select text_id, generator, topic, text from stories where emotion = ? order by generator, text_id limit ?",
+            [emotion, STORIES],
+        )
+    story_items = [
+        html.Blockquote([html.Small(f"{s['generator']} · {s['topic']}"), html.P(s["text"][:420])]) for s in stories
+    ] or [html.P("No stories with this emotion in the lake.", className="muted")]
+    return html.Div(
+        [
+            html.H4(emotion, id="map-selected"),
+            html.P(f"group: {catalog.group_of().get(emotion, 'other')}", className="muted"),
+            html.H5("Nearest emotions (cosine of probes)"),
+            near,
+            html.H5("Example stories"),
+            *story_items,
+        ]
+    )
+
+
+def register(app, ctx: AppContext) -> None:
+    register_probe_controls(app, ctx, PREFIX)
+
+    @app.callback(
+        Output("map-graph", "figure"),
+        Output("map-source", "children"),
+        Input("map-probeset", "value"),
+        Input("map-kind", "value"),
+        Input("map-layer", "value"),
+        Input("map-colour", "value"),
+    )
+    def draw(value, kind, layer, colour_by):
+        if layer is None:
+            return {}, "no probes at this setting"
+        points, where = map_points(ctx, *parse_probe_value(value), kind, layer)
+        return map_figure(points, colour_by), f"{len(points)} emotions, layer {layer}; {where}."
+
+    @app.callback(
+        Output("map-detail", "children"),
+        Input("map-graph", "clickData"),
+        State("map-probeset", "value"),
+        State("map-kind", "value"),
+        State("map-layer", "value"),
+        prevent_initial_call=True,
+    )
+    def select(click, value, kind, layer):
+        if not click or not click.get("points"):
+            return "Click an emotion on the map."
+        return detail(ctx, value, kind, layer, click["points"][0]["customdata"])

@@ -1,0 +1,208 @@
+"""Probe quality: held-out accuracy and valence/arousal r by layer, the probes' cosine matrix, the logit lens."""
+
+from __future__ import annotations
+
+import numpy as np
+from dash import Input, Output, dash_table, dcc, html
+
+from dashboards.components import (
+    GRAPH_CONFIG,
+    card,
+    empty_state,
+    page_header,
+    parse_probe_value,
+    probe_controls,
+    register_probe_controls,
+)
+from dashboards.context import AppContext
+from etl import catalog
+
+PATH = "/quality"
+TITLE = "Probe quality"
+PREFIX = "pq"
+TABLE_ROWS = 500
+LOGIT_VIEWS = ("logit_lens", "evaluation_logit_lens")
+
+
+def layout(ctx: AppContext):
+    header = page_header(TITLE, "Which layer separates the emotions best, and how the probes relate to each other.")
+    if not ctx.models_sources():
+        return html.Div([header, empty_state("The lake has no probes yet.", ctx.reader.target("probes"))])
+    return html.Div(
+        [
+            header,
+            probe_controls(ctx, PREFIX),
+            card(
+                "Layer curves",
+                html.Div(id="pq-curves"),
+                subtitle="Held-out top-1/top-5 over all emotions (topics held out) and the correlation of PC1/PC2 "
+                "of the probes with human valence/arousal ratings.",
+            ),
+            card(
+                "Cosine matrix",
+                dcc.Graph(id="pq-cosines", config=GRAPH_CONFIG),
+                subtitle="Cosine between the unit probes of the chosen layer, ordered by emotion group.",
+            ),
+            card(
+                "Logit lens",
+                html.Div(id="pq-logit"),
+                subtitle="The tokens each probe promotes (top) and suppresses (bottom) through the unembedding.",
+            ),
+        ]
+    )
+
+
+def curves(ctx: AppContext, model: str, kind: str, layer: int | None):
+    """The layer-curve figure for every source of a model, or an empty state naming `make evaluate`."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    if not ctx.reader.has("evaluation_layers"):
+        return empty_state("No evaluation yet.", ctx.reader.target("evaluation_layers"))
+    rows = ctx.reader.rows(
+        "select source, layer, top1, top5, chance_top1, valence_r, arousal_r from evaluation_layers "
+        "where model = ? and kind = ? order by source, layer",
+        [model, kind],
+    )
+    if not rows:
+        return empty_state(f"No evaluation of {kind} probes for {model}.", ctx.reader.target("evaluation_layers"))
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("held-out accuracy", "correlation with human norms"))
+    dashes = {"top1": "solid", "top5": "dash", "valence_r": "solid", "arousal_r": "dot"}
+    for source in sorted({r["source"] for r in rows}):
+        mine = [r for r in rows if r["source"] == source]
+        layers = [r["layer"] for r in mine]
+        for column, col in (("top1", 1), ("top5", 1), ("valence_r", 2), ("arousal_r", 2)):
+            figure.add_trace(
+                go.Scatter(
+                    x=layers,
+                    y=[r[column] for r in mine],
+                    name=f"{source} {column}",
+                    mode="lines+markers",
+                    line={"dash": dashes[column]},
+                ),
+                row=1,
+                col=col,
+            )
+    chance = rows[0]["chance_top1"]
+    figure.add_hline(y=chance, line_dash="dot", line_color="grey", annotation_text="chance top-1", row=1, col=1)
+    if layer is not None:
+        figure.add_vline(x=layer, line_color="#999", line_width=1)
+    figure.update_layout(template="plotly_white", height=380, margin={"l": 40, "r": 10, "t": 40, "b": 40})
+    figure.update_xaxes(title_text="layer")
+    return dcc.Graph(figure=figure, config=GRAPH_CONFIG, id="pq-curves-graph")
+
+
+def cosine_matrix(ctx: AppContext, model: str, source: str, kind: str, layer: int) -> tuple[list[str], np.ndarray, str]:
+    """(emotions in group order, cosine matrix, where it came from): the evaluation_cosines view, else the probes."""
+    keys = [model, source, kind, layer]
+    order = {e: i for i, e in enumerate(e for words in catalog.groups().values() for e in words)}
+    pairs = []
+    if ctx.reader.has("evaluation_cosines"):
+        pairs = ctx.reader.rows(
+            "select emotion_a, emotion_b, cosine from evaluation_cosines "
+            "where model = ? and source = ? and kind = ? and layer = ?",
+            keys,
+        )
+    if pairs:
+        emotions = sorted(
+            {p["emotion_a"] for p in pairs} | {p["emotion_b"] for p in pairs},
+            key=lambda e: (order.get(e, len(order)), e),
+        )
+        index = {e: i for i, e in enumerate(emotions)}
+        matrix = np.eye(len(emotions), dtype=np.float32)
+        for p in pairs:
+            a, b = index[p["emotion_a"]], index[p["emotion_b"]]
+            matrix[a, b] = matrix[b, a] = p["cosine"]
+        return emotions, matrix, "from the evaluation_cosines view"
+    rows = ctx.reader.rows(
+        "select emotion, vector from probes where model = ? and source = ? and kind = ? and layer = ?", keys
+    )
+    rows.sort(key=lambda r: (order.get(r["emotion"], len(order)), r["emotion"]))
+    vectors = np.array([r["vector"] for r in rows], dtype=np.float32).reshape(len(rows), -1)
+    return [r["emotion"] for r in rows], vectors @ vectors.T, "computed from the unit probes"
+
+
+def cosine_figure(ctx: AppContext, model: str, source: str, kind: str, layer: int):
+    import plotly.graph_objects as go
+
+    emotions, cosines, where = cosine_matrix(ctx, model, source, kind, layer)
+    figure = go.Figure(
+        go.Heatmap(
+            z=cosines,
+            x=emotions,
+            y=emotions,
+            colorscale="RdBu_r",
+            zmin=-1,
+            zmax=1,
+            zmid=0,
+            hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>",
+            colorbar={"thickness": 12},
+        )
+    )
+    labels = len(emotions) <= 60
+    figure.update_layout(
+        template="plotly_white",
+        height=min(900, max(450, 12 * len(emotions) + 140)),
+        margin={"l": 100 if labels else 20, "r": 10, "t": 30, "b": 100 if labels else 20},
+        title={"text": f"{len(emotions)} probes, layer {layer}, {where}", "font": {"size": 12}},
+        yaxis={"autorange": "reversed", "showticklabels": labels},
+        xaxis={"showticklabels": labels},
+    )
+    return figure
+
+
+def view_table(ctx: AppContext, view: str, filters: dict, table_id: str):
+    """A DataTable of a view's rows matching whichever of `filters` the view has as columns."""
+    columns = [name for name, _ in ctx.reader.columns(view)]
+    usable = {k: v for k, v in filters.items() if k in columns and v is not None}
+    where = " and ".join(f'"{k}" = ?' for k in usable) or "true"
+    rows = ctx.reader.rows(f'select * from "{view}" where {where} limit {TABLE_ROWS}', list(usable.values()))
+    rows = [{k: cell(v) for k, v in r.items() if k not in usable} for r in rows]  # filtered columns are constant
+    if not rows:
+        return html.P(f"`{view}` has no rows for {usable}.", className="muted")
+    return dash_table.DataTable(
+        id=table_id,
+        data=rows,
+        columns=[{"name": c, "id": c} for c in rows[0]],
+        page_size=15,
+        sort_action="native",
+        filter_action="native",
+        style_table={"overflowX": "auto"},
+        style_cell={"fontFamily": "inherit", "fontSize": 13, "textAlign": "left"},
+    )
+
+
+def cell(value):
+    """A table cell: floats rounded, lists (e.g. the logit lens's tokens) joined into one short line."""
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, list):
+        shown = [f"{v:.2f}" if isinstance(v, float) else repr(v) if isinstance(v, str) else str(v) for v in value[:12]]
+        return " ".join(shown) + (" …" if len(value) > 12 else "")
+    return value
+
+
+def logit_lens(ctx: AppContext, filters: dict):
+    """The first logit-lens view that has data (the wide mart before its long staging table), or an empty state."""
+    for view in LOGIT_VIEWS:
+        if ctx.reader.has(view):
+            return view_table(ctx, view, filters, "pq-logit-table")
+    return empty_state("No logit-lens table yet.", ctx.reader.target(LOGIT_VIEWS[0]), "pq-logit-empty")
+
+
+def register(app, ctx: AppContext) -> None:
+    register_probe_controls(app, ctx, PREFIX)
+
+    @app.callback(
+        Output("pq-curves", "children"),
+        Output("pq-cosines", "figure"),
+        Output("pq-logit", "children"),
+        Input("pq-probeset", "value"),
+        Input("pq-kind", "value"),
+        Input("pq-layer", "value"),
+    )
+    def update(value, kind, layer):
+        model, source = parse_probe_value(value)
+        filters = {"model": model, "source": source, "kind": kind, "layer": layer}
+        figure = cosine_figure(ctx, model, source, kind, layer) if layer is not None else {}
+        return curves(ctx, model, kind, layer), figure, logit_lens(ctx, filters)

@@ -1,0 +1,303 @@
+"""Steering: add an emotion's vector to the residual stream, compare the continuations, and browse the sweep."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from dash import Input, Output, State, dcc, html
+
+from dashboards.components import (
+    GRAPH_CONFIG,
+    card,
+    empty_state,
+    error_box,
+    labelled,
+    page_header,
+    parse_probe_value,
+    probe_controls,
+    register_probe_controls,
+)
+from dashboards.context import AppContext
+from dashboards.live import LiveScores
+from dashboards.tokens import p99, token_text
+from etl.errors import EmolakeError
+
+PATH = "/steering"
+TITLE = "Steering"
+PREFIX = "st"
+KIND = "expression"
+EXAMPLE = "Write a short story about a man waiting for a train."
+MAX_NEW_TOKENS = 40
+SIDE_BY_SIDE = {
+    "display": "grid",
+    "gridTemplateColumns": "minmax(0, 1fr) minmax(0, 1fr)",
+    "gap": "1rem",
+    "overflowWrap": "anywhere",
+}
+STRENGTH_MARKS = {v: f"{v:g}" for v in (-0.5, -0.25, 0, 0.25, 0.5, 0.75, 1.0)}
+_steerers: dict[tuple[str, str], object] = {}
+_steerers_lock = threading.Lock()
+
+
+def layout(ctx: AppContext):
+    header = page_header(
+        TITLE,
+        "Add an emotion's probe vector to the residual stream at one layer and compare the continuation with the "
+        "unsteered one from the same seed. Strength is a fraction of the layer's mean residual norm on neutral text.",
+    )
+    if not ctx.models_sources():
+        return html.Div([header, empty_state("The lake has no probes yet.", ctx.reader.target("probes"))])
+    return html.Div(
+        [
+            header,
+            probe_controls(ctx, PREFIX, show_kind=False),
+            html.Div(
+                [
+                    labelled("Emotion", dcc.Dropdown(id="st-emotion", clearable=False), "emotion"),
+                    labelled(
+                        "Operator",
+                        dcc.RadioItems(
+                            id="st-operator",
+                            options=["add", "add_normalised", "ablate"],
+                            value="add",
+                            inline=True,
+                            className="radio-inline",
+                        ),
+                        "operator",
+                    ),
+                    labelled("Seed", dcc.Input(id="st-seed", type="number", value=0, min=0, step=1), "seed"),
+                ],
+                className="controls-row",
+            ),
+            labelled(
+                "Strength (fraction of the residual norm)",
+                dcc.Slider(id="st-strength", min=-0.5, max=1.0, step=0.05, value=0.2, marks=STRENGTH_MARKS),
+                "strength",
+            ),
+            dcc.Textarea(id="st-prompt", value=EXAMPLE, className="text-input", rows=2),
+            html.Button("Steer", id="st-run", n_clicks=0, className="primary"),
+            html.Div(id="st-status"),
+            dcc.Loading(html.Div(id="st-result"), delay_show=300),
+            card(
+                "Sweep",
+                sweep_section(ctx),
+                subtitle="From `steering_runs`: share of runs where the target probe rose and the text stayed "
+                "fluent (success), and share of fluent (surgical) runs, by strength.",
+            ),
+        ]
+    )
+
+
+def emotion_options(ctx: AppContext, value: str, layer: int | None) -> list[str]:
+    """The emotions with an expression probe at the chosen layer."""
+    if layer is None:
+        return []
+    model, source = parse_probe_value(value)
+    return ctx.reader.values(
+        "select emotion from probes where model = ? and source = ? and kind = ? and layer = ? order by emotion",
+        [model, source, KIND, layer],
+    )
+
+
+def steerer_for(ctx: AppContext, model: str, source: str):
+    """One Steerer per probe set, built on first use; residual norms are read from the lake or measured in memory."""
+    from etl.config import Common, SteerConfig
+    from etl.models import load
+    from etl.steer_compare import Steerer
+
+    key = (model, source)
+    with _steerers_lock:
+        if key not in _steerers:
+            spec = ctx.probe_set(model, source, KIND, ctx.layers(model, source, KIND)[0]).model_spec
+            config = SteerConfig(
+                common=Common(model=spec, lake=ctx.reader.lake.root),
+                emotions=("afraid",),
+                source=source,
+                max_new_tokens=MAX_NEW_TOKENS,
+            )
+            _steerers[key] = Steerer(ctx.reader.lake, load(spec), config, store_norms=False)
+        return _steerers[key]
+
+
+def run_comparison(ctx: AppContext, value: str, layer, emotion, strength, operator, prompt, seed):
+    """The paired comparison for one setting; holds the live scorer's model lock (hooks go on the shared model)."""
+    from etl.steer_compare import Case, Setting
+
+    if not prompt or not prompt.strip():
+        raise EmolakeError("write a prompt to steer")
+    if layer is None or not emotion:
+        raise EmolakeError("pick a layer and an emotion")
+    model, source = parse_probe_value(value)
+    steerer = steerer_for(ctx, model, source)
+    setting = Setting(emotion, int(layer), float(strength or 0), operator or "add", "all")
+    # The token viewer's forward passes must not run while steering hooks sit on the same model object.
+    with ctx.scorer._lock:
+        (result,) = steerer.run([(setting, Case(prompt.strip(), int(seed or 0)))])
+    return result
+
+
+def live_scores(output, emotions: list[str], layer: int) -> LiveScores | None:
+    """A steered or baseline output as the token renderer's LiveScores (None when it has no scored token)."""
+    if output.trace is None or not output.trace.tokens:
+        return None
+    return LiveScores(
+        output.text, output.trace.tokens, output.trace.offsets, output.trace.scores[(KIND, layer)], emotions
+    )
+
+
+def trace_figure(result, layer: int):
+    """The target probe's score token by token, baseline and steered."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for name, output in (("baseline", result.baseline), ("steered", result.steered)):
+        scores = live_scores(output, result.emotions, layer)
+        if scores is None:
+            continue
+        column = scores.scores[:, result.target]
+        figure.add_trace(
+            go.Scatter(
+                x=list(range(len(column))),
+                y=column,
+                mode="lines+markers",
+                name=name,
+                text=scores.tokens,
+                hovertemplate="%{text}<br>%{y:.2f}<extra>" + name + "</extra>",
+            )
+        )
+    figure.update_layout(
+        template="plotly_white",
+        height=280,
+        margin={"l": 50, "r": 20, "t": 30, "b": 40},
+        title={"text": f"{result.setting.emotion} probe per token (layer {layer})", "font": {"size": 12}},
+        xaxis={"title": "output token"},
+        yaxis={"title": "score"},
+    )
+    return figure
+
+
+def comparison_view(result, layer: int) -> html.Div:
+    """Both texts side by side, coloured by the target probe, with the verdict and the per-token traces."""
+    columns = []
+    both = [live_scores(o, result.emotions, layer) for o in (result.baseline, result.steered)]
+    values = [s.scores[:, result.target] for s in both if s is not None]
+    vmax = p99(np.concatenate(values)) if values else 1.0
+    for name, output, scores in zip(("Baseline", "Steered"), (result.baseline, result.steered), both, strict=True):
+        body = token_text(scores, result.setting.emotion, vmax) if scores is not None else "(empty output)"
+        columns.append(
+            card(
+                name,
+                html.Div(body, className="token-text", id=f"st-{name.lower()}-text"),
+                subtitle=f"{result.setting.emotion} {output.scores[result.target]:+.2f} · "
+                f"perplexity {output.perplexity:.1f} · repetition {output.repetition:.2f}",
+            )
+        )
+    verdict = html.P(
+        [
+            html.Strong(f"regime: {result.regime}"),
+            f" · target_delta {result.target_delta:+.2f} · perplexity ratio {result.perplexity_ratio:.2f}",
+            " · success" if result.success else "",
+        ],
+        id="st-verdict",
+    )
+    return html.Div(
+        [
+            verdict,
+            html.Div(columns, className="side-by-side", style=SIDE_BY_SIDE),
+            card("Probe trace", dcc.Graph(figure=trace_figure(result, layer), config=GRAPH_CONFIG)),
+        ]
+    )
+
+
+def sweep_rows(ctx: AppContext, model: str) -> list[dict]:
+    return ctx.reader.rows(
+        "select sweep, layer, emotion, strength, n_runs, success_rate, surgical_rate, leaves_surgical_at "
+        "from steering_summary where model = ? order by sweep, layer, emotion, strength",
+        [model],
+    )
+
+
+def sweep_figure(rows: list[dict]):
+    """Success rate (solid) and surgical rate (dotted) against strength, one colour per emotion and layer."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    series: dict[tuple, list[dict]] = {}
+    for row in rows:
+        series.setdefault((row["sweep"], row["layer"], row["emotion"]), []).append(row)
+    for (sweep, layer, emotion), points in series.items():
+        label = f"{emotion} · L{layer}" + (f" · {sweep}" if len({k[0] for k in series}) > 1 else "")
+        x = [p["strength"] for p in points]
+        figure.add_trace(go.Scatter(x=x, y=[p["success_rate"] for p in points], name=label, legendgroup=label))
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=[p["surgical_rate"] for p in points],
+                name=f"{label} surgical",
+                legendgroup=label,
+                line={"dash": "dot"},
+                showlegend=False,
+            )
+        )
+    figure.update_layout(
+        template="plotly_white",
+        height=360,
+        margin={"l": 50, "r": 20, "t": 20, "b": 40},
+        xaxis={"title": "strength (fraction of residual norm)"},
+        yaxis={"title": "share of runs", "range": [0, 1.05]},
+    )
+    return figure
+
+
+def sweep_section(ctx: AppContext):
+    if not ctx.reader.has("steering_summary"):
+        return empty_state("No steering sweep yet.", ctx.reader.target("steering_runs"), "st-sweep-empty")
+    model, _ = ctx.models_sources()[0]
+    rows = sweep_rows(ctx, model)
+    if not rows:
+        return empty_state(f"No steering sweep for {model} yet.", "make steer", "st-sweep-empty")
+    return dcc.Graph(id="st-sweep", figure=sweep_figure(rows), config=GRAPH_CONFIG)
+
+
+def register(app, ctx: AppContext) -> None:
+    register_probe_controls(app, ctx, PREFIX)
+
+    @app.callback(
+        Output("st-emotion", "options"),
+        Output("st-emotion", "value"),
+        Input("st-probeset", "value"),
+        Input("st-layer", "value"),
+        State("st-emotion", "value"),
+    )
+    def emotions_for(value, layer, current):
+        options = emotion_options(ctx, value, layer)
+        if current in options:
+            return options, current
+        return options, ("afraid" if "afraid" in options else (options[0] if options else None))
+
+    @app.callback(
+        Output("st-result", "children"),
+        Output("st-status", "children"),
+        Input("st-run", "n_clicks"),
+        State("st-probeset", "value"),
+        State("st-layer", "value"),
+        State("st-emotion", "value"),
+        State("st-strength", "value"),
+        State("st-operator", "value"),
+        State("st-prompt", "value"),
+        State("st-seed", "value"),
+        prevent_initial_call=True,
+    )
+    def steer(_clicks, value, layer, emotion, strength, operator, prompt, seed):
+        try:
+            result = run_comparison(ctx, value, layer, emotion, strength, operator, prompt, seed)
+        except EmolakeError as exc:
+            return [], error_box(str(exc))
+        steerer = steerer_for(ctx, *parse_probe_value(value))
+        note = html.P(
+            f"{emotion} x {float(strength or 0):+g} at layer {layer} ({operator}); outputs scored at layer "
+            f"{steerer.score_layer}; norm {steerer.norms[int(layer)]:.1f}.",
+            className="muted",
+        )
+        return comparison_view(result, steerer.score_layer), note

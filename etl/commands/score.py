@@ -1,0 +1,195 @@
+"""`emolake score --input FILE --text-column COL`: per-token probe scores of every row, written to the lake.
+
+Rows land in `scores/model=M/source=S/kind=K/layer=L/part-KEY-NNNNN.parquet` (the `scores` view), one row per
+(text, token, emotion). KEY is a hash of the input's ids and texts, so scoring the same input again replaces its
+files instead of adding duplicates. Scoring itself is `etl.token_scores.score_texts`, the function the dashboard
+uses too: the model is loaded once and texts run in length-bucketed batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from etl.commands._common import lake_dir
+from etl.errors import EmolakeError
+
+log = logging.getLogger("emolake")
+CHUNK_ROWS = 4_000_000
+"""Rows per written Parquet file (about 20 MB): bounds memory on large inputs."""
+
+
+def register(subparsers) -> None:
+    command = subparsers.add_parser("score", help="per-token probe scores of a file's texts, written to the lake")
+    command.add_argument("--input", required=True, type=Path, help="CSV, TSV, Parquet or JSONL file")
+    command.add_argument("--text-column", required=True)
+    command.add_argument("--id-column", help="column with each row's text_id (default: a hash of the text)")
+    command.add_argument("--layers", type=int, nargs="+", help="probe layers (default: the best evaluated layer)")
+    command.add_argument("--kinds", nargs="+", default=["expression"], help="probe kinds, e.g. expression deflection")
+    command.add_argument("--model", help="model in the lake (needed when it holds several)")
+    command.add_argument("--source", default="reference", help="text source the probes were built from")
+    command.add_argument("--batch-tokens", type=int, default=8192, help="padded tokens per forward batch")
+    command.set_defaults(handler=handle)
+
+
+def handle(args) -> None:
+    from etl.lake import Lake
+    from etl.scoring import check_texts
+    from etl.tables import read_column
+
+    if args.batch_tokens < 1:
+        raise EmolakeError(f"--batch-tokens {args.batch_tokens}: use a positive integer")
+    lake = Lake(lake_dir(args))
+    texts = read_column(args.input, args.text_column)
+    check_texts(texts)
+    ids = read_column(args.input, args.id_column) if args.id_column else [content_id(t) for t in texts]
+    ids, texts = unique_rows(ids, texts, args.id_column)
+    model, spec, layers = resolve_probes(lake, args.model, args.source, args.kinds, args.layers)
+    written = score_file(lake, spec, model, args.source, args.kinds, layers, ids, texts, args.batch_tokens)
+    print(f"scored {len(texts)} texts at layers {layers} ({', '.join(args.kinds)}): {written} rows in `scores`")
+
+
+def content_id(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def unique_rows(ids: list[str], texts: list[str], id_column: str | None) -> tuple[list[str], list[str]]:
+    """Drops repeated texts (same hash); a repeated id from --id-column with a different text is an error."""
+    seen: dict[str, str] = {}
+    for row, (text_id, text) in enumerate(zip(ids, texts, strict=True)):
+        if not text_id:
+            raise EmolakeError(f"row {row} has an empty {id_column}: give every row an id")
+        if seen.setdefault(text_id, text) != text:
+            raise EmolakeError(f"{id_column} {text_id!r} is repeated with another text at row {row}: use unique ids")
+    return list(seen), list(seen.values())
+
+
+def resolve_probes(lake, model: str | None, source: str, kinds: list[str], layers: list[int] | None):
+    """(model slug, model spec, layers) for the request; every (kind, layer) must have probes."""
+    import duckdb
+
+    from etl.scoring import pick_layer, pick_model
+
+    if not lake.has("probes"):
+        raise EmolakeError(f"the lake at {lake.root} has no probes: run `make all` (or `make probes`)")
+    con = duckdb.connect()
+    rows = con.execute(
+        "select distinct model, model_spec, kind, cast(layer as integer) from read_parquet(?, hive_partitioning = true)"
+        " where source = ?",
+        [lake.glob("probes"), source],
+    ).fetchall()
+    slug, spec = pick_model(sorted({(r[0], r[1]) for r in rows}), model, source)
+    have = {(r[2], r[3]) for r in rows if r[0] == slug}
+    kinds_have = sorted({k for k, _ in have})
+    unknown = [k for k in kinds if k not in kinds_have]
+    if unknown:
+        raise EmolakeError(f"no probes of kind {unknown} for {slug}/{source}: the lake has kinds {kinds_have}")
+    if layers is None:
+        layers = [pick_layer(lake, con, slug, source, kinds[0], None)]
+    missing = [f"{k}/{layer}" for k in kinds for layer in layers if (k, layer) not in have]
+    if missing:
+        layers_have = sorted({layer for _, layer in have})
+        raise EmolakeError(
+            f"no probes for {missing} ({slug}/{source}): kinds {kinds_have}, layers {layers_have[0]}..{layers_have[-1]}"
+        )
+    return slug, spec, sorted(set(layers))
+
+
+def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_tokens) -> int:
+    """Scores all texts in length-bucketed batches and writes the rows in chunks; returns the rows written."""
+    from tqdm import tqdm
+
+    from etl.activations import length_batches
+    from etl.models import load
+    from etl.token_scores import MAX_TOKENS, read_probe_layers, score_texts
+
+    loaded = load(spec)
+    lengths = [len(row) for row in loaded.tokenizer(texts, add_special_tokens=True)["input_ids"]]
+    too_long = [row for row, n in enumerate(lengths) if n > MAX_TOKENS]
+    if too_long:
+        row = too_long[0]
+        raise EmolakeError(f"text {ids[row]!r} has {lengths[row]} tokens: the limit is {MAX_TOKENS}; split it")
+    probes = read_probe_layers(lake, model, source, kinds, layers)
+    key = hashlib.sha256("\x1f".join(i + "\x1e" + t for i, t in zip(ids, texts, strict=True)).encode()).hexdigest()
+    writer = ChunkWriter(lake, model, source, key[:16])
+    bar = tqdm(total=sum(lengths), desc="score", unit="tok", unit_scale=True)
+    for batch in length_batches(lengths, batch_tokens):
+        results = score_texts(loaded, [texts[i] for i in batch], probes)
+        for i, scored in zip(batch, results, strict=True):
+            for pair, matrix in scored.scores.items():
+                writer.add(pair, token_rows(ids[i], scored, matrix, scored.emotions[pair]))
+        bar.update(sum(lengths[i] for i in batch))
+    bar.close()
+    return writer.close()
+
+
+def token_rows(text_id: str, scored, matrix: np.ndarray, emotions: list[str]):
+    """One row per (token, emotion) of one text: text_id, token_idx (model position), token, chars, emotion, score."""
+    import pyarrow as pa
+
+    n_tokens, n_emotions = matrix.shape
+    position = np.repeat(np.arange(1, n_tokens + 1, dtype=np.int32), n_emotions)
+    offsets = np.array(scored.offsets, dtype=np.int32).reshape(-1, 2)
+    emotion_codes = np.tile(np.arange(n_emotions, dtype=np.int32), n_tokens)
+    return pa.table(
+        {
+            "text_id": pa.array([text_id] * (n_tokens * n_emotions), pa.string()),
+            "token_idx": position,
+            "token": pa.array(np.repeat(np.array(scored.tokens, dtype=object), n_emotions), pa.string()),
+            "char_start": np.repeat(offsets[:, 0], n_emotions),
+            "char_end": np.repeat(offsets[:, 1], n_emotions),
+            "emotion": pa.DictionaryArray.from_arrays(emotion_codes, pa.array(emotions)).cast(pa.string()),
+            "score": matrix.reshape(-1).astype(np.float32),
+        }
+    )
+
+
+class ChunkWriter:
+    """Buffers rows per (kind, layer) and writes them as numbered Parquet chunks; stale chunks of the key go."""
+
+    def __init__(self, lake, model: str, source: str, key: str) -> None:
+        self.lake, self.model, self.source, self.key = lake, model, source, key
+        self.pending: dict[tuple[str, int], list] = {}
+        self.chunks: dict[tuple[str, int], int] = {}
+        self.written: set = set()
+        self.rows = 0
+
+    def add(self, pair: tuple[str, int], table) -> None:
+        self.pending.setdefault(pair, []).append(table)
+        if sum(t.num_rows for t in self.pending[pair]) >= CHUNK_ROWS:
+            self.flush(pair)
+
+    def flush(self, pair: tuple[str, int]) -> None:
+        import pyarrow as pa
+
+        from etl.lake import write_table
+
+        tables = self.pending.pop(pair, [])
+        if not tables:
+            return
+        kind, layer = pair
+        chunk = self.chunks.get(pair, 0)
+        path = self.lake.scores_path(self.model, self.source, kind, layer, self.key, chunk)
+        write_table(pa.concat_tables(tables), path)
+        self.chunks[pair] = chunk + 1
+        self.written.add(path)
+        self.rows += sum(t.num_rows for t in tables)
+
+    def close(self) -> int:
+        for pair in list(self.pending):
+            self.flush(pair)
+        stale = [
+            p
+            for directory in {p.parent for p in self.written}
+            for p in directory.glob(f"part-{self.key}-*.parquet")
+            if p not in self.written
+        ]
+        for path in stale:
+            path.unlink()
+        log.info(
+            "score: wrote %d rows in %d file(s) under %s", self.rows, len(self.written), self.lake.dataset("scores")
+        )
+        return self.rows

@@ -1,0 +1,54 @@
+"""`emolake similar --emotion E | --text T | --story ID`: nearest emotions of an emotion, or most similar stories."""
+
+from __future__ import annotations
+
+import json
+
+from etl.commands._common import add_scoring_options, lake_dir
+from etl.errors import EmolakeError
+
+
+def register(subparsers) -> None:
+    command = subparsers.add_parser(
+        "similar", help="emotion -> nearest emotions; text or story -> most similar stories in the lake"
+    )
+    what = command.add_mutually_exclusive_group(required=True)
+    what.add_argument("--emotion", help="an emotion word: its nearest emotions (cosine of probes)")
+    what.add_argument("--text", help="a text: the stories of the lake that feel most alike")
+    what.add_argument("--story", metavar="TEXT_ID", help="a story's text_id: the stories most like it")
+    add_scoring_options(command, default_k=5)
+    command.add_argument("--kind", default="expression", help="probe kind (expression, deflection, ...)")
+    command.add_argument("--json", action="store_true", help="print a JSON list")
+    command.set_defaults(handler=handle)
+
+
+def handle(args) -> None:
+    from etl.lake import Lake
+    from etl.scoring import check_texts, open_scorer
+    from etl.search import nearest_emotions, similar_stories
+
+    if args.text is not None:
+        check_texts([args.text])
+    scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, kind=args.kind, layer=args.layer)
+    where = f"{scorer.model}, {scorer.source} {scorer.kind} probes, layer {scorer.layer}"
+    if args.emotion is not None:
+        matches = nearest_emotions(scorer, args.emotion.strip(), args.k)
+        print_matches(matches, args.json, f"emotions nearest to {args.emotion!r} ({where}):", "emotion")
+        return
+    hits = similar_stories(scorer, args.k, text=args.text, text_id=args.story)
+    if not hits:
+        raise EmolakeError("the story index is empty: run `make extract index`")
+    print_matches(hits, args.json, f"most similar stories in emotion space ({where}):", "text_id")
+
+
+def print_matches(matches: list[dict], as_json: bool, title: str, key: str) -> None:
+    if as_json:
+        print(json.dumps(matches))
+        return
+    print(title)
+    for rank, match in enumerate(matches, 1):
+        line = f"  {rank:>3}. {match[key]:<22} {match['score']:+.3f}"
+        if "text" in match:
+            snippet = " ".join(match["text"].split())[:70]
+            line += f"  [{match['emotion']}] {snippet}"
+        print(line)

@@ -1,0 +1,41 @@
+"""`emolake steer-sweep --preset P`: the preset's steering grid -> `steering_runs`, then the summary per setting."""
+
+from __future__ import annotations
+
+SUMMARY = """
+select layer, emotion, strength, n_runs, round(success_rate, 2) as success, round(surgical_rate, 2) as surgical,
+       round(repetitive_rate, 2) as repetitive, round(explosive_rate, 2) as explosive,
+       round(mean_target_delta, 3) as target_delta, round(median_perplexity_ratio, 2) as ppl_ratio,
+       leaves_surgical_at
+from steering_summary where model = ? and sweep = ? order by layer, emotion, strength
+"""
+
+
+def register(subparsers) -> None:
+    command = subparsers.add_parser("steer-sweep", help="steering sweep of a preset: fills steering_runs")
+    command.add_argument("--preset", default="default", help="tiny, default, full, or a path to a .toml preset")
+    command.add_argument("--model", help="override the preset's model spec")
+    command.add_argument("--force", action="store_true", help="run even if an identical sweep already finished")
+    command.set_defaults(handler=handle)
+
+
+def handle(args) -> None:
+    from etl import query, steer_sweep
+    from etl.config import load_preset
+    from etl.lake import Lake
+    from etl.models import model_slug
+    from etl.tables import format_table
+
+    preset = load_preset(args.preset, lake=args.lake, model=args.model)
+    steer_sweep.run(preset.steer, preset.name, force=args.force)
+    catalog = query.connect(Lake(preset.common.lake))
+    table = catalog.con.sql(SUMMARY, params=[model_slug(preset.common.model), preset.name]).to_arrow_table()
+    print(format_table(table, "table"))
+    overall = catalog.con.execute(
+        "select count(*), avg(success::integer), avg((regime = 'surgical')::integer) from steering_runs "
+        "where model = ? and sweep = ?",
+        [model_slug(preset.common.model), preset.name],
+    ).fetchone()
+    print(
+        f"steering sweep {preset.name!r}: {overall[0]} runs, success rate {overall[1]:.3f}, surgical {overall[2]:.3f}"
+    )

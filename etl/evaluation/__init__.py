@@ -1,0 +1,1 @@
+"""What the evaluate stage measures: classification, geometry, logit lens, dose curve, scenarios, deflection."""

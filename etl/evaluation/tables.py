@@ -1,0 +1,150 @@
+"""Arrow schemas of the evaluation datasets, and conversions between rows, arrays and tables.
+
+Explicit schemas keep every file of a dataset identical in its columns whether or not a value could be computed
+(a layer with no rated emotions, a lake without deflection probes), so the SQL views never break on a missing column.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+F64, I32, STR = pa.float64(), pa.int32(), pa.string()
+
+SCHEMAS: dict[str, list[tuple[str, pa.DataType]]] = {
+    "evaluation_layers": [
+        ("layer", I32),
+        ("kind", STR),
+        ("n_emotions", I32),
+        ("chance_top1", F64),
+        ("top1", F64),
+        ("top5", F64),
+        ("n_test", I32),
+        ("valence_r", F64),
+        ("valence_spearman", F64),
+        ("arousal_r", F64),
+        ("arousal_spearman", F64),
+        ("pc1_var", F64),
+        ("pc2_var", F64),
+        ("n_rated", I32),
+        ("scenario_diagonal", F64),
+        ("scenario_target_rank", F64),
+        ("scenario_top5", F64),
+        ("n_scenarios", I32),
+        ("matched_cosine", F64),
+        ("raw_matched_cosine", F64),
+        ("matched_abs_cosine", F64),
+        ("unmatched_abs_cosine", F64),
+        ("norm_kept", F64),
+        ("n_pairs", I32),
+    ],
+    "probe_map": [
+        ("kind", STR),
+        ("layer", I32),
+        ("emotion", STR),
+        ("pc1", F64),
+        ("pc2", F64),
+        ("valence", F64),
+        ("arousal", F64),
+        ("cluster", I32),
+    ],
+    "deflection_vs_expression": [
+        ("layer", I32),
+        ("emotion", STR),
+        ("cosine", F64),
+        ("raw_cosine", F64),
+        ("unmatched_abs_cosine", F64),
+        ("norm_kept", F64),
+    ],
+    "logit_lens": [
+        ("kind", STR),
+        ("layer", I32),
+        ("emotion", STR),
+        ("end", STR),
+        ("rank", I32),
+        ("token_id", pa.int64()),
+        ("token", STR),
+        ("logit", F64),
+        ("relative", F64),
+    ],
+    "dose_curve": [
+        ("template", STR),
+        ("dose_index", I32),
+        ("dose", STR),
+        ("kind", STR),
+        ("layer", I32),
+        ("emotion", STR),
+        ("score_mean", F64),
+        ("score_last", F64),
+    ],
+    "scenario_scores": [
+        ("scenario", STR),
+        ("target", STR),
+        ("kind", STR),
+        ("layer", I32),
+        ("emotion", STR),
+        ("score", F64),
+        ("rank", I32),
+    ],
+}
+
+COSINES = pa.schema(
+    [
+        ("kind", STR),
+        ("layer", I32),
+        ("emotion_a", pa.dictionary(I32, STR)),
+        ("emotion_b", pa.dictionary(I32, STR)),
+        ("cosine", pa.float32()),
+    ]
+)
+
+
+def from_rows(name: str, rows: list[dict]) -> pa.Table:
+    """The rows as a table of dataset `name`'s schema; keys a row lacks are null, unknown keys are an error."""
+    schema = pa.schema(SCHEMAS[name])
+    unknown = {key for row in rows for key in row} - set(schema.names)
+    if unknown:
+        raise ValueError(f"{name}: columns {sorted(unknown)} are not in its schema")
+    columns = {field.name: [_clean(row.get(field.name)) for row in rows] for field in schema}
+    return pa.table(columns, schema=schema)
+
+
+def _clean(value):
+    """NaN (an undefined correlation) is stored as null."""
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def vector_matrix(column: pa.ChunkedArray) -> np.ndarray:
+    """A (fixed-size) list column of equal-length vectors as an (n, width) float32 array, without Python lists."""
+    array = column.combine_chunks()
+    if len(array) == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    values = np.asarray(array.flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
+    return values.reshape(len(array), -1)
+
+
+def cosine_table(blocks: list[tuple[str, int, list[str], np.ndarray]]) -> pa.Table:
+    """`evaluation_cosines` rows (kind, layer, emotion_a, emotion_b, cosine) of each (kind, layer, emotions, matrix)."""
+    kinds, layers, first, second, values = [], [], [], [], []
+    for kind, layer, emotions, matrix in blocks:
+        n = len(emotions)
+        names = np.array(emotions, dtype=object)
+        kinds.append(np.full(n * n, kind, dtype=object))
+        layers.append(np.full(n * n, layer, dtype=np.int32))
+        first.append(np.repeat(names, n))
+        second.append(np.tile(names, n))
+        values.append(np.asarray(matrix, dtype=np.float32).reshape(-1))
+    if not blocks:
+        return pa.table({"kind": [], "layer": [], "emotion_a": [], "emotion_b": [], "cosine": []}, schema=COSINES)
+    return pa.table(
+        {
+            "kind": pa.array(np.concatenate(kinds), STR),
+            "layer": pa.array(np.concatenate(layers).astype(np.int32), I32),
+            "emotion_a": pa.array(np.concatenate(first), STR).dictionary_encode(),
+            "emotion_b": pa.array(np.concatenate(second), STR).dictionary_encode(),
+            "cosine": pa.array(np.concatenate(values).astype(np.float32), pa.float32()),
+        },
+        schema=COSINES,
+    )

@@ -1,0 +1,227 @@
+"""Paired steering runs: the unsteered and the steered continuation of a prompt from one seed, measured alike.
+
+Shared by `emolake steer`, the sweep and the dashboard. Reads probes (the steering directions and the probe set that
+scores the outputs) and the residual norms from the lake; writes nothing except, once, the residual norms.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from etl.config import SteerConfig
+from etl.errors import EmolakeError
+from etl.lake import Lake
+from etl.steer_eval import perplexities, regime, repetition_rate
+from etl.steer_generate import encode_prompts, generate, stop_ids
+from etl.steering import Intervention
+
+log = logging.getLogger("emolake")
+KIND = "expression"
+SCORE_BATCH = 16
+
+
+@dataclass(frozen=True)
+class Setting:
+    emotion: str
+    layer: int
+    strength: float
+    operator: str = "add"
+    positions: str = "all"
+
+
+@dataclass(frozen=True)
+class Case:
+    prompt: str
+    seed: int
+
+
+@dataclass
+class Output:
+    text: str
+    new_ids: list[int]
+    scores: np.ndarray
+    """Mean per-token probe score per emotion over the output (NaN when the output has no scored token)."""
+    trace: object | None
+    """The per-token `TextScores` of the output (None when it is empty)."""
+    perplexity: float
+    repetition: float
+
+
+@dataclass
+class Comparison:
+    setting: Setting
+    case: Case
+    baseline: Output
+    steered: Output
+    emotions: list[str]
+    target_delta: float
+    perplexity_ratio: float
+    regime: str
+    success: bool
+
+    @property
+    def target(self) -> int:
+        return self.emotions.index(self.setting.emotion)
+
+
+class Steerer:
+    """A model with its probes, residual norms and sampling settings, ready to run paired comparisons."""
+
+    def __init__(self, lake: Lake, loaded, config: SteerConfig, store_norms: bool = True) -> None:
+        from etl.steer_norms import layer_norms
+
+        self.lake, self.loaded, self.config = lake, loaded, config
+        self.score_layer = resolve_score_layer(lake, loaded.slug, config)
+        self.reader = self._probes([self.score_layer])[(KIND, self.score_layer)]
+        self.emotions = self.reader.emotions
+        self.norms = layer_norms(lake, loaded, config.norm_corpus, config.norm_texts, store=store_norms)
+        self._directions: dict[int, object] = {}
+
+    def _probes(self, layers: list[int]):
+        from etl.token_scores import read_probe_layers
+
+        return read_probe_layers(self.lake, self.loaded.slug, self.config.source, [KIND], layers)
+
+    def direction(self, emotion: str, layer: int) -> np.ndarray:
+        """The unit expression probe of `emotion` at `layer`: the vector that is added."""
+        if layer not in self._directions:
+            found = self._probes([layer]).get((KIND, layer))
+            if found is None:
+                raise EmolakeError(f"no {KIND} probes at layer {layer} for {self.loaded.slug}: steer a probed layer")
+            self._directions[layer] = found
+        probes = self._directions[layer]
+        if emotion not in probes.emotions:
+            shown = ", ".join(probes.emotions[:12]) + (", ..." if len(probes.emotions) > 12 else "")
+            raise EmolakeError(f"emotion {emotion!r} has no probe at layer {layer}: choose a probed one ({shown})")
+        return probes.vectors[probes.emotions.index(emotion)]
+
+    def run(self, pairs: Sequence[tuple[Setting, Case]], progress: Callable[[int], None] | None = None):
+        """One Comparison per (setting, case); baselines are generated once per case and shared."""
+        for setting, _ in pairs:
+            self.direction(setting.emotion, setting.layer)
+        cases = list(dict.fromkeys(case for _, case in pairs))
+        baselines = self._outputs(cases, self._generate(cases, [None] * len(cases), progress))
+        baseline_of = dict(zip(cases, baselines, strict=True))
+        steered_cases = [case for _, case in pairs]
+        steered = self._outputs(steered_cases, self._generate(steered_cases, [s for s, _ in pairs], progress))
+        return [
+            self._compare(setting, case, baseline_of[case], output)
+            for (setting, case), output in zip(pairs, steered, strict=True)
+        ]
+
+    def _generate(self, cases: list[Case], settings: list[Setting | None], progress):
+        """(prompt ids, new ids, text) per row, batched by steering site so that one batch shares its hooks."""
+        config = self.config
+        results: list[tuple | None] = [None] * len(cases)
+        groups: dict[tuple, list[int]] = {}
+        for row, setting in enumerate(settings):
+            key = None if setting is None else (setting.layer, setting.operator, setting.positions)
+            groups.setdefault(key, []).append(row)
+        for key, rows in groups.items():
+            for begin in range(0, len(rows), config.batch_size):
+                batch = rows[begin : begin + config.batch_size]
+                prompt_ids = encode_prompts(self.loaded.tokenizer, [cases[r].prompt for r in batch])
+                interventions, positions = self._interventions(key, [settings[r] for r in batch])
+                out = generate(
+                    self.loaded,
+                    prompt_ids,
+                    [cases[r].seed for r in batch],
+                    config.max_new_tokens,
+                    config.temperature,
+                    config.top_p,
+                    interventions,
+                    positions,
+                )
+                for i, r in enumerate(batch):
+                    results[r] = (out.prompt_ids[i], out.new_ids[i], out.texts[i])
+                if progress is not None:
+                    progress(len(batch))
+        return results
+
+    def _interventions(self, key, settings: list[Setting | None]) -> tuple[list[Intervention], str]:
+        if key is None:
+            return [], "all"
+        layer, operator, positions = key
+        vectors = np.stack([self.direction(s.emotion, layer) for s in settings])
+        strengths = np.array([s.strength for s in settings], dtype=np.float32)
+        return [Intervention(layer, vectors, strengths, self.norms[layer], operator)], positions
+
+    def _outputs(self, cases: list[Case], generated: list[tuple]) -> list[Output]:
+        """Scores, perplexity (unsteered model) and repetition of each generated continuation."""
+        prompt_ids = [g[0] for g in generated]
+        new_ids = [g[1] for g in generated]
+        texts = [g[2] for g in generated]
+        ppl = perplexities(self.loaded, prompt_ids, new_ids)
+        traces = self._traces([c.prompt for c in cases], texts)
+        stops = stop_ids(self.loaded)
+        outputs = []
+        for i, text in enumerate(texts):
+            trace = traces.get(i)
+            per_token = None if trace is None else trace.scores[(KIND, self.score_layer)]
+            scores = (
+                per_token.mean(axis=0)
+                if per_token is not None and len(per_token)
+                else np.full(len(self.emotions), np.nan, dtype=np.float32)
+            )
+            content = [t for t in new_ids[i] if t not in stops]
+            repetition = repetition_rate(content, self.config.repetition_ngram)
+            outputs.append(Output(text, new_ids[i], scores.astype(np.float32), trace, float(ppl[i]), repetition))
+        return outputs
+
+    def _traces(self, prompts: list[str], texts: list[str]) -> dict[int, object]:
+        """Per-token scores of each non-empty continuation, read in its chat context and cut to its own tokens.
+
+        In context, because the first tokens of a text on its own carry huge norms (attention sinks beyond
+        position 0 on SmolLM2) that would swamp an output's mean; the prompt is the same for both runs.
+        """
+        from etl.generation import chat_prompt
+        from etl.token_scores import score_texts
+
+        probe_set = {(KIND, self.score_layer): self.reader}
+        rows = [i for i, text in enumerate(texts) if text.strip()]
+        traces = {}
+        for begin in range(0, len(rows), SCORE_BATCH):
+            batch = rows[begin : begin + SCORE_BATCH]
+            prefixes = [chat_prompt(self.loaded.tokenizer, prompts[r]) for r in batch]
+            scored = score_texts(self.loaded, [p + texts[r] for p, r in zip(prefixes, batch, strict=True)], probe_set)
+            for row, prefix, trace in zip(batch, prefixes, scored, strict=True):
+                traces[row] = continuation_only(trace, len(prefix))
+        return traces
+
+    def _compare(self, setting: Setting, case: Case, baseline: Output, steered: Output) -> Comparison:
+        target = self.emotions.index(setting.emotion)
+        delta = float(steered.scores[target] - baseline.scores[target])
+        ratio = steered.perplexity / baseline.perplexity if baseline.perplexity > 0 else float("nan")
+        label = regime(ratio, steered.repetition, self.config.max_perplexity_ratio, self.config.max_repetition)
+        return Comparison(
+            setting, case, baseline, steered, self.emotions, delta, ratio, label, label == "surgical" and delta > 0
+        )
+
+
+def continuation_only(trace, start: int):
+    """The tokens of a `TextScores` that begin at or after character `start`, offsets made relative to it."""
+    from etl.token_scores import TextScores
+
+    keep = [i for i, (begin, _) in enumerate(trace.offsets) if begin >= start]
+    first = keep[0] if keep else len(trace.offsets)
+    return TextScores(
+        tokens=trace.tokens[first:],
+        offsets=[(b - start, e - start) for b, e in trace.offsets[first:]],
+        scores={key: value[first:] for key, value in trace.scores.items()},
+        emotions=trace.emotions,
+    )
+
+
+def resolve_score_layer(lake: Lake, model: str, config: SteerConfig) -> int:
+    """The probe layer that reads outputs: `score_layer` if set, else the best evaluated layer of the lake."""
+    import duckdb
+
+    from etl.scoring import pick_layer
+
+    if not lake.has("probes"):
+        raise EmolakeError(f"the lake at {lake.root} has no probes: run `make all` before steering")
+    return pick_layer(lake, duckdb.connect(), model, config.source, KIND, config.score_layer)

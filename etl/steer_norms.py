@@ -1,0 +1,102 @@
+"""The mean residual-stream norm per layer on neutral text: the unit in which steering strengths are given.
+
+Measured once per (model, corpus, number of texts) from the lake's neutral texts, stored in `residual_norms`, and
+read back by every later steering call. Position 0 is left out (an attention sink whose norm is ~100x the others).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from etl.errors import EmolakeError
+from etl.lake import Lake, write_table
+
+log = logging.getLogger("emolake")
+MAX_TOKENS = 256
+BATCH_TEXTS = 4
+
+
+def layer_norms(lake: Lake, loaded, corpus: str = "neutral_story", n_texts: int = 32, store: bool = True):
+    """{layer: mean per-token norm} for every layer of `loaded`; read from the lake, else measured (and stored)."""
+    path = lake.residual_norms_path(loaded.slug, corpus)
+    stored = read_norms(path, n_texts)
+    if stored is not None:
+        return stored
+    texts = neutral_texts(lake, corpus, n_texts)
+    norms, n_tokens = measure(loaded, texts)
+    log.info(
+        "steering: measured residual norms of %s on %d %s texts (%d tokens)", loaded.slug, len(texts), corpus, n_tokens
+    )
+    if store:
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        rows = [
+            {
+                "layer": layer,
+                "mean_norm": float(norm),
+                "n_texts": len(texts),
+                "n_requested": n_texts,
+                "n_tokens": n_tokens,
+                "created_at": created,
+            }
+            for layer, norm in sorted(norms.items())
+        ]
+        write_table(pa.Table.from_pylist(rows), path)
+        log.info("steering: wrote %s", path)
+    return norms
+
+
+def read_norms(path, n_texts: int) -> dict[int, float] | None:
+    """Stored norms if they were measured for the requested number of texts, else None."""
+    if not path.exists():
+        return None
+    query = "select layer, mean_norm, n_requested from read_parquet(?)"
+    rows = duckdb.connect().execute(query, [str(path)]).fetchall()
+    if not rows or any(n != n_texts for _, _, n in rows):
+        return None
+    return {int(layer): float(norm) for layer, norm, _ in rows}
+
+
+def neutral_texts(lake: Lake, corpus: str, n_texts: int) -> list[str]:
+    """The first `n_texts` texts of a neutral corpus by text_id (a fixed, reproducible sample)."""
+    if not lake.has("texts"):
+        raise EmolakeError(f"the lake at {lake.root} has no texts: run `make generate` before steering")
+    rows = (
+        duckdb.connect()
+        .execute(
+            "select text from read_parquet(?, hive_partitioning = true, union_by_name = true) "
+            "where corpus = ? order by text_id limit ?",
+            [lake.glob("texts"), corpus, n_texts],
+        )
+        .fetchall()
+    )
+    if not rows:
+        raise EmolakeError(f"the lake has no {corpus!r} texts to measure residual norms on: run `make generate`")
+    return [text for (text,) in rows]
+
+
+def measure(loaded, texts: list[str]) -> tuple[dict[int, float], int]:
+    """Mean L2 norm of the residual stream over positions 1.. of `texts` at every layer, and the token count."""
+    from etl.activations import forward_layers, tokenize
+
+    layers = list(range(loaded.n_layers))
+    ids = tokenize(loaded.tokenizer, texts, MAX_TOKENS)
+    totals = np.zeros(len(layers))
+    count = 0
+    for begin in range(0, len(ids), BATCH_TEXTS):
+        batch = ids[begin : begin + BATCH_TEXTS]
+        captured, mask = forward_layers(loaded.model, batch, loaded.tokenizer.pad_token_id, layers)
+        keep = mask.clone()
+        keep[:, 0] = 0
+        keep = keep.bool()
+        count += int(keep.sum())
+        for layer in layers:
+            totals[layer] += float(captured[layer].float().norm(dim=-1)[keep].sum())
+        del captured
+    if count == 0:
+        raise EmolakeError("the neutral texts have no tokens after position 0: add longer neutral texts")
+    return {layer: float(totals[layer] / count) for layer in layers}, count

@@ -1,0 +1,205 @@
+"""The steering sweep: emotions x strengths x layers x prompts x seeds -> `steering_runs/model=M/sweep=PRESET/`.
+
+Reads probes, texts (for the residual norms) and the manifest from the lake; writes one Parquet file per (model,
+preset) and a manifest row (stage `steer`), so an unchanged sweep over unchanged probes is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import pyarrow as pa
+from tqdm import tqdm
+
+from etl.config import SteerConfig, config_hash
+from etl.lake import Lake, write_table
+from etl.steer_compare import Case, Comparison, Setting, Steerer
+
+log = logging.getLogger("emolake")
+UPSTREAM = ("generate", "extract", "probes", "evaluate")
+
+
+def steered_layers(config: SteerConfig, n_layers: int) -> tuple[int, ...]:
+    """The configured layers, or the layer at a third of the depth; each must exist in the model."""
+    from etl.errors import EmolakeError
+
+    layers = config.layers if config.layers is not None else (n_layers // 3,)
+    bad = [layer for layer in layers if layer >= n_layers]
+    if bad:
+        raise EmolakeError(f"steer.layers {bad} do not exist: the model has layers 0..{n_layers - 1}")
+    return layers
+
+
+def grid(config: SteerConfig, layers: tuple[int, ...]) -> list[tuple[Setting, Case]]:
+    """Every (setting, case) of the sweep, in a fixed order."""
+    seeds = [config.common.seed + i for i in range(config.seeds)]
+    return [
+        (Setting(emotion, layer, strength, config.operator, config.positions), Case(prompt, seed))
+        for layer, emotion, strength, prompt, seed in itertools.product(
+            layers, config.emotions, config.strengths, config.prompts, seeds
+        )
+    ]
+
+
+def sweep_key(lake: Lake, config: SteerConfig) -> str:
+    """Changes with the config and with any upstream run (new probes or texts mean a new sweep)."""
+    upstream = []
+    for stage in UPSTREAM:
+        upstream += sorted(p.name for p in lake.partition("manifest", stage=stage).glob("run-*.parquet"))
+    payload = f"steer|{config_hash(config)}|{','.join(upstream)}"
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def run(config: SteerConfig, preset: str, force: bool = False) -> dict | None:
+    """Runs the sweep unless an identical one is done; returns counts and rates, or None when skipped."""
+    from etl.models import load, model_slug
+    from etl.runner import code_version
+
+    lake = Lake(config.common.lake)
+    key = sweep_key(lake, config)
+    manifest = lake.manifest_path("steer", key)
+    path = lake.steering_runs_path(model_slug(config.common.model), preset)
+    if manifest.exists() and path.exists() and not force:
+        log.info("steer: already done for this config and these probes (%s), skipping", manifest)
+        return None
+    started, clock = datetime.now(UTC), time.perf_counter()
+    loaded = load(config.common.model)
+    steerer = Steerer(lake, loaded, config)
+    pairs = grid(config, steered_layers(config, loaded.n_layers))
+    n_cases = len({case for _, case in pairs})
+    log.info("steer: %d settings x %d prompt/seed cases = %d steered runs", len(pairs) // n_cases, n_cases, len(pairs))
+    with tqdm(total=len(pairs) + n_cases, desc="steer", unit="text") as bar:
+        comparisons = steerer.run(pairs, progress=bar.update)
+    table = runs_table(comparisons, steerer, config, started)
+    write_table(table, path)
+    regimes = Counter(c.regime for c in comparisons)
+    result = {
+        "runs": len(comparisons),
+        "success_rate": round(sum(c.success for c in comparisons) / len(comparisons), 4),
+        "regimes": dict(sorted(regimes.items())),
+        "path": str(path),
+    }
+    seconds = round(time.perf_counter() - clock, 2)
+    row = {
+        "stage": "steer",
+        "run_key": key,
+        "preset": preset,
+        "config_hash": config_hash(config),
+        "model": config.common.model,
+        "code_version": code_version(),
+        "rows_read": n_cases,
+        "rows_written": len(comparisons),
+        "details": json.dumps(result),
+        "started_at": started.isoformat(timespec="seconds"),
+        "seconds": seconds,
+    }
+    write_table(pa.Table.from_pylist([row]), manifest)
+    log.info("steer: wrote %d runs to %s in %.1f s (%s)", len(comparisons), path, seconds, result)
+    return result
+
+
+def runs_table(comparisons: list[Comparison], steerer: Steerer, config: SteerConfig, started: datetime) -> pa.Table:
+    """One row per comparison: the setting, both texts, every probe score of both outputs and the verdicts."""
+    prompt_index = {prompt: i for i, prompt in enumerate(config.prompts)}
+    created = started.isoformat(timespec="seconds")
+    rows = []
+    for c in comparisons:
+        s, case = c.setting, c.case
+        run_id = hashlib.sha256(f"{s}|{case}".encode()).hexdigest()[:16]
+        rows.append(
+            {
+                "run_id": run_id,
+                "emotion": s.emotion,
+                "layer": s.layer,
+                "strength": s.strength,
+                "operator": s.operator,
+                "positions": s.positions,
+                "prompt_index": prompt_index.get(case.prompt, -1),
+                "prompt": case.prompt,
+                "seed": case.seed,
+                "baseline": c.baseline.text,
+                "steered": c.steered.text,
+                "baseline_tokens": len(c.baseline.new_ids),
+                "steered_tokens": len(c.steered.new_ids),
+                "baseline_target": _num(c.baseline.scores[c.target]),
+                "steered_target": _num(c.steered.scores[c.target]),
+                "target_delta": _num(c.target_delta),
+                "baseline_perplexity": _num(c.baseline.perplexity),
+                "steered_perplexity": _num(c.steered.perplexity),
+                "perplexity_ratio": _num(c.perplexity_ratio),
+                "baseline_repetition": c.baseline.repetition,
+                "repetition_rate": c.steered.repetition,
+                "regime": c.regime,
+                "success": c.success,
+                "probe_emotions": c.emotions,
+                "baseline_scores": [_num(v) for v in c.baseline.scores],
+                "steered_scores": [_num(v) for v in c.steered.scores],
+                "source": config.source,
+                "score_layer": steerer.score_layer,
+                "norm": steerer.norms[s.layer],
+                "max_perplexity_ratio": config.max_perplexity_ratio,
+                "max_repetition": config.max_repetition,
+                "temperature": config.temperature,
+                "top_p": config.top_p,
+                "max_new_tokens": config.max_new_tokens,
+                "config_hash": config_hash(config),
+                "model_spec": config.common.model,
+                "created_at": created,
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=RUNS_SCHEMA)
+
+
+def _num(value) -> float | None:
+    """A float, or None for NaN (Parquet null reads back as SQL NULL, which aggregates skip)."""
+    value = float(value)
+    return None if value != value else value
+
+
+RUNS_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("emotion", pa.string()),
+        ("layer", pa.int32()),
+        ("strength", pa.float64()),
+        ("operator", pa.string()),
+        ("positions", pa.string()),
+        ("prompt_index", pa.int32()),
+        ("prompt", pa.string()),
+        ("seed", pa.int64()),
+        ("baseline", pa.string()),
+        ("steered", pa.string()),
+        ("baseline_tokens", pa.int32()),
+        ("steered_tokens", pa.int32()),
+        ("baseline_target", pa.float64()),
+        ("steered_target", pa.float64()),
+        ("target_delta", pa.float64()),
+        ("baseline_perplexity", pa.float64()),
+        ("steered_perplexity", pa.float64()),
+        ("perplexity_ratio", pa.float64()),
+        ("baseline_repetition", pa.float64()),
+        ("repetition_rate", pa.float64()),
+        ("regime", pa.string()),
+        ("success", pa.bool_()),
+        ("probe_emotions", pa.list_(pa.string())),
+        ("baseline_scores", pa.list_(pa.float32())),
+        ("steered_scores", pa.list_(pa.float32())),
+        ("source", pa.string()),
+        ("score_layer", pa.int32()),
+        ("norm", pa.float64()),
+        ("max_perplexity_ratio", pa.float64()),
+        ("max_repetition", pa.float64()),
+        ("temperature", pa.float64()),
+        ("top_p", pa.float64()),
+        ("max_new_tokens", pa.int32()),
+        ("config_hash", pa.string()),
+        ("model_spec", pa.string()),
+        ("created_at", pa.string()),
+    ]
+)

@@ -1,0 +1,51 @@
+-- steering_runs: one row per steered continuation of a sweep (setting x prompt x seed), beside its unsteered twin.
+-- built by: make steer
+create or replace view steering_runs as
+with source as (
+    select * from read_parquet('${lake}/steering_runs/**/*.parquet', hive_partitioning = true, union_by_name = true)
+),
+
+final as (
+    select
+        model,
+        sweep,
+        run_id,
+        emotion,
+        layer,
+        strength,
+        operator,
+        positions,
+        prompt_index,
+        prompt,
+        seed,
+        baseline,
+        steered,
+        baseline_tokens,
+        steered_tokens,
+        baseline_target,
+        steered_target,
+        target_delta,
+        baseline_perplexity,
+        steered_perplexity,
+        perplexity_ratio,
+        baseline_repetition,
+        repetition_rate,
+        regime,
+        success,
+        map(probe_emotions, baseline_scores) as baseline_scores,
+        map(probe_emotions, steered_scores) as steered_scores,
+        source,
+        score_layer,
+        norm,
+        max_perplexity_ratio,
+        max_repetition,
+        temperature,
+        top_p,
+        max_new_tokens,
+        config_hash,
+        model_spec,
+        cast(created_at as timestamp) as created_at
+    from source
+)
+
+select * from final

@@ -1,0 +1,192 @@
+"""The evaluate stage on the tiny lake: every table and view it fills, with and without deflection probes."""
+
+import dataclasses
+import shutil
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from etl import query
+from etl.config import load_preset
+from etl.lake import Lake, write_table
+from etl.models import load
+from etl.stages import evaluate
+
+pytestmark = pytest.mark.integration
+
+MODEL = "tiny-random"
+
+
+def sql(lake_dir, text: str) -> list[dict]:
+    return query.run(Lake(lake_dir), text).to_pylist()
+
+
+def probe_counts(lake_dir) -> dict[tuple[str, int], int]:
+    rows = sql(lake_dir, "select kind, layer, count(*) as n from probes group by all")
+    return {(r["kind"], r["layer"]): r["n"] for r in rows}
+
+
+def run_evaluate(lake_dir, **changes):
+    config = dataclasses.replace(load_preset("tiny", lake=lake_dir).evaluate, **changes)
+    return evaluate.run(config)
+
+
+def test_one_evaluation_row_per_probe_set_of_every_kind(tiny_lake):
+    rows = sql(tiny_lake, "select * from evaluation_layers")
+    assert {(r["kind"], r["layer"]) for r in rows} == set(probe_counts(tiny_lake))
+    assert "expression" in {r["kind"] for r in rows}
+    for row in rows:
+        assert row["pc1_var"] >= row["pc2_var"] > 0
+        if row["top1"] is not None:
+            assert 0 <= row["top1"] <= row["top5"] <= 1 and row["n_test"] > 0
+    expression = [r for r in rows if r["kind"] == "expression"]
+    assert all(r["valence_r"] is not None and r["scenario_diagonal"] is not None for r in expression)
+    assert all(r["n_scenarios"] == 6 for r in expression)
+
+
+def test_probe_map_has_the_dashboard_columns_and_one_row_per_probe(tiny_lake):
+    catalog = query.connect(Lake(tiny_lake))
+    columns = [c[0] for c in catalog.con.execute("describe probe_map").fetchall()]
+    assert columns == ["model", "source", "kind", "layer", "emotion", "pc1", "pc2", "valence", "arousal", "cluster"]
+    rows = sql(tiny_lake, "select kind, layer, count(*) as n, max(cluster) as top from probe_map group by all")
+    assert {(r["kind"], r["layer"]): r["n"] for r in rows} == probe_counts(tiny_lake)
+    assert all(r["top"] < 3 for r in rows)  # tiny preset: clusters = 3
+    clusters = sql(tiny_lake, "select sum(size) as n from probe_clusters")[0]["n"]
+    assert clusters == sum(probe_counts(tiny_lake).values())
+
+
+def test_cosines_are_those_of_the_probe_vectors(tiny_lake):
+    probes = sql(tiny_lake, "select emotion, vector from probes where kind = 'expression' and layer = 2 order by 1")
+    vectors = np.array([p["vector"] for p in probes])
+    cosines = sql(
+        tiny_lake,
+        "select emotion_a, emotion_b, cosine from evaluation_cosines where kind = 'expression' and layer = 2",
+    )
+    position = {p["emotion"]: i for i, p in enumerate(probes)}
+    assert len(cosines) == len(probes) ** 2
+    for row in cosines:
+        expected = vectors[position[row["emotion_a"]]] @ vectors[position[row["emotion_b"]]]
+        assert row["cosine"] == pytest.approx(expected, abs=1e-5)
+
+
+def test_logit_lens_ranks_tokens_by_their_gain_scaled_logit_relative_to_the_other_probes(tiny_lake):
+    loaded = load(MODEL)
+    probes = sql(tiny_lake, "select emotion, vector from probes where kind = 'expression' and layer = 3 order by 1")
+    gain = loaded.model.model.norm.weight.detach().numpy()
+    unembedding = loaded.model.get_output_embeddings().weight.detach().numpy()
+    logits = (gain * np.array([p["vector"] for p in probes])) @ unembedding.T
+    relative = (logits - logits.mean(axis=0)) / logits.std(axis=0)
+    sad = [p["emotion"] for p in probes].index("sad")
+    ids = sql(
+        tiny_lake,
+        "select token_id, \"end\" from evaluation_logit_lens where kind = 'expression' and layer = 3 "
+        'and emotion = \'sad\' and "rank" = 1 order by "end"',
+    )
+    assert {r["end"]: r["token_id"] for r in ids} == {
+        "top": int(relative[sad].argmax()),
+        "bottom": int(relative[sad].argmin()),
+    }
+    lens = sql(tiny_lake, "select * from logit_lens where kind = 'expression' and layer = 3 and emotion = 'sad'")[0]
+    assert len(lens["top_tokens"]) == len(lens["bottom_tokens"]) == 5  # tiny preset: lens_tokens = 5
+    assert lens["top_relative"] == sorted(lens["top_relative"], reverse=True)
+    n_rows = sql(tiny_lake, "select count(*) as n from evaluation_logit_lens")[0]["n"]
+    assert n_rows == sum(probe_counts(tiny_lake).values()) * 2 * 5
+
+
+def test_dose_curve_covers_each_template_dose_and_layer_for_afraid_and_calm(tiny_lake):
+    from etl.evaluation.dose import TEMPLATES, render
+    from etl.token_scores import read_probe_layers, score_texts
+
+    rows = sql(tiny_lake, "select * from dose_curve where kind = 'expression'")
+    n_doses = sum(len(t.doses) for t in TEMPLATES)
+    assert len(rows) == n_doses * 4 * 2
+    assert {r["emotion"] for r in rows} == {"afraid", "calm"}
+    loaded = load(MODEL)
+    template = TEMPLATES[0]
+    prompt, _ = render(loaded.tokenizer, template, template.doses[3])
+    probes = read_probe_layers(Lake(tiny_lake), MODEL, "reference", ["expression"], [2])
+    (scored,) = score_texts(loaded, [prompt], probes)
+    afraid = probes[("expression", 2)].emotions.index("afraid")
+    (row,) = [
+        r for r in rows if (r["template"], r["dose_index"], r["layer"], r["emotion"]) == (template.name, 3, 2, "afraid")
+    ]
+    assert row["score_last"] == pytest.approx(float(scored.scores[("expression", 2)][-1, afraid]), abs=1e-5)
+
+
+def test_scenario_ranks_are_a_permutation_per_scenario(tiny_lake):
+    rows = sql(
+        tiny_lake,
+        'select scenario, layer, list("rank" order by "rank") as ranks, count(*) filter (where is_target) as t '
+        "from scenario_scores where kind = 'expression' group by all",
+    )
+    assert len(rows) == 6 * 4
+    assert all(r["ranks"] == list(range(1, 7)) and r["t"] == 1 for r in rows)
+
+
+def test_report_is_written_with_its_figures(tiny_lake):
+    directory = Lake(tiny_lake).report_dir(MODEL)
+    page = (directory / "report.html").read_text()
+    for stem in ("layer_curve", "emotion_map", "similarity_matrix", "dose_curve", "scenario_matrix"):
+        assert f"{stem}.png" in page and (directory / f"{stem}.png").stat().st_size > 1000
+
+
+def drop_kind(lake_dir, kind: str) -> None:
+    for dataset in ("probes", "probe_centers"):
+        for path in (lake_dir / dataset).rglob(f"kind={kind}"):
+            shutil.rmtree(path)
+
+
+def test_without_deflection_probes_the_comparison_is_absent_not_stale(tiny_lake_copy):
+    run_evaluate(tiny_lake_copy, model_checks=False)
+    drop_kind(tiny_lake_copy, "deflection")
+    run_evaluate(tiny_lake_copy, model_checks=False)
+    kinds = {r["kind"] for r in sql(tiny_lake_copy, "select distinct kind from evaluation_layers")}
+    assert "deflection" not in kinds and "expression" in kinds
+    assert not Lake(tiny_lake_copy).evaluation_path("deflection_vs_expression", MODEL, "reference").exists()
+    assert not Lake(tiny_lake_copy).evaluation_path("dose_curve", MODEL, "reference").exists()
+    page = (Lake(tiny_lake_copy).report_dir(MODEL) / "report.html").read_text()
+    assert "No deflection probes in the lake" in page
+
+
+def synthetic_deflection(lake_dir, layer: int, cosine: float, norm_kept: float) -> list[str]:
+    """Writes deflection probes with a known cosine to their expression probes; returns their emotions."""
+    path = Lake(lake_dir).partition("probes", model=MODEL, source="reference", kind="expression", layer=layer)
+    expression = pq.read_table(path / "part-0.parquet")
+    vectors = np.array(expression.column("vector").to_pylist())
+    emotions = expression.column("emotion").to_pylist()[:3]
+    # A unit direction orthogonal to every expression probe, from the complement of their span.
+    basis = np.linalg.qr(np.hstack([vectors.T, np.random.default_rng(layer).normal(size=(vectors.shape[1], 1))]))[0]
+    orthogonal = basis[:, len(vectors)]
+    deflection = cosine * vectors[:3] + np.sqrt(1 - cosine**2) * orthogonal
+    table = pa.table(
+        {
+            "emotion": emotions,
+            "vector": pa.array(deflection.tolist(), pa.list_(pa.float32(), vectors.shape[1])),
+            "n_texts": [4] * 3,
+            "norm_kept": [norm_kept] * 3,
+            "baseline_corpora": ["neutral_story"] * 3,
+            "baseline_variance": [0.5] * 3,
+            "model_spec": [MODEL] * 3,
+        }
+    )
+    target = Lake(lake_dir).partition("probes", model=MODEL, source="reference", kind="deflection", layer=layer)
+    write_table(table, target / "part-0.parquet")
+    return emotions
+
+
+def test_synthetic_deflection_probes_give_their_known_cosine_and_norm_kept(tiny_lake_copy):
+    drop_kind(tiny_lake_copy, "deflection")
+    emotions = {layer: synthetic_deflection(tiny_lake_copy, layer, 0.05, 0.7) for layer in range(4)}
+    run_evaluate(tiny_lake_copy, model_checks=False)
+    pairs = sql(tiny_lake_copy, "select * from deflection_vs_expression order by layer, emotion")
+    assert len(pairs) == 12
+    assert {(r["layer"], r["emotion"]) for r in pairs} == {(la, e) for la, es in emotions.items() for e in es}
+    assert all(r["cosine"] == pytest.approx(0.05, abs=1e-4) and r["norm_kept"] == pytest.approx(0.7) for r in pairs)
+    layer_rows = sql(tiny_lake_copy, "select * from evaluation_layers where kind = 'deflection' order by layer")
+    assert [r["layer"] for r in layer_rows] == [0, 1, 2, 3]
+    assert all(r["matched_cosine"] == pytest.approx(0.05, abs=1e-4) and r["n_pairs"] == 3 for r in layer_rows)
+    # The tiny lake has deflection dialogues, so the probes before orthogonalisation are rebuilt from them.
+    assert all(r["raw_matched_cosine"] is not None and abs(r["raw_matched_cosine"]) <= 1 for r in layer_rows)
+    assert "deflection.png" in (Lake(tiny_lake_copy).report_dir(MODEL) / "report.html").read_text()

@@ -1,0 +1,212 @@
+"""Steering on the tiny random model: exact edits at the hooked layer, hook removal, paired sampling, sweep, CLI."""
+
+import json
+
+import numpy as np
+import pytest
+
+from etl import query
+from etl.errors import EmolakeError
+from etl.hooks import capture, decoder_layers
+from etl.lake import Lake
+from etl.models import load
+from etl.steer_generate import encode_prompts, generate
+from etl.steering import Intervention, steer
+
+pytestmark = pytest.mark.integration
+TEXT = "The kettle clicked off and the kitchen went quiet again."
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load("tiny-random")
+
+
+def unit(width: int, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=width).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def layer_outputs(loaded, text: str, interventions=(), positions="all", prompt_length=None):
+    """Every layer's output (seq, hidden) for one text, with the steering hooks (if any) in place."""
+    import torch
+
+    ids = torch.tensor([loaded.tokenizer(text)["input_ids"]])
+    layers = list(range(loaded.n_layers))
+    with (
+        steer(loaded.model, interventions, positions, prompt_length),
+        capture(loaded.model, layers, False) as out,
+        torch.inference_mode(),
+    ):
+        loaded.model(input_ids=ids, use_cache=False)
+    return {layer: out[layer][0].numpy().copy() for layer in layers}
+
+
+def test_add_changes_the_hooked_layer_by_exactly_strength_norm_vector(tiny):
+    v, strength, norm = unit(tiny.hidden), 0.8, 3.5
+    base = layer_outputs(tiny, TEXT)
+    steered = layer_outputs(tiny, TEXT, [Intervention(1, v, strength, norm)])
+    np.testing.assert_array_equal(steered[0], base[0])
+    np.testing.assert_allclose(steered[1] - base[1], np.broadcast_to(strength * norm * v, base[1].shape), atol=1e-5)
+    assert np.abs(steered[2] - base[2]).max() > 0.01
+
+
+def test_prompt_positions_and_several_layers(tiny):
+    v, w = unit(tiny.hidden, 1), unit(tiny.hidden, 2)
+    base = layer_outputs(tiny, TEXT)
+    steered = layer_outputs(
+        tiny, TEXT, [Intervention(0, v, 0.5, 2.0), Intervention(0, w, 1.0, 2.0)], positions="prompt", prompt_length=6
+    )
+    change = steered[0] - base[0]
+    np.testing.assert_allclose(change[:6], np.broadcast_to(1.0 * v + 2.0 * w, (6, tiny.hidden)), atol=1e-5)
+    np.testing.assert_array_equal(change[6:], 0)
+    # positions after the prompt only change downstream of the edit, through attention
+    generated = layer_outputs(tiny, TEXT, [Intervention(2, v, 1.0, 2.0)], positions="generated", prompt_length=6)
+    np.testing.assert_array_equal(generated[2][:6], base[2][:6])
+    np.testing.assert_allclose(
+        generated[2][6:] - base[2][6:], np.broadcast_to(2.0 * v, generated[2][6:].shape), atol=1e-5
+    )
+
+
+def test_ablate_leaves_no_component_along_the_vector(tiny):
+    v = unit(tiny.hidden, 3)
+    base = layer_outputs(tiny, TEXT)
+    ablated = layer_outputs(tiny, TEXT, [Intervention(2, v, operator="ablate")])
+    assert np.abs(base[2] @ v).max() > 1e-2
+    assert np.abs(ablated[2] @ v).max() < 1e-5
+    np.testing.assert_allclose(ablated[2], base[2] - np.outer(base[2] @ v, v), atol=1e-5)
+
+
+def test_add_normalised_keeps_the_norm_at_every_position(tiny):
+    v = unit(tiny.hidden, 4)
+    base = layer_outputs(tiny, TEXT)
+    steered = layer_outputs(tiny, TEXT, [Intervention(3, v, 2.0, 1.0, "add_normalised")])
+    np.testing.assert_allclose(np.linalg.norm(steered[3], axis=-1), np.linalg.norm(base[3], axis=-1), rtol=1e-5)
+
+
+def test_hooks_are_removed_after_an_exception(tiny):
+    blocks = decoder_layers(tiny.model)
+    before = [len(b._forward_hooks) for b in blocks]
+    with pytest.raises(RuntimeError, match="boom"), steer(tiny.model, [Intervention(1, unit(tiny.hidden), 5.0)]):
+        assert len(blocks[1]._forward_hooks) == before[1] + 1
+        raise RuntimeError("boom")
+    assert [len(b._forward_hooks) for b in blocks] == before
+    # an error raised inside the hook, mid-forward, also leaves no hook behind
+    wrong = Intervention(1, np.stack([unit(tiny.hidden)] * 3), 1.0)
+    with pytest.raises(EmolakeError, match="3 rows but the batch has 1"):
+        layer_outputs(tiny, TEXT, [wrong])
+    assert [len(b._forward_hooks) for b in blocks] == before
+    np.testing.assert_array_equal(layer_outputs(tiny, TEXT)[3], layer_outputs(tiny, TEXT)[3])
+
+
+def test_unknown_layer_is_refused(tiny):
+    with (
+        pytest.raises(EmolakeError, match="steering layer 9 does not exist"),
+        steer(tiny.model, [Intervention(9, unit(64))]),
+    ):
+        pass
+
+
+def test_rows_do_not_depend_on_their_batch_and_zero_strength_is_the_baseline(tiny):
+    prompts = ["Tell me about the sea.", "Write one line about a very long afternoon in the garden."]
+    ids = encode_prompts(tiny.tokenizer, prompts)
+    together = generate(tiny, ids, [3, 4], 12, 0.9, 0.95)
+    for row in range(2):
+        alone = generate(tiny, [ids[row]], [3 + row], 12, 0.9, 0.95)
+        assert alone.new_ids[0] == together.new_ids[row]
+    zero = Intervention(1, np.stack([unit(tiny.hidden)] * 2), np.zeros(2), 1.0)
+    assert generate(tiny, ids, [3, 4], 12, 0.9, 0.95, [zero]).new_ids == together.new_ids
+    pushed = Intervention(1, np.stack([unit(tiny.hidden)] * 2), np.full(2, 50.0), 1.0)
+    assert generate(tiny, ids, [3, 4], 12, 0.9, 0.95, [pushed]).new_ids != together.new_ids
+
+
+def test_generated_positions_are_counted_across_cached_calls(tiny):
+    import torch
+
+    ids = torch.tensor([tiny.tokenizer(TEXT)["input_ids"]])
+    v, n = unit(tiny.hidden, 5), ids.shape[1]
+
+    def two_calls(interventions):
+        outputs = []
+        with steer(tiny.model, interventions, "generated") as state, torch.inference_mode():
+            cache = None
+            for part in (ids[:, :-1], ids[:, -1:]):
+                with capture(tiny.model, [1], stop_after=False) as captured:
+                    cache = tiny.model(input_ids=part, past_key_values=cache, use_cache=True).past_key_values
+                outputs.append(captured[1][0].numpy().copy())
+        return outputs, state
+
+    (base_prompt, base_last), _ = two_calls([])
+    (prompt, last), state = two_calls([Intervention(1, v, 1.5, 2.0)])
+    assert (state.prompt_length, state.seen[1], state.calls[1]) == (n - 1, n, 2)
+    np.testing.assert_array_equal(prompt, base_prompt)
+    np.testing.assert_allclose(last - base_last, (1.5 * 2.0 * v)[None, :], atol=1e-5)
+
+
+def test_residual_norms_are_measured_once_and_reused(tiny_lake_copy, tiny, monkeypatch):
+    from etl import steer_norms
+
+    lake = Lake(tiny_lake_copy)
+    norms = steer_norms.layer_norms(lake, tiny, "neutral_story", 6)
+    texts = steer_norms.neutral_texts(lake, "neutral_story", 6)
+    from etl.activations import forward_layers, tokenize
+
+    ids = tokenize(tiny.tokenizer, texts, steer_norms.MAX_TOKENS)
+
+    per_token = []
+    for row in ids:
+        captured, _ = forward_layers(tiny.model, [row], tiny.tokenizer.pad_token_id, [2])
+        per_token += np.linalg.norm(captured[2][0, 1:].numpy(), axis=-1).tolist()
+    assert norms[2] == pytest.approx(np.mean(per_token), rel=1e-5)
+    monkeypatch.setattr(steer_norms, "measure", lambda *a: pytest.fail("norms were measured again"))
+    assert steer_norms.layer_norms(lake, tiny, "neutral_story", 6) == norms
+    rows = query.run(lake, "select layer, n_texts, n_tokens from residual_norms order by layer").to_pylist()
+    assert [r["layer"] for r in rows] == [0, 1, 2, 3] and rows[0]["n_texts"] == 6
+
+
+def test_steer_command_prints_both_texts_and_the_verdict(tiny_lake_copy, cli):
+    args = ["--lake", tiny_lake_copy, "steer", "--preset", "tiny", "--emotion", "afraid", "--strength", "2"]
+    code, out, err = cli(*args, "--prompt", "Tell me about your day.", "--max-new-tokens", "8", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert {"baseline", "steered", "target_delta", "perplexity_ratio", "regime"} <= set(report)
+    assert report["regime"] in ("surgical", "repetitive", "explosive") and report["layer"] == 1
+    assert report["target_delta"] == pytest.approx(report["steered_target"] - report["baseline_target"], abs=1e-3)
+    code, out, _ = cli(*args, "--prompt", "Tell me about your day.", "--max-new-tokens", "8", "--seed", "1")
+    assert code == 0 and "baseline" in out and "steered" in out and "regime:" in out
+    code, _, err = cli(*args[:-4], "--emotion", "grateful", "--strength", "1", "--prompt", "hi")
+    assert code == 2 and "emotion 'grateful' has no probe" in err
+
+
+def test_sweep_fills_steering_runs_and_the_summary(tiny_lake_copy, cli):
+    code, out, err = cli("--lake", tiny_lake_copy, "steer-sweep", "--preset", "tiny")
+    assert code == 0, err
+    assert "success rate" in out
+    lake = Lake(tiny_lake_copy)
+    runs = query.run(lake, "select * from steering_runs").to_pylist()
+    assert len(runs) == 2 * 2 * 1 * 2 * 2
+    assert {r["regime"] for r in runs} <= {"surgical", "repetitive", "explosive"}
+    first = runs[0]
+    assert len(first["steered_scores"]) == 6 and first["baseline"] and first["steered"]
+    assert first["target_delta"] == pytest.approx(
+        dict(first["steered_scores"])[first["emotion"]] - dict(first["baseline_scores"])[first["emotion"]], abs=1e-5
+    )
+    pairs = {(r["prompt"], r["seed"]) for r in runs}
+    assert all(len({r["baseline"] for r in runs if (r["prompt"], r["seed"]) == p}) == 1 for p in pairs)
+    summary = query.run(lake, "select * from steering_summary order by emotion, strength").to_pylist()
+    assert len(summary) == 4 and all(s["n_runs"] == 4 and s["n_probes"] == 6 for s in summary)
+    expected = np.mean([r["success"] for r in runs if r["emotion"] == "afraid" and r["strength"] == 0.5])
+    assert summary[0]["success_rate"] == pytest.approx(expected)
+    effects = query.run(lake, "select count(*) as n from steering_effects").to_pylist()[0]["n"]
+    assert effects == 4 * 6
+    stage = query.run(lake, "select stage, rows_written from runs where stage = 'steer'").to_pylist()
+    assert stage == [{"stage": "steer", "rows_written": 16}]
+    # a second sweep is skipped; --force reruns it and the sampled texts come out the same
+    path = next(lake.dataset("steering_runs").rglob("*.parquet"))
+    mtime = path.stat().st_mtime_ns
+    assert cli("--lake", tiny_lake_copy, "steer-sweep", "--preset", "tiny")[0] == 0
+    assert path.stat().st_mtime_ns == mtime
+    assert cli("--lake", tiny_lake_copy, "steer-sweep", "--preset", "tiny", "--force")[0] == 0
+    again = query.run(lake, "select run_id, steered, target_delta from steering_runs order by run_id").to_pylist()
+    before = sorted((r["run_id"], r["steered"], r["target_delta"]) for r in runs)
+    assert [(r["run_id"], r["steered"], r["target_delta"]) for r in again] == before

@@ -1,0 +1,162 @@
+"""The steering page without a model: its layout, empty states, side-by-side view and sweep chart."""
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from dashboards.context import AppContext
+from dashboards.data import LakeReader
+from dashboards.live import LiveScorer
+from dashboards.pages import steering
+from etl.errors import EmolakeError
+from etl.lake import Lake, write_table
+from etl.steer_compare import Case, Comparison, Output, Setting
+from etl.token_scores import TextScores
+
+EMOTIONS = ["afraid", "calm", "happy"]
+LAYER = 1
+
+
+def probes_lake(root) -> Lake:
+    lake = Lake(root)
+    vectors = np.eye(3, 4, dtype=np.float32)
+    n = len(EMOTIONS)
+    table = pa.table(
+        {
+            "emotion": EMOTIONS,
+            "vector": pa.array(vectors.tolist(), pa.list_(pa.float32(), 4)),
+            "n_texts": [2] * n,
+            "norm_kept": [1.0] * n,
+            "baseline_corpora": ["neutral_story"] * n,
+            "baseline_variance": [0.5] * n,
+            "baseline_components": [1] * n,
+            "variance_removed": [0.5] * n,
+            "n_baseline_texts": [4] * n,
+            "config_hash": ["test"] * n,
+            "model_spec": ["tiny-random"] * n,
+            "created_at": ["2026-01-01T00:00:00"] * n,
+        }
+    )
+    part = lake.partition("probes", model="tiny-random", source="reference", kind="expression", layer=LAYER)
+    write_table(table, part / "part-0.parquet")
+    return lake
+
+
+def sweep_rows(n: int = 6) -> list[dict]:
+    rows = []
+    for i in range(n):
+        emotion, strength = EMOTIONS[i % 2], [0.1, 0.3][i // 3 % 2]
+        rows.append(
+            {
+                "run_id": str(i),
+                "emotion": emotion,
+                "layer": LAYER,
+                "strength": strength,
+                "operator": "add",
+                "positions": "all",
+                "prompt": "p",
+                "seed": i,
+                "baseline": "a",
+                "steered": "b",
+                "target_delta": float(i % 3 - 1),
+                "perplexity_ratio": 1.0 + i,
+                "repetition_rate": 0.0,
+                "baseline_repetition": 0.0,
+                "regime": "surgical" if i < 3 else "explosive",
+                "success": i % 3 == 2 and i < 3,
+                "probe_emotions": EMOTIONS,
+                "baseline_scores": [0.0, 0.0, 0.0],
+                "steered_scores": [float(i % 3 - 1), 0.5, -0.5],
+                "created_at": datetime.now(UTC).isoformat(),
+            }
+        )
+    return rows
+
+
+def write_sweep(lake: Lake) -> None:
+    from etl.steer_sweep import RUNS_SCHEMA
+
+    rows = [{name: row.get(name) for name in RUNS_SCHEMA.names} for row in sweep_rows()]
+    write_table(pa.Table.from_pylist(rows, schema=RUNS_SCHEMA), lake.steering_runs_path("tiny-random", "tiny"))
+
+
+def context(lake: Lake) -> AppContext:
+    return AppContext(LakeReader(lake), LiveScorer(lake))
+
+
+def output(text: str, values: list[float]) -> Output:
+    words = text.split()
+    offsets, cursor = [], 0
+    for word in words:
+        start = text.index(word, cursor)
+        offsets.append((start, start + len(word)))
+        cursor = start + len(word)
+    scores = np.array([[v, 0.0, -v] for v in values], dtype=np.float32)
+    trace = TextScores(words, offsets, {("expression", LAYER): scores}, {("expression", LAYER): EMOTIONS})
+    return Output(text, list(range(len(words))), scores.mean(axis=0), trace, perplexity=3.0, repetition=0.0)
+
+
+def comparison() -> Comparison:
+    baseline = output("the train was late", [0.1, 0.2, 0.0, 0.1])
+    steered = output("the dark train was late again", [0.5, 0.9, 0.4, 0.3, 0.8, 0.6])
+    delta = float(steered.scores[0] - baseline.scores[0])
+    return Comparison(
+        Setting("afraid", LAYER, 0.2), Case("p", 0), baseline, steered, EMOTIONS, delta, 1.2, "surgical", True
+    )
+
+
+def test_layout_without_a_sweep_names_make_steer(tmp_path):
+    page = str(steering.layout(context(probes_lake(tmp_path / "lake"))))
+    assert "make steer" in page and "st-strength" in page and "st-emotion" in page
+
+
+def test_layout_without_probes_names_make_probes(tmp_path):
+    lake = Lake(tmp_path / "lake")
+    (tmp_path / "lake").mkdir()
+    assert "make probes" in str(steering.layout(context(lake)))
+
+
+def test_sweep_chart_draws_success_and_surgical_per_emotion(tmp_path):
+    lake = probes_lake(tmp_path / "lake")
+    write_sweep(lake)
+    ctx = context(lake)
+    rows = steering.sweep_rows(ctx, "tiny-random")
+    assert {(r["emotion"], r["strength"]) for r in rows} == {
+        ("afraid", 0.1),
+        ("calm", 0.1),
+        ("afraid", 0.3),
+        ("calm", 0.3),
+    }
+    figure = steering.sweep_figure(rows)
+    assert len(figure.data) == 4 and {t.name for t in figure.data if t.showlegend is not False} == {
+        "afraid · L1",
+        "calm · L1",
+    }
+    assert "st-sweep" in str(steering.layout(ctx))
+
+
+def test_comparison_view_shows_both_texts_the_verdict_and_the_traces():
+    view = steering.comparison_view(comparison(), LAYER)
+    text = str(view)
+    assert "st-baseline-text" in text and "st-steered-text" in text and "regime: surgical" in text
+    figure = steering.trace_figure(comparison(), LAYER)
+    assert [t.name for t in figure.data] == ["baseline", "steered"]
+    np.testing.assert_allclose(figure.data[1].y, [0.5, 0.9, 0.4, 0.3, 0.8, 0.6], rtol=1e-6)
+
+
+def test_empty_output_renders_without_a_trace():
+    result = comparison()
+    result.steered = Output("", [], np.full(3, np.nan, np.float32), None, 1.0, 0.0)
+    assert "(empty output)" in str(steering.comparison_view(result, LAYER))
+    assert [t.name for t in steering.trace_figure(result, LAYER).data] == ["baseline"]
+
+
+def test_steering_asks_for_a_prompt_and_an_emotion(tmp_path):
+    ctx = context(probes_lake(tmp_path / "lake"))
+    with pytest.raises(EmolakeError, match="write a prompt"):
+        steering.run_comparison(ctx, "tiny-random|reference", LAYER, "afraid", 0.2, "add", "  ", 0)
+    with pytest.raises(EmolakeError, match="pick a layer and an emotion"):
+        steering.run_comparison(ctx, "tiny-random|reference", LAYER, None, 0.2, "add", "hello", 0)
+    assert steering.emotion_options(ctx, "tiny-random|reference", LAYER) == EMOTIONS
