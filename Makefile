@@ -45,7 +45,7 @@ probes: install ## expression probes per layer
 index: install ## FAISS indexes of the probes
 	$(EMOLAKE) run index --preset $(PRESET)
 
-evaluate: install ## held-out accuracy and valence/arousal correlation per layer
+evaluate: install ## held-out accuracy, valence/arousal r, geometry, logit lens, report (lake/reports/MODEL/report.html)
 	$(EMOLAKE) run evaluate --preset $(PRESET)
 
 steer: install ## steering sweep on the preset: fills the steering_runs view

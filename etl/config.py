@@ -92,7 +92,7 @@ class GenerateConfig:
     gemini_max_requests: int = 2000
     """Request budget of one run, retries included; a run that reaches it stops cleanly and a rerun resumes."""
     gemini_max_attempts: int = 6
-    """Attempts per request on 429, 5xx, timeouts and malformed JSON before the run fails."""
+    """Attempts per request on 429, 5xx, timeouts and malformed JSON; then its chunk waits for the next run."""
     gemini_backoff_s: float = 2.0
     """First retry delay; it doubles per attempt, with full jitter, up to gemini_max_backoff_s."""
     gemini_max_backoff_s: float = 60.0
@@ -118,7 +118,7 @@ class GenerateConfig:
     dialogue_min_words: int = 20
     dialogue_max_words: int = 600
     min_english: float = 0.2
-    """Least share of English function words (English prose: 0.35-0.55); below it a text is `not_english`."""
+    """Least share of English function words (English prose: 0.30-0.55); below it a text is `not_english`."""
     near_duplicate: float = 0.5
     """Word-3-gram Jaccard similarity at which a text is a `near_duplicate` of one already kept."""
     regenerate: bool = False

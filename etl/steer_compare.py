@@ -6,7 +6,6 @@ scores the outputs) and the residual norms from the lake; writes nothing except,
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -19,7 +18,6 @@ from etl.steer_eval import perplexities, regime, repetition_rate
 from etl.steer_generate import encode_prompts, generate, stop_ids
 from etl.steering import Intervention
 
-log = logging.getLogger("emolake")
 KIND = "expression"
 SCORE_BATCH = 16
 

@@ -25,11 +25,11 @@ def render(lake: Lake) -> str:
                 lines.append(f"  {what:<44} {n:>8} rows   ({lake.dataset(view)})")
     if "best_layers" in catalog.views:
         lines.append("")
-        for model, source, layer, top1, top5, chance, valence in catalog.con.execute(
-            "select model, source, layer, top1, top5, chance_top1, valence_r from best_layers order by all"
+        for model, source, kind, layer, top1, top5, chance, valence in catalog.con.execute(
+            "select model, source, kind, layer, top1, top5, chance_top1, valence_r from best_layers order by all"
         ).fetchall():
             lines.append(
-                f"  best layer {model}/{source}: {layer}  held-out top-1 {fmt(top1)} (chance {fmt(chance)}), "
+                f"  best {kind} layer {model}/{source}: {layer}  held-out top-1 {fmt(top1)} (chance {fmt(chance)}), "
                 f"top-5 {fmt(top5)}, valence r {fmt(valence, 2)}"
             )
     if "runs" in catalog.views:

@@ -211,32 +211,40 @@ def comparison_view(result, layer: int) -> html.Div:
 
 
 def sweep_rows(ctx: AppContext, model: str) -> list[dict]:
+    """The summary rows of the model's most recent sweep."""
     return ctx.reader.rows(
+        "with latest as (select sweep from steering_runs where model = ? order by created_at desc limit 1) "
         "select sweep, layer, emotion, strength, n_runs, success_rate, surgical_rate, leaves_surgical_at "
-        "from steering_summary where model = ? order by sweep, layer, emotion, strength",
-        [model],
+        "from steering_summary where model = ? and sweep = (select sweep from latest) "
+        "order by layer, emotion, strength",
+        [model, model],
     )
 
 
 def sweep_figure(rows: list[dict]):
-    """Success rate (solid) and surgical rate (dotted) against strength, one colour per emotion and layer."""
+    """Success rate (solid) and surgical rate (dotted, same colour) against strength, per emotion and layer."""
     import plotly.graph_objects as go
+    from plotly.colors import qualitative
 
     figure = go.Figure()
     series: dict[tuple, list[dict]] = {}
     for row in rows:
-        series.setdefault((row["sweep"], row["layer"], row["emotion"]), []).append(row)
-    for (sweep, layer, emotion), points in series.items():
-        label = f"{emotion} · L{layer}" + (f" · {sweep}" if len({k[0] for k in series}) > 1 else "")
+        series.setdefault((row["layer"], row["emotion"]), []).append(row)
+    for index, ((layer, emotion), points) in enumerate(series.items()):
+        label, colour = f"{emotion} · L{layer}", qualitative.Plotly[index % len(qualitative.Plotly)]
         x = [p["strength"] for p in points]
-        figure.add_trace(go.Scatter(x=x, y=[p["success_rate"] for p in points], name=label, legendgroup=label))
+        figure.add_trace(
+            go.Scatter(
+                x=x, y=[p["success_rate"] for p in points], name=label, legendgroup=label, line={"color": colour}
+            )
+        )
         figure.add_trace(
             go.Scatter(
                 x=x,
                 y=[p["surgical_rate"] for p in points],
                 name=f"{label} surgical",
                 legendgroup=label,
-                line={"dash": "dot"},
+                line={"dash": "dot", "color": colour},
                 showlegend=False,
             )
         )
@@ -245,7 +253,7 @@ def sweep_figure(rows: list[dict]):
         height=360,
         margin={"l": 50, "r": 20, "t": 20, "b": 40},
         xaxis={"title": "strength (fraction of residual norm)"},
-        yaxis={"title": "share of runs", "range": [0, 1.05]},
+        yaxis={"title": "share of runs (solid: success, dotted: surgical)", "range": [0, 1.05]},
     )
     return figure
 
@@ -257,7 +265,17 @@ def sweep_section(ctx: AppContext):
     rows = sweep_rows(ctx, model)
     if not rows:
         return empty_state(f"No steering sweep for {model} yet.", "make steer", "st-sweep-empty")
-    return dcc.Graph(id="st-sweep", figure=sweep_figure(rows), config=GRAPH_CONFIG)
+    runs = sum(r["n_runs"] for r in rows)
+    bounds = sorted({(r["emotion"], r["leaves_surgical_at"]) for r in rows if r["leaves_surgical_at"] is not None})
+    caption = f"Sweep {rows[0]['sweep']!r} of {model}: {runs} paired runs. Leaves the surgical regime at: " + (
+        ", ".join(f"{emotion} {strength:g}" for emotion, strength in bounds) or "no strength swept"
+    )
+    return html.Div(
+        [
+            html.P(caption, className="muted", id="st-sweep-caption"),
+            dcc.Graph(id="st-sweep", figure=sweep_figure(rows), config=GRAPH_CONFIG),
+        ]
+    )
 
 
 def register(app, ctx: AppContext) -> None:

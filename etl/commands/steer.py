@@ -78,7 +78,7 @@ def render(report: dict) -> str:
     """Both continuations in two columns under a header with the measures."""
     head = (
         f"{report['emotion']} x {report['strength']:+g} at layer {report['layer']} ({report['operator']}, "
-        f"{report['positions']} positions, norm {report['norm']}, seed {report['seed']})"
+        f"{report['positions']} positions, norm {report['norm']:.1f}, seed {report['seed']})"
     )
     left = textwrap.wrap(report["baseline"], COLUMN) or ["(empty)"]
     right = textwrap.wrap(report["steered"], COLUMN) or ["(empty)"]

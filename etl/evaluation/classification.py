@@ -6,29 +6,14 @@ as the probes stage), with the baseline recorded in the probes' provenance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from etl import catalog
+from etl.probe_kinds import KINDS
 from etl.probe_math import expression_probes, project_out, scores, top_k_hits, unit
 
-
-@dataclass(frozen=True)
-class KindData:
-    corpus: str
-    segments: tuple[str, ...]
-    label: str
-    """The vectors' meta field that holds a row's emotion."""
-
-
-KIND_DATA = {
-    "expression": KindData("emotional_story", ("text",), "emotion"),
-    "deflection": KindData("deflection_dialogue", ("masking",), "emotion"),
-    "present_speaker": KindData("speaker_dialogue", ("speaker_0", "speaker_1"), "speaker_emotion"),
-    "other_speaker": KindData("speaker_dialogue", ("speaker_0", "speaker_1"), "other_emotion"),
-}
-"""Where each probe kind's texts come from; mirrors the probes stage (stages never import each other)."""
+KIND_DATA = KINDS
+"""Where each probe kind's texts come from: the same table the probes stage builds from."""
 
 
 def held_out(

@@ -49,6 +49,10 @@ class BudgetExhausted(Exception):
     """The run's request budget is spent."""
 
 
+class GaveUp(EmolakeError):
+    """A request failed every attempt with errors worth retrying."""
+
+
 class Stopped(Exception):
     """Not sent: another request failed for good or spent the budget."""
 
@@ -200,9 +204,7 @@ class Writer:
                 delay = backoff(attempt, config)
                 log.info("gemini: %s; retry %d in %.2f s", problem, attempt + 1, delay)
                 time.sleep(delay)
-        raise EmolakeError(
-            f"gemini request failed {config.gemini_max_attempts} times (last: {problem}): rerun to resume"
-        )
+        raise GaveUp(f"a gemini request failed {config.gemini_max_attempts} times (last: {problem})")
 
     def classify(self, exc: Exception) -> tuple[bool, str]:
         """(retry?, a description with the key scrubbed out)."""
@@ -224,13 +226,17 @@ class Writer:
 
     def write(self, chunks: list[Chunk], land: Callable[[Chunk, list[dict]], None], pair_source: str | None) -> int:
         """Runs every request of `chunks` (bounded concurrency) and lands each finished chunk in order; returns the
-        number of chunks landed. Stops at the first request that fails for good or when the budget is spent,
-        after landing every chunk whose requests all finished."""
+        number of chunks landed.
+
+        A request that fails all its attempts costs only its chunk: the others go on, and a rerun asks for it again
+        (so one answer the model keeps botching cannot block a paper-scale run). A fatal error, a spent budget, or
+        give-ups in as many chunks as requests in flight (the API is down, not one request) stop the run; every
+        chunk whose requests all finished still lands."""
         from tqdm import tqdm
 
         config = self.config
         bar = tqdm(total=sum(len(c.requests) for c in chunks), desc="generate (gemini)", unit="text")
-        landed, failure = 0, None
+        landed, failure, gave_up = 0, None, []
         with ThreadPoolExecutor(max_workers=config.gemini_concurrency, thread_name_prefix="gemini") as pool:
             futures = [
                 [
@@ -248,6 +254,11 @@ class Writer:
                         landed += 1
                         bar.set_postfix(requests=self.budget.used, refresh=False)
                         bar.update(len(chunk.requests))
+                    elif isinstance(problem, GaveUp) and failure is None:
+                        gave_up.append(problem)
+                        if len(gave_up) >= max(3, config.gemini_concurrency):
+                            failure = problem
+                            self.halt(futures)
                     elif failure is None:
                         # Stop sending; requests in flight finish, and any chunk they complete still lands.
                         failure = problem
@@ -258,13 +269,16 @@ class Writer:
         bar.close()
         if isinstance(failure, Stopped):
             failure = _root_cause(futures) or failure
+        done = f"{landed} of {len(chunks)} chunks landed"
         if isinstance(failure, BudgetExhausted):
             raise EmolakeError(
                 f"gemini request budget reached ({self.budget.limit} requests, generate.gemini_max_requests): "
-                f"{landed} of {len(chunks)} chunks landed; rerun to continue, or raise the budget"
+                f"{done}; rerun to continue, or raise the budget"
             )
         if failure is not None:
-            raise EmolakeError(f"{failure} ({landed} of {len(chunks)} chunks landed before it)")
+            raise EmolakeError(f"{failure} ({done})")
+        if gave_up:
+            raise EmolakeError(f"{len(gave_up)} chunk(s) gave up ({gave_up[0]}); {done}: rerun to ask for them again")
         return landed
 
     def halt(self, futures) -> None:
@@ -375,7 +389,7 @@ def _first_failure(calls) -> BaseException | None:
 def _root_cause(futures) -> BaseException | None:
     """The failure that stopped the run (not a request it stopped), once every future is done."""
     for _, _, future in (c for group in futures for c in group):
-        if not future.cancelled() and not isinstance(future.exception(), Stopped | type(None)):
+        if not future.cancelled() and not isinstance(future.exception(), Stopped | GaveUp | type(None)):
             return future.exception()
     return None
 

@@ -11,7 +11,6 @@ Kinds (each the paper's recipe on different tokens and labels):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -23,27 +22,11 @@ from etl.config import ProbesConfig, config_hash
 from etl.errors import EmolakeError
 from etl.lake import Lake, write_table
 from etl.models import model_slug
+from etl.probe_kinds import KINDS, KindSpec
 from etl.probe_math import ProbeSet, baseline_components, expression_probes, project_out, unit
 from etl.runner import StageResult
 
 log = logging.getLogger("emolake")
-
-
-@dataclass(frozen=True)
-class KindSpec:
-    corpus: str
-    segments: tuple[str, ...]
-    label: str
-    """The meta field that holds a row's emotion label."""
-    dialogue: bool
-
-
-KINDS = {
-    "expression": KindSpec("emotional_story", ("text",), "emotion", False),
-    "deflection": KindSpec("deflection_dialogue", ("masking",), "emotion", True),
-    "present_speaker": KindSpec("speaker_dialogue", ("speaker_0", "speaker_1"), "speaker_emotion", True),
-    "other_speaker": KindSpec("speaker_dialogue", ("speaker_0", "speaker_1"), "other_emotion", True),
-}
 
 
 def vector_column(table: pa.Table, name: str, width: int) -> pa.Table:
@@ -119,6 +102,7 @@ def build_kind(
     meta = {
         "baseline_corpora": ",".join(corpora),
         "baseline_variance": config.baseline_variance,
+        "expression_space_variance": config.expression_space_variance if kind == "deflection" else None,
         "baseline_components": probe_set.n_components,
         "variance_removed": probe_set.variance_removed,
         "config_hash": config_hash(config),

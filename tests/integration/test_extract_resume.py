@@ -15,9 +15,11 @@ from etl.stages import extract
 pytestmark = pytest.mark.integration
 
 
-def vectors_by_text(lake: Lake, layer: int) -> dict[str, np.ndarray]:
-    rows = query.run(lake, f"select text_id, npy_path, row_offset from activations where layer = {layer}").to_pylist()
-    return {r["text_id"]: np.load(lake.root / r["npy_path"])[r["row_offset"]] for r in rows}
+def vectors_by_text(lake: Lake, layer: int) -> dict[tuple[str, str], np.ndarray]:
+    """(text_id, segment) -> stored vector at one layer."""
+    sql = f"select text_id, segment, npy_path, row_offset from activations where layer = {layer}"
+    rows = query.run(lake, sql).to_pylist()
+    return {(r["text_id"], r["segment"]): np.load(lake.root / r["npy_path"])[r["row_offset"]] for r in rows}
 
 
 def test_a_killed_extract_resumes_without_loss_or_duplicates(tiny_lake, tmp_path, monkeypatch):
@@ -40,15 +42,15 @@ def test_a_killed_extract_resumes_without_loss_or_duplicates(tiny_lake, tmp_path
     monkeypatch.setattr(extract, "write_shard", dying_write)
     with pytest.raises(KeyboardInterrupt):
         runner.execute("extract", preset)
-    partial = query.run(lake, "select count(*) as n from activations where layer = 2").column("n")[0].as_py()
-    assert partial == 16
+    sql = "select count(distinct text_id) as n from activations where layer = 2"
+    assert query.run(lake, sql).column("n")[0].as_py() == 16
     monkeypatch.setattr(extract, "write_shard", real_write)
     runner.execute("extract", preset)
-    ids = query.run(lake, "select text_id from activations where layer = 2").column("text_id").to_pylist()
-    assert len(ids) == len(set(ids)) == len(reference)
+    keys = query.run(lake, "select text_id, segment from activations where layer = 2").to_pylist()
+    assert len(keys) == len({(k["text_id"], k["segment"]) for k in keys}) == len(reference)
     resumed = vectors_by_text(lake, 2)
-    for text_id, vector in reference.items():
-        np.testing.assert_array_equal(resumed[text_id], vector)
+    for key, vector in reference.items():
+        np.testing.assert_array_equal(resumed[key], vector)
 
 
 def test_a_stray_temporary_is_invisible_to_queries(tiny_lake_copy):

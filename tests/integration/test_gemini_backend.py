@@ -13,6 +13,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import duckdb
+import numpy as np
 import pytest
 
 from etl import runner
@@ -300,5 +301,31 @@ def test_deflection_pairs_come_from_the_lakes_probes(tiny_lake_copy, tmp_path, k
     rows = [r for r in landed(Lake(tiny_lake_copy)) if r["generator"] == "gemini"]
     assert len(rows) == 6
     sources = {json.loads(r["spans"])["pair_source"] for r in rows}
-    assert len(sources) == 1 and sources.pop().startswith("probes:reference:layer=")
-    assert all(r["emotion"] != r["displayed_emotion"] for r in rows)
+    assert len(sources) == 1
+    source = sources.pop()
+    assert source.startswith("probes:reference:layer=")
+    layer = int(source.rsplit("=", 1)[1])
+    probes = duckdb.sql(
+        f"select emotion, vector from read_parquet('{Lake(tiny_lake_copy).glob('probes')}', hive_partitioning = true) "
+        f"where kind = 'expression' and source = 'reference' and cast(layer as integer) = {layer}"
+    ).fetchall()
+    vectors = {e: np.asarray(v) / np.linalg.norm(v) for e, v in probes}
+    for row in rows:
+        target = row["emotion"]
+        others = sorted((float(vectors[target] @ vectors[e]), e) for e in vectors if e != target)
+        quarter = {e for _, e in others[: max(1, len(others) // 4)]}
+        assert row["displayed_emotion"] in quarter  # among the least similar quarter of the target's probe
+
+
+def test_a_request_that_keeps_failing_costs_only_its_chunk_until_a_rerun(tmp_path, key):
+    with FakeGemini(["malformed", "500", "malformed"]) as server:
+        path = preset_file(tmp_path, server.url, gemini_max_attempts=3, gemini_concurrency=1)
+        preset = load_preset(path, lake=tmp_path / "lake")
+        with pytest.raises(EmolakeError, match=r"1 chunk\(s\) gave up .*failed 3 times.*rerun"):
+            runner.execute("generate", preset)
+        first = [r["text_id"] for r in landed(Lake(tmp_path / "lake"))]
+        assert 40 <= len(first) < 49  # only the failing request's chunk is missing
+        assert len(server.requests) == 3 + 24  # 3 tries of the failing request; the other 24 went on, once each
+        runner.execute("generate", preset)
+    ids = [r["text_id"] for r in landed(Lake(tmp_path / "lake"))]
+    assert len(ids) == len(set(ids)) == 49

@@ -22,8 +22,8 @@ local_stories_per_emotion = 2
 local_neutral_stories = 0
 local_neutral_dialogues = 1
 local_speaker_dialogues = 2
-local_max_new_tokens = 120
-local_dialogue_max_new_tokens = 140
+local_max_new_tokens = 100
+local_dialogue_max_new_tokens = 120
 local_batch_size = 4
 min_words = 20
 """

@@ -10,6 +10,7 @@ from dashboards.context import AppContext
 from dashboards.data import LakeReader
 from dashboards.live import LiveScorer
 from dashboards.pages import steering
+from etl import query
 from etl.errors import EmolakeError
 from etl.lake import Lake, write_table
 from etl.steer_compare import Case, Comparison, Output, Setting
@@ -19,28 +20,27 @@ EMOTIONS = ["afraid", "calm", "happy"]
 LAYER = 1
 
 
+def view_columns(view: str) -> list[str]:
+    """The columns the staging view selects from its Parquet files (so the fake probes follow the view's changes)."""
+    text = (query.SQL_DIR / "staging" / f"{view}.sql").read_text()
+    body = text.split("final as (", 1)[1].split("from source", 1)[0].split("select", 1)[1]
+    lines = [line.strip().rstrip(",") for line in body.splitlines() if line.strip()]
+    return [line.split(" as ")[-1] for line in lines]
+
+
 def probes_lake(root) -> Lake:
+    """Unit probes of three emotions at one layer, with every column the `probes` view reads (placeholders)."""
     lake = Lake(root)
-    vectors = np.eye(3, 4, dtype=np.float32)
     n = len(EMOTIONS)
-    table = pa.table(
-        {
-            "emotion": EMOTIONS,
-            "vector": pa.array(vectors.tolist(), pa.list_(pa.float32(), 4)),
-            "n_texts": [2] * n,
-            "norm_kept": [1.0] * n,
-            "baseline_corpora": ["neutral_story"] * n,
-            "baseline_variance": [0.5] * n,
-            "baseline_components": [1] * n,
-            "variance_removed": [0.5] * n,
-            "n_baseline_texts": [4] * n,
-            "config_hash": ["test"] * n,
-            "model_spec": ["tiny-random"] * n,
-            "created_at": ["2026-01-01T00:00:00"] * n,
-        }
+    columns = {name: [None] * n for name in view_columns("probes") if name not in ("model", "source", "kind", "layer")}
+    columns.update(
+        emotion=EMOTIONS,
+        vector=pa.array(np.eye(3, 4, dtype=np.float32).tolist(), pa.list_(pa.float32(), 4)),
+        model_spec=["tiny-random"] * n,
+        created_at=["2026-01-01T00:00:00"] * n,
     )
     part = lake.partition("probes", model="tiny-random", source="reference", kind="expression", layer=LAYER)
-    write_table(table, part / "part-0.parquet")
+    write_table(pa.table(columns), part / "part-0.parquet")
     return lake
 
 
@@ -134,7 +134,9 @@ def test_sweep_chart_draws_success_and_surgical_per_emotion(tmp_path):
         "afraid · L1",
         "calm · L1",
     }
-    assert "st-sweep" in str(steering.layout(ctx))
+    assert figure.data[0].line.color == figure.data[1].line.color and figure.data[1].line.dash == "dot"
+    page = str(steering.layout(ctx))
+    assert "st-sweep" in page and "Leaves the surgical regime at: afraid 0.3, calm 0.3" in page
 
 
 def test_comparison_view_shows_both_texts_the_verdict_and_the_traces():

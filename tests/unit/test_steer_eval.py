@@ -134,3 +134,18 @@ def test_shipped_presets_have_a_valid_steer_table(name, tmp_path):
     config = load_preset(name, lake=tmp_path).steer
     assert set(config.emotions) <= set(catalog.select(config.common.emotions))
     assert all(isinstance(s, float) for s in config.strengths)
+
+
+def test_continuation_only_keeps_the_tokens_after_the_prompt():
+    from etl.steer_compare import continuation_only
+    from etl.token_scores import TextScores
+
+    text = "PROMPT>The sea rose."
+    offsets = [(0, 6), (6, 7), (7, 10), (10, 14), (14, 19), (19, 20)]
+    scores = np.arange(12, dtype=np.float32).reshape(6, 2)
+    trace = TextScores([text[a:b] for a, b in offsets], offsets, {("expression", 3): scores}, {})
+    cut = continuation_only(trace, len("PROMPT>"))
+    assert cut.tokens == ["The", " sea", " rose", "."]
+    assert cut.offsets == [(0, 3), (3, 7), (7, 12), (12, 13)]
+    np.testing.assert_array_equal(cut.scores[("expression", 3)], scores[2:])
+    assert continuation_only(trace, len(text)).tokens == []
