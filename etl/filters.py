@@ -10,6 +10,7 @@ Checks, in order (the first that fails names the reason):
 - `too_short` / `too_long`: word counts outside the story or dialogue bounds of the config.
 - `names_emotion`: the text contains a forbidden form (word, inflection, derivative: `etl.catalog.forms()`) of an
   emotion it is about (a story's emotion; a dialogue's target, displayed and speakers' emotions).
+- `repetitive`: a text that loops (fewer than half of its word 3-grams distinct), as small models do.
 - `duplicate` / `near_duplicate`: the same words as, or word-3-gram Jaccard similarity of at least the threshold
   with, a text already kept for the same generator and corpus (the whole corpus, earlier runs included). Similarity
   is estimated with MinHash (128 permutations: standard error at most 0.045) and candidates are found with LSH
@@ -42,6 +43,7 @@ FUNCTION_WORD_LIST = """
 """
 FUNCTION_WORDS = frozenset(FUNCTION_WORD_LIST.split())
 MIN_ASCII_LETTERS = 0.9
+MIN_DISTINCT_GRAMS = 0.5
 PRIME = (1 << 31) - 1
 Rejection = tuple[str, str]
 
@@ -120,6 +122,15 @@ def not_english(row: dict, limits: Limits) -> Rejection | None:
         return "not_english", f"{ascii_share:.0%} of letters are ASCII"
     if function_share < limits.min_english:
         return "not_english", f"{function_share:.0%} English function words < {limits.min_english:.0%}"
+    return None
+
+
+def repetitive(row: dict) -> Rejection | None:
+    """A text that loops ("no no no no...", the same line again and again): under half its word 3-grams distinct."""
+    words = normalised(row.get("text") or "").split()
+    grams = [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
+    if len(grams) >= 20 and len(set(grams)) / len(grams) < MIN_DISTINCT_GRAMS:
+        return "repetitive", f"{len(set(grams)) / len(grams):.0%} of word 3-grams distinct"
     return None
 
 
@@ -207,7 +218,8 @@ class Duplicates:
 
 def reject_reason(row: dict, limits: Limits, duplicates: Duplicates) -> Rejection | None:
     """Why `row` fails the filters (first reason wins), or None; a kept row joins `duplicates`."""
-    for check in (bad_dialogue, lambda r: not_english(r, limits), lambda r: bad_length(r, limits), names_its_emotion):
+    checks = (bad_dialogue, lambda r: not_english(r, limits), lambda r: bad_length(r, limits), names_its_emotion)
+    for check in (*checks, repetitive):
         found = check(row)
         if found:
             return found

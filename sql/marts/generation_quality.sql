@@ -43,6 +43,7 @@ reject_stats as (
         sum(n) filter (where reason = 'near_duplicate') as n_near_duplicate,
         sum(n) filter (where reason = 'bad_dialogue') as n_bad_dialogue,
         sum(n) filter (where reason = 'not_english') as n_not_english,
+        sum(n) filter (where reason = 'repetitive') as n_repetitive,
         to_json(map_from_entries(list(struct_pack(k := reason, v := n) order by reason))) as rejects_by_reason
     from reject_counts
     group by all
@@ -81,6 +82,7 @@ final as (
         round(coalesce(n_near_duplicate, 0) / (n_kept + n_rejected), 4) as rate_near_duplicate,
         round(coalesce(n_bad_dialogue, 0) / (n_kept + n_rejected), 4) as rate_bad_dialogue,
         round(coalesce(n_not_english, 0) / (n_kept + n_rejected), 4) as rate_not_english,
+        round(coalesce(n_repetitive, 0) / (n_kept + n_rejected), 4) as rate_repetitive,
         rejects_by_reason,
         words_min,
         words_mean,

@@ -1,4 +1,4 @@
--- rejects: texts a quality filter refused, with the reason (names_emotion, too_short, too_long, duplicate, near_duplicate, bad_dialogue, not_english) and what it found.
+-- rejects: texts a quality filter refused, with the reason (names_emotion, too_short, too_long, duplicate, near_duplicate, bad_dialogue, not_english, repetitive) and what it found.
 -- built by: make generate
 create or replace view rejects as
 with source as (

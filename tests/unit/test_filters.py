@@ -114,8 +114,22 @@ def test_text_that_is_not_mostly_english_is_rejected(text):
 def test_english_share_of_plain_prose():
     ascii_share, function_share = english_share(STORY)
     assert ascii_share == 1.0 and 0.3 < function_share < 0.6
-    found, _ = reasons([story("Zoë and André met at the café by the old bridge, where they had coffee. " * 5)])
+    accented = (
+        "Zoë and André met at the café by the old bridge, where they had coffee and split a pastry. She told him "
+        "about the move to Zürich, the boxes still stacked in the hall, and the neighbour who played the cello at "
+        "night. He listened, turned his cup on its saucer, and asked when the train left on Sunday."
+    )
+    found, _ = reasons([story(accented)])
     assert found == []  # a few accented names are still English
+
+
+def test_looping_text_is_rejected_and_ordinary_repetition_is_not():
+    loop = STORY + " " + "No, no no, no no no, " * 12
+    assert reasons([story(loop)])[0] == ["repetitive"]
+    spam = "Person: Can we play?\nAI: " + " ".join(["No problem!"] * 30)
+    assert reasons([story(spam, None, "neutral_story")])[0] == ["repetitive"]
+    refrain = STORY + " She said it again: not now, not now. Then she stood up and went to the window."
+    assert reasons([story(refrain)])[0] == []
 
 
 def test_exact_duplicates_ignore_case_and_punctuation():
