@@ -28,8 +28,11 @@ def test_every_stage_wrote_its_dataset(tiny_lake):
     ).to_pylist()
     assert [r["layer"] for r in evaluated] == [0, 1, 2, 3]
     assert all(0 <= r["top1"] <= r["top5"] <= 1 for r in evaluated)
-    probe_indexes = (tiny_lake / "index" / "model=tiny-random" / "source=reference" / "kind=expression").glob("*.faiss")
-    assert sorted(p.name for p in probe_indexes) == [f"layer-{i}.faiss" for i in range(4)]
+    index_dir = tiny_lake / "index" / "model=tiny-random" / "source=reference" / "kind=expression"
+    probe_indexes = sorted(p.name for p in index_dir.glob("layer-*.faiss"))
+    story_indexes = sorted(p.name for p in index_dir.glob("stories-layer-*.faiss"))
+    assert probe_indexes == [f"layer-{i}.faiss" for i in range(4)]
+    assert story_indexes == [f"stories-layer-{i}.faiss" for i in range(4)]
 
 
 def test_probes_are_unit_vectors_one_per_emotion(tiny_lake):
