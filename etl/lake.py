@@ -3,6 +3,7 @@
 Layout (hive-partitioned Parquet; partition values come from the path, never from inside the file):
     texts/generator=G/corpus=C/part-KEY.parquet         every text, with provenance
     rejects/generator=G/corpus=C/part-KEY.parquet       texts a quality filter refused, with the reason
+    prompts/generator=G/part-CORPUS-HASH.parquet        each writing template, stored once by corpus and hash
     activations/model=M/layer=L/shard-NNNNN.parquet     index rows (text, segment) pointing into the .npy shard
     shards/model=M/layer=L/shard-NNNNN.npy              float16 mean vectors, one row per text segment
     probes/model=M/source=S/kind=K/layer=L/part-0.parquet
@@ -36,6 +37,7 @@ import pyarrow.parquet as pq
 DATASETS = (
     "texts",
     "rejects",
+    "prompts",
     "activations",
     "probes",
     "probe_centers",

@@ -62,21 +62,25 @@ def write_report(lake: Lake, model: str) -> Path:
 
 def summary_section(layer_rows: list[dict], sources: list[str]) -> str:
     headers = ["source", "kind", "best layer", "top-1", "top-5", "chance", "valence r", "valence rho", "arousal r"]
-    headers += ["PC1 var", "PC2 var"]
+    headers += ["valence decoded r", "split-half cos", "PC1 var", "PC2 var"]
     body = []
     for source in sources:
         for kind in sorted({r["kind"] for r in layer_rows if r["source"] == source}):
             series = [r for r in layer_rows if r["source"] == source and r["kind"] == kind]
             scored = [r for r in series if r.get("top1") is not None]
             row = max(scored, key=lambda r: (r["top1"], -r["layer"])) if scored else series[-1]
-            keys = ("top1", "top5", "chance_top1", "valence_r", "valence_spearman", "arousal_r", "pc1_var", "pc2_var")
+            keys = ("top1", "top5", "chance_top1", "valence_r", "valence_spearman", "arousal_r")
+            keys += ("valence_decoded_r", "split_half_cos", "pc1_var", "pc2_var")
             body.append([source, kind, row["layer"], *(row.get(k) for k in keys)])
     note = html.paragraph(
         "Best layer = highest held-out top-1 of that kind (topics held out by fold). Valence/arousal r: Pearson r "
-        "of PC1 with valence and PC2 with arousal over the emotions rated by Warriner et al. (2013); rho: Spearman.",
+        "of PC1 with valence and PC2 with arousal over the emotions rated by Warriner et al. (2013); rho: Spearman. "
+        "Valence decoded r: 5-fold ridge regression of valence from the probes (valence may be linearly present "
+        "without being PC1). Split-half cos: each emotion's probes rebuilt from two disjoint halves of its texts, "
+        "compared; low values mean the probes are dominated by sampling noise and need more texts per emotion.",
         "note",
     )
-    return html.section("Summary", [html.table(headers, body, set(range(2, 11))), note], "summary")
+    return html.section("Summary", [html.table(headers, body, set(range(2, 13))), note], "summary")
 
 
 def layer_section(layer_rows: list[dict], directory: Path) -> str:

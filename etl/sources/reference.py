@@ -74,3 +74,19 @@ def rows_by_corpus(config) -> dict[str, list[dict]]:
         chosen = select_rows(corpus, shipped, emotions, config.reference_per_emotion, config.reference_neutral)
         out[corpus] = [lake_row({**r, "corpus": corpus}) for r in chosen]
     return out
+
+
+def prompt_records(rows_of_corpus: dict[str, list[dict]]) -> list[dict]:
+    """The writing guideline behind the shipped rows, one `prompts` row per (corpus, prompt_hash) they carry."""
+    guideline = (CORPUS_DIR / "GUIDELINES.md").read_text()
+    return [
+        {
+            "prompt_hash": prompt_hash,
+            "prompt_version": version,
+            "generator": "reference",
+            "corpus": corpus,
+            "template": guideline,
+        }
+        for corpus, rows in rows_of_corpus.items()
+        for prompt_hash, version in sorted({(r["prompt_hash"], r["prompt_version"]) for r in rows})
+    ]

@@ -1,8 +1,9 @@
 """Stage `evaluate`: how good and how structured the probes are, per source, kind and layer, plus the report.
 
 Reads `probes` and the per-text vectors; writes, per (model, source):
-    evaluation_layers         one row per (layer, kind): held-out top-1/top-5, valence/arousal r, PC variance, and
-                              the scenario diagonal (expression) or matched cosine with expression (deflection)
+    evaluation_layers         one row per (layer, kind): held-out top-1/top-5, valence/arousal r, PC variance,
+                              split-half stability, norms decoded from the probes, and the scenario diagonal
+                              (expression) or matched cosine with expression (deflection)
     probe_map                 each probe on its PC1/PC2 plane, with its norms and k-means cluster
     evaluation_cosines        the cosine matrix of each probe set
     deflection_vs_expression  matched deflection/expression pairs (only when deflection probes exist)
@@ -23,7 +24,7 @@ from tqdm import tqdm
 from etl import vectors
 from etl.config import EvaluateConfig
 from etl.errors import EmolakeError
-from etl.evaluation import classification, deflection, geometry, tables
+from etl.evaluation import classification, deflection, geometry, reliability, tables
 from etl.lake import Lake, write_table
 from etl.models import model_slug
 from etl.probe_math import baseline_components, expression_probes
@@ -140,6 +141,16 @@ def held_out_row(inputs: KindInputs | None, probes: ProbeArrays, folds: int) -> 
     return result | {"chance_top1": 1 / n}
 
 
+def stability_row(inputs: KindInputs | None, probes: ProbeArrays, seed: int) -> dict:
+    """Split-half cosine of one probe set, rebuilt with the recipe its provenance records."""
+    if inputs is None:
+        return {}
+    n = len(probes.emotions)
+    return reliability.split_half_cosine(
+        inputs.x, inputs.labels, n, inputs.baseline, probes.baseline_variance, seed, inputs.exclude
+    )
+
+
 def unorthogonalised(inputs: KindInputs | None, probes: ProbeArrays) -> np.ndarray | None:
     """The probes rebuilt on all their texts without the excluded space: deflection before orthogonalisation."""
     if inputs is None:
@@ -163,7 +174,9 @@ def evaluate_layer(
         row = {"layer": layer, "kind": kind, "n_emotions": len(probes.emotions)}
         inputs = kind_inputs(cache, kind, probes, expression)
         row |= held_out_row(inputs, probes, config.folds)
+        row |= stability_row(inputs, probes, config.common.seed)
         row |= geometry.correlations(probes.vectors, probes.emotions)
+        row |= reliability.decoded_norms(probes.vectors, probes.emotions)
         labels = geometry.clusters(probes.vectors, config.clusters, config.common.seed)
         extra["probe_map"] += [
             {"kind": kind, "layer": layer} | r for r in geometry.map_rows(probes.vectors, probes.emotions, labels)

@@ -137,12 +137,12 @@ def drop_files(lake: Lake, generator: str, corpus: str, ids: set[str]) -> None:
             Path(filename).unlink(missing_ok=True)
 
 
-def write_prompts(lake: Lake, generator: str, corpora: list[str]) -> None:
+def write_prompts(lake: Lake, generator: str, corpora: list[str], records: list[dict] | None = None) -> None:
     """The templates a writer uses, stored by hash in the lake's `prompts` dataset: one file per template."""
     import pyarrow as pa
 
-    for row in prompts.records(generator, tuple(corpora)):
-        path = lake.partition("prompts", generator=generator) / f"part-{row['prompt_hash']}.parquet"
+    for row in records if records is not None else prompts.records(generator, tuple(corpora)):
+        path = lake.partition("prompts", generator=generator) / f"part-{row['corpus']}-{row['prompt_hash']}.parquet"
         if not path.exists():
             write_table(pa.Table.from_pylist([row]), path)
 
@@ -221,9 +221,11 @@ def _per_call(corpus: str, config: GenerateConfig) -> int:
 
 
 def _land_reference(config: GenerateConfig, lake: Lake, result: StageResult) -> None:
-    from etl.sources.reference import rows_by_corpus
+    from etl.sources.reference import prompt_records, rows_by_corpus
 
-    for corpus, rows in rows_by_corpus(config).items():
+    rows_of_corpus = rows_by_corpus(config)
+    write_prompts(lake, "reference", list(rows_of_corpus), prompt_records(rows_of_corpus))
+    for corpus, rows in rows_of_corpus.items():
         # The shipped corpus is landed whole each time: a fresh index, so it is never compared with itself.
         kept, rejected = split_rows(rows, limits(config), Duplicates(config.near_duplicate, seed=config.common.seed))
         write_chunk_files(lake, "reference", corpus, "reference", kept, rejected)

@@ -1,4 +1,7 @@
 -- evaluation_layers: probe quality per (model, source, layer, kind): held-out accuracy, valence/arousal r, and more.
+-- valence_r / arousal_r: PC1 / PC2 of the probes against the norms (is valence the dominant axis?);
+-- valence_decoded_r / arousal_decoded_r: 5-fold ridge decoding of the norms from the probes (is it linearly there?);
+-- split_half_cos: cosine of each emotion's probes built from two disjoint halves of its texts (1 = no sampling noise).
 -- built by: make evaluate
 create or replace view evaluation_layers as
 with source as (
@@ -23,6 +26,9 @@ final as (
         pc1_var,
         pc2_var,
         n_rated,
+        split_half_cos,
+        valence_decoded_r,
+        arousal_decoded_r,
         scenario_diagonal,
         scenario_target_rank,
         scenario_top5,

@@ -28,6 +28,8 @@ def test_every_stage_wrote_its_dataset(tiny_lake):
     ).to_pylist()
     assert [r["layer"] for r in evaluated] == [0, 1, 2, 3]
     assert all(0 <= r["top1"] <= r["top5"] <= 1 for r in evaluated)
+    stability = query.run(lake, "select split_half_cos from evaluation_layers where kind = 'expression'")
+    assert all(-1 <= c <= 1 for c in stability.column("split_half_cos").to_pylist())
     index_dir = tiny_lake / "index" / "model=tiny-random" / "source=reference" / "kind=expression"
     probe_indexes = sorted(p.name for p in index_dir.glob("layer-*.faiss"))
     story_indexes = sorted(p.name for p in index_dir.glob("stories-layer-*.faiss"))
@@ -86,3 +88,19 @@ def test_sql_cli_formats(cli, tiny_lake):
     assert code == 0 and "evaluation_layers:" in out and "top1 DOUBLE" in out
     code, out, _ = cli("--lake", tiny_lake, "sql", "sql/queries/layer_curve.sql", "--format", "json")
     assert code == 0 and [r["layer"] for r in json.loads(out) if r["kind"] == "expression"] == [0, 1, 2, 3]
+
+
+def test_every_generated_text_traces_back_to_its_prompt_template(tiny_lake):
+    untraced = query.run(
+        Lake(tiny_lake),
+        """
+        select t.generator, t.corpus, count(*) as n
+        from texts as t
+        left join prompts as p using (prompt_hash, corpus)
+        where p.template is null
+        group by all
+        """,
+    ).to_pylist()
+    assert untraced == []
+    templates = query.run(Lake(tiny_lake), "select generator, corpus, template from prompts").to_pylist()
+    assert templates and all(row["template"].strip() for row in templates)
