@@ -31,7 +31,7 @@ def naive(loaded, requests: list[str], max_new_tokens: int, temperature: float, 
     import torch
 
     from etl.generation import chat_prompt
-    from etl.sources.local import TOP_P, stop_ids
+    from etl.sources.local import sampling_options, stop_ids
 
     tokenizer, model = loaded.tokenizer, loaded.model
     stops = stop_ids(loaded)
@@ -40,15 +40,7 @@ def naive(loaded, requests: list[str], max_new_tokens: int, temperature: float, 
     for request in requests:
         batch = tokenizer([chat_prompt(tokenizer, request)], return_tensors="pt", add_special_tokens=False)
         with torch.inference_mode():
-            output = model.generate(
-                **batch,
-                do_sample=True,
-                temperature=temperature,
-                top_p=TOP_P,
-                max_new_tokens=max_new_tokens,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=stops,
-            )
+            output = model.generate(**batch, **sampling_options(loaded, max_new_tokens, temperature))
         new = output[0, batch["input_ids"].shape[1] :].tolist()
         tokens += next((i + 1 for i, t in enumerate(new) if t in stops), len(new))
     return tokens

@@ -1,7 +1,8 @@
 """Typed, validated stage configs, loaded from preset files (TOML) in `etl/presets/`.
 
 A preset has top-level `model` and `seed` plus one table per stage; each table maps one to one onto a frozen
-dataclass below. Unknown keys, wrong types and out-of-range values fail with a message naming the value and the fix.
+dataclass (below; steering in `etl/steer_config.py`, shared checks in `etl/config_base.py`). Unknown keys, wrong
+types and out-of-range values fail with a message naming the value and the fix.
 Secrets (API keys) are never part of a config: they are read from the environment where they are used.
 """
 
@@ -10,41 +11,45 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from etl.errors import EmolakeError
-
-PRESET_DIR = Path(__file__).parent / "presets"
-CORPORA = ("emotional_story", "neutral_story", "neutral_dialogue", "deflection_dialogue", "speaker_dialogue")
-SOURCES = ("reference", "local", "gemini")
-DEFLECTION_PAIRS = ("probes", "norms")
-# Sizes each writer (local model, Gemini) is asked for: `local_stories_per_emotion`, `gemini_neutral_stories`...
-WRITER_SIZES = (
-    "stories_per_emotion",
-    "neutral_stories",
-    "neutral_dialogues",
-    "deflection_per_target",
-    "speaker_dialogues",
+from etl.config_base import (
+    CORPORA,
+    DEFLECTION_PAIRS,
+    PRESET_DIR,
+    PROBE_KINDS,
+    SOURCES,
+    WRITER_SIZES,
+    Common,
+    check_choices,
+    check_fields,
+    check_positive,
+    matches,
+    reject_unknown,
 )
-PROBE_KINDS = ("expression", "deflection", "present_speaker", "other_speaker")
+from etl.errors import EmolakeError
+from etl.steer_config import STEER_PROMPTS, SteerConfig
 
-
-@dataclass(frozen=True)
-class Common:
-    model: str
-    """Model spec of the probed model: `bundled:NAME`, `tiny-random`, a Hugging Face id or a local directory."""
-    lake: Path
-    """Root of the lake."""
-    seed: int = 0
-    """Seed for every random choice (sampling, splits)."""
-    emotions: int | tuple[str, ...] = 171
-    """The first N emotions of the catalog, or an explicit list of emotion words."""
+__all__ = [
+    "CORPORA",
+    "PROBE_KINDS",
+    "SOURCES",
+    "STEER_PROMPTS",
+    "Common",
+    "EvaluateConfig",
+    "ExtractConfig",
+    "GenerateConfig",
+    "IndexConfig",
+    "Preset",
+    "ProbesConfig",
+    "SteerConfig",
+    "config_hash",
+    "load_preset",
+]
 
 
 @dataclass(frozen=True)
@@ -125,20 +130,20 @@ class GenerateConfig:
     """Write finished chunks again (new samples replace the old ones) instead of skipping them."""
 
     def __post_init__(self) -> None:
-        _check_choices("generate.sources", self.sources, SOURCES)
-        _check_choices("generate.reference_corpora", self.reference_corpora, CORPORA)
-        _check_choices("generate.deflection_pairs", (self.deflection_pairs,), DEFLECTION_PAIRS)
-        _check_choices("generate.deflection_probe_source", (self.deflection_probe_source,), SOURCES)
+        check_choices("generate.sources", self.sources, SOURCES)
+        check_choices("generate.reference_corpora", self.reference_corpora, CORPORA)
+        check_choices("generate.deflection_pairs", (self.deflection_pairs,), DEFLECTION_PAIRS)
+        check_choices("generate.deflection_probe_source", (self.deflection_probe_source,), SOURCES)
         for writer in ("local", "gemini"):
             for size in WRITER_SIZES:
                 value = getattr(self, f"{writer}_{size}")
                 if not isinstance(value, int) or value < 0:
                     raise EmolakeError(f"generate.{writer}_{size} = {value!r}: use 0 (leave out) or more")
         for name in ("local_batch_size", "local_max_new_tokens", "local_dialogue_max_new_tokens", "deflection_targets"):
-            _check_positive(f"generate.{name}", getattr(self, name))
+            check_positive(f"generate.{name}", getattr(self, name))
         for name in ("stories_per_call", "dialogues_per_call", "concurrency", "max_requests", "max_attempts"):
-            _check_positive(f"generate.gemini_{name}", getattr(self, f"gemini_{name}"))
-        _check_positive("generate.gemini_calls_per_chunk", self.gemini_calls_per_chunk)
+            check_positive(f"generate.gemini_{name}", getattr(self, f"gemini_{name}"))
+        check_positive("generate.gemini_calls_per_chunk", self.gemini_calls_per_chunk)
         if not 0.0 < self.temperature <= 2.0:
             raise EmolakeError(f"generate.temperature = {self.temperature} is out of range: use a value in (0, 2]")
         if self.min_words >= self.max_words:
@@ -186,13 +191,13 @@ class ExtractConfig:
     """Texts per shard: the unit of checkpointing."""
 
     def __post_init__(self) -> None:
-        _check_choices("extract.corpora", self.corpora, CORPORA)
-        _check_choices("extract.span_corpora", self.span_corpora, CORPORA)
+        check_choices("extract.corpora", self.corpora, CORPORA)
+        check_choices("extract.span_corpora", self.span_corpora, CORPORA)
         if self.skip_tokens < 1:
             raise EmolakeError(f"extract.skip_tokens = {self.skip_tokens}: use 1 or more (position 0 is a sink)")
-        _check_positive("extract.max_tokens", self.max_tokens)
-        _check_positive("extract.batch_tokens", self.batch_tokens)
-        _check_positive("extract.shard_texts", self.shard_texts)
+        check_positive("extract.max_tokens", self.max_tokens)
+        check_positive("extract.batch_tokens", self.batch_tokens)
+        check_positive("extract.shard_texts", self.shard_texts)
         if self.skip_tokens >= self.max_tokens:
             raise EmolakeError(f"extract.skip_tokens ({self.skip_tokens}) must be below max_tokens ({self.max_tokens})")
 
@@ -214,10 +219,10 @@ class ProbesConfig:
     """Deflection probes are orthogonalised against the expression probes' components up to this variance."""
 
     def __post_init__(self) -> None:
-        _check_choices("probes.sources", self.sources, SOURCES)
-        _check_choices("probes.kinds", self.kinds, PROBE_KINDS)
-        _check_choices("probes.baseline_corpora", self.baseline_corpora, CORPORA)
-        _check_choices("probes.dialogue_baseline_corpora", self.dialogue_baseline_corpora, CORPORA)
+        check_choices("probes.sources", self.sources, SOURCES)
+        check_choices("probes.kinds", self.kinds, PROBE_KINDS)
+        check_choices("probes.baseline_corpora", self.baseline_corpora, CORPORA)
+        check_choices("probes.dialogue_baseline_corpora", self.dialogue_baseline_corpora, CORPORA)
         for name in ("baseline_variance", "expression_space_variance"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
@@ -250,91 +255,14 @@ class EvaluateConfig:
     def __post_init__(self) -> None:
         if self.folds < 2:
             raise EmolakeError(f"evaluate.folds = {self.folds}: use 2 or more")
-        _check_choices("evaluate.sources", self.sources, SOURCES)
+        check_choices("evaluate.sources", self.sources, SOURCES)
         if not isinstance(self.clusters, int) or self.clusters < 2:
             raise EmolakeError(f"evaluate.clusters = {self.clusters!r}: use an integer of 2 or more")
         if not isinstance(self.lens_tokens, int) or not 1 <= self.lens_tokens <= 100:
             raise EmolakeError(f"evaluate.lens_tokens = {self.lens_tokens!r}: use an integer from 1 to 100")
         from etl.catalog import emotions
 
-        _check_choices("evaluate.dose_emotions", self.dose_emotions, emotions())
-
-
-STEER_PROMPTS = (
-    "Write a short story about a man waiting for a train.",
-    "Describe what you see on your walk to work this morning.",
-    "Tell me about the old house at the end of the street.",
-    "Write a few sentences about a woman opening a letter.",
-)
-
-
-@dataclass(frozen=True)
-class SteerConfig:
-    """The steering sweep (`emolake steer-sweep`, `make steer`) and the defaults of `emolake steer`."""
-
-    common: Common
-    emotions: tuple[str, ...] = ("afraid", "calm", "happy", "sad")
-    """Target emotions; each needs an expression probe in the lake."""
-    strengths: tuple[float, ...] = (0.25, 0.5, 1.0)
-    """Fractions of the mean residual-stream norm at the steered layer, measured on neutral text."""
-    layers: tuple[int, ...] | None = None
-    """Steered layers, one setting each (None: the layer at a third of the model's depth)."""
-    prompts: tuple[str, ...] = STEER_PROMPTS
-    """User messages, wrapped in the model's chat template."""
-    seeds: int = 2
-    """Seeds per prompt (seed, seed + 1, ...); baseline and steered runs of a seed share every random draw."""
-    operator: str = "add"
-    """`add`, `ablate` or `add_normalised` (see etl/steering.py)."""
-    positions: str = "all"
-    """Steered positions: `all`, `prompt` or `generated`."""
-    source: str = "reference"
-    """Probe source (text generator) whose probes steer and score."""
-    score_layer: int | None = None
-    """Probe layer that scores the outputs (None: the best evaluated layer)."""
-    max_new_tokens: int = 48
-    temperature: float = 0.7
-    """0 decodes greedily."""
-    top_p: float = 0.95
-    batch_size: int = 32
-    """Rows (prompt x seed x setting) generated together."""
-    norm_corpus: str = "neutral_story"
-    """Neutral corpus on which the residual norm per layer is measured (once; stored in `residual_norms`)."""
-    norm_texts: int = 16
-    max_perplexity_ratio: float = 2.0
-    """Steered/unsteered perplexity at or above this is `explosive`; below it (and not repetitive) is `surgical`."""
-    max_repetition: float = 0.5
-    """Share of repeated token n-grams at or above which a text is `repetitive` (collapse)."""
-    repetition_ngram: int = 3
-
-    def __post_init__(self) -> None:
-        from etl import catalog
-        from etl.steering import OPERATORS, POSITIONS
-
-        object.__setattr__(self, "strengths", tuple(float(s) for s in self.strengths))
-        _check_choices("steer.emotions", self.emotions, tuple(catalog.emotions()))
-        _check_choices("steer.operator", (self.operator,), OPERATORS)
-        _check_choices("steer.positions", (self.positions,), POSITIONS)
-        _check_choices("steer.source", (self.source,), SOURCES)
-        _check_choices("steer.norm_corpus", (self.norm_corpus,), CORPORA)
-        for name in ("emotions", "strengths", "prompts"):
-            if not getattr(self, name):
-                raise EmolakeError(f"steer.{name} is empty: give at least one value")
-        if any(not math.isfinite(s) for s in self.strengths):
-            raise EmolakeError(f"steer.strengths = {self.strengths}: use finite numbers (fractions of the norm)")
-        if self.layers is not None and (not self.layers or min(self.layers) < 0):
-            raise EmolakeError(f"steer.layers = {self.layers}: use layer numbers >= 0, or leave it out")
-        if any(not p.strip() for p in self.prompts):
-            raise EmolakeError("steer.prompts has an empty prompt: remove it or write one")
-        for name in ("seeds", "max_new_tokens", "batch_size", "norm_texts", "repetition_ngram"):
-            _check_positive(f"steer.{name}", getattr(self, name))
-        if not 0.0 <= self.temperature <= 2.0:
-            raise EmolakeError(f"steer.temperature = {self.temperature} is out of range: use a value in [0, 2]")
-        if not 0.0 < self.top_p <= 1.0:
-            raise EmolakeError(f"steer.top_p = {self.top_p} is out of range: use a value in (0, 1]")
-        if not self.max_perplexity_ratio > 1.0:
-            raise EmolakeError(f"steer.max_perplexity_ratio = {self.max_perplexity_ratio}: use a value above 1")
-        if not 0.0 < self.max_repetition <= 1.0:
-            raise EmolakeError(f"steer.max_repetition = {self.max_repetition}: use a value in (0, 1]")
+        check_choices("evaluate.dose_emotions", self.dose_emotions, emotions())
 
 
 @dataclass(frozen=True)
@@ -369,18 +297,18 @@ def load_preset(name_or_path: str, lake: str | Path | None = None, model: str | 
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise EmolakeError(f"preset {path} is not valid TOML ({exc}): fix the file or pick tiny/default/full") from exc
     top_keys = {"model", "seed", "emotions", "query_source", *STAGE_TYPES}
-    _reject_unknown("preset", raw, top_keys)
+    reject_unknown("preset", raw, top_keys)
     lake_dir = Path(lake or os.environ.get("EMOLAKE_LAKE") or "lake")
     emotions = raw.get("emotions", 171)
     if isinstance(emotions, list):
         emotions = tuple(emotions)
     common = Common(model=model or raw.get("model", ""), lake=lake_dir, seed=raw.get("seed", 0), emotions=emotions)
-    _check_fields("preset", common, skip={"lake"})
+    check_fields("preset", common, skip={"lake"})
     if not common.model:
         raise EmolakeError(f'preset {path} has no `model`: set model = "bundled:smollm2-135m-instruct"')
     stages = {name: build(cls, raw.get(name, {}), common, name) for name, cls in STAGE_TYPES.items()}
     query_source = raw.get("query_source", "reference")
-    _check_choices("query_source", (query_source,), SOURCES)
+    check_choices("query_source", (query_source,), SOURCES)
     return Preset(name=path.stem, common=common, query_source=query_source, stage_configs=stages, **stages)
 
 
@@ -389,11 +317,11 @@ def build(cls: type, values: dict, common: Common, section: str):
     if not isinstance(values, dict):
         raise EmolakeError(f"preset section [{section}] must be a table, got {values!r}")
     names = {f.name for f in dataclasses.fields(cls)} - {"common"}
-    _reject_unknown(section, values, names)
+    reject_unknown(section, values, names)
     converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     hints = typing.get_type_hints(cls)
     for key, value in converted.items():
-        if not _matches(value, hints[key]):
+        if not matches(value, hints[key]):
             raise EmolakeError(f"{section}.{key} = {value!r} has the wrong type: expected {hints[key]}")
     return cls(common=common, **converted)
 
@@ -417,46 +345,3 @@ def _preset_path(name_or_path: str) -> Path:
         known = ", ".join(sorted(p.stem for p in PRESET_DIR.glob("*.toml")))
         raise EmolakeError(f"unknown preset {name_or_path!r}: use one of {known} or a path to a .toml file")
     return path
-
-
-def _reject_unknown(section: str, values: dict, allowed: set[str]) -> None:
-    unknown = sorted(set(values) - allowed)
-    if unknown:
-        raise EmolakeError(f"unknown key(s) {unknown} in [{section}]: valid keys are {sorted(allowed)}")
-
-
-def _check_fields(section: str, config, skip: set[str]) -> None:
-    hints = typing.get_type_hints(type(config))
-    for f in dataclasses.fields(config):
-        if f.name in skip:
-            continue
-        value = getattr(config, f.name)
-        if not _matches(value, hints[f.name]):
-            raise EmolakeError(f"{section}.{f.name} = {value!r} has the wrong type: expected {hints[f.name]}")
-
-
-def _matches(value, hint) -> bool:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, arg) for arg in typing.get_args(hint))
-    if origin is tuple:
-        item = typing.get_args(hint)[0]
-        return isinstance(value, tuple) and all(_matches(v, item) for v in value)
-    if hint is type(None):
-        return value is None
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, hint)
-
-
-def _check_choices(name: str, values: tuple[str, ...], choices: tuple[str, ...]) -> None:
-    bad = [v for v in values if v not in choices]
-    if bad:
-        raise EmolakeError(f"{name} has unknown value(s) {bad}: choose from {list(choices)}")
-
-
-def _check_positive(name: str, value: int) -> None:
-    if not isinstance(value, int) or value < 1:
-        raise EmolakeError(f"{name} = {value!r}: use a positive integer")

@@ -36,6 +36,18 @@ def stop_ids(loaded) -> list[int]:
     return sorted(i for i in ids if i is not None)
 
 
+def sampling_options(loaded, max_new_tokens: int, temperature: float) -> dict:
+    """The keyword arguments of `generate` for nucleus sampling that stops at any stop id."""
+    return {
+        "do_sample": True,
+        "temperature": temperature,
+        "top_p": TOP_P,
+        "max_new_tokens": max_new_tokens,
+        "pad_token_id": loaded.tokenizer.pad_token_id,
+        "eos_token_id": stop_ids(loaded),
+    }
+
+
 def sample(
     loaded, requests: list[str], max_new_tokens: int, temperature: float, seed: int, prefixes: list[str] | None = None
 ) -> list[Sampled]:
@@ -56,15 +68,7 @@ def sample(
     stops = stop_ids(loaded)
     torch.manual_seed(seed)
     with torch.inference_mode():
-        output = model.generate(
-            **batch,
-            do_sample=True,
-            temperature=temperature,
-            top_p=TOP_P,
-            max_new_tokens=max_new_tokens,
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=stops,
-        )
+        output = model.generate(**batch, **sampling_options(loaded, max_new_tokens, temperature))
     new_tokens = output[:, batch["input_ids"].shape[1] :].tolist()
     out = []
     for row in new_tokens:

@@ -1,0 +1,83 @@
+"""What every stage config shares: the corpus and source names, `Common`, and the checks behind their messages.
+
+Each check fails with an EmolakeError that names the bad value and says what to write instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+from etl.errors import EmolakeError
+
+PRESET_DIR = Path(__file__).parent / "presets"
+CORPORA = ("emotional_story", "neutral_story", "neutral_dialogue", "deflection_dialogue", "speaker_dialogue")
+SOURCES = ("reference", "local", "gemini")
+DEFLECTION_PAIRS = ("probes", "norms")
+# Sizes each writer (local model, Gemini) is asked for: `local_stories_per_emotion`, `gemini_neutral_stories`...
+WRITER_SIZES = (
+    "stories_per_emotion",
+    "neutral_stories",
+    "neutral_dialogues",
+    "deflection_per_target",
+    "speaker_dialogues",
+)
+PROBE_KINDS = ("expression", "deflection", "present_speaker", "other_speaker")
+
+
+@dataclass(frozen=True)
+class Common:
+    model: str
+    """Model spec of the probed model: `bundled:NAME`, `tiny-random`, a Hugging Face id or a local directory."""
+    lake: Path
+    """Root of the lake."""
+    seed: int = 0
+    """Seed for every random choice (sampling, splits)."""
+    emotions: int | tuple[str, ...] = 171
+    """The first N emotions of the catalog, or an explicit list of emotion words."""
+
+
+def reject_unknown(section: str, values: dict, allowed: set[str]) -> None:
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise EmolakeError(f"unknown key(s) {unknown} in [{section}]: valid keys are {sorted(allowed)}")
+
+
+def check_fields(section: str, config, skip: set[str]) -> None:
+    hints = typing.get_type_hints(type(config))
+    for f in dataclasses.fields(config):
+        if f.name in skip:
+            continue
+        value = getattr(config, f.name)
+        if not matches(value, hints[f.name]):
+            raise EmolakeError(f"{section}.{f.name} = {value!r} has the wrong type: expected {hints[f.name]}")
+
+
+def matches(value, hint) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(matches(value, arg) for arg in typing.get_args(hint))
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        return isinstance(value, tuple) and all(matches(v, item) for v in value)
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def check_choices(name: str, values: tuple[str, ...], choices: tuple[str, ...]) -> None:
+    bad = [v for v in values if v not in choices]
+    if bad:
+        raise EmolakeError(f"{name} has unknown value(s) {bad}: choose from {list(choices)}")
+
+
+def check_positive(name: str, value: int) -> None:
+    if not isinstance(value, int) or value < 1:
+        raise EmolakeError(f"{name} = {value!r}: use a positive integer")

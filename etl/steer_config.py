@@ -1,0 +1,85 @@
+"""The steering config: the sweep of `make steer` and the defaults of `emolake steer`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from etl.config_base import CORPORA, SOURCES, Common, check_choices, check_positive
+from etl.errors import EmolakeError
+
+STEER_PROMPTS = (
+    "Write a short story about a man waiting for a train.",
+    "Describe what you see on your walk to work this morning.",
+    "Tell me about the old house at the end of the street.",
+    "Write a few sentences about a woman opening a letter.",
+)
+
+
+@dataclass(frozen=True)
+class SteerConfig:
+    """The steering sweep (`emolake steer-sweep`, `make steer`) and the defaults of `emolake steer`."""
+
+    common: Common
+    emotions: tuple[str, ...] = ("afraid", "calm", "happy", "sad")
+    """Target emotions; each needs an expression probe in the lake."""
+    strengths: tuple[float, ...] = (0.25, 0.5, 1.0)
+    """Fractions of the mean residual-stream norm at the steered layer, measured on neutral text."""
+    layers: tuple[int, ...] | None = None
+    """Steered layers, one setting each (None: the layer at a third of the model's depth)."""
+    prompts: tuple[str, ...] = STEER_PROMPTS
+    """User messages, wrapped in the model's chat template."""
+    seeds: int = 2
+    """Seeds per prompt (seed, seed + 1, ...); baseline and steered runs of a seed share every random draw."""
+    operator: str = "add"
+    """`add`, `ablate` or `add_normalised` (see etl/steering.py)."""
+    positions: str = "all"
+    """Steered positions: `all`, `prompt` or `generated`."""
+    source: str = "reference"
+    """Probe source (text generator) whose probes steer and score."""
+    score_layer: int | None = None
+    """Probe layer that scores the outputs (None: the best evaluated layer)."""
+    max_new_tokens: int = 48
+    temperature: float = 0.7
+    """0 decodes greedily."""
+    top_p: float = 0.95
+    batch_size: int = 32
+    """Rows (prompt x seed x setting) generated together."""
+    norm_corpus: str = "neutral_story"
+    """Neutral corpus on which the residual norm per layer is measured (once; stored in `residual_norms`)."""
+    norm_texts: int = 16
+    max_perplexity_ratio: float = 2.0
+    """Steered/unsteered perplexity at or above this is `explosive`; below it (and not repetitive) is `surgical`."""
+    max_repetition: float = 0.5
+    """Share of repeated token n-grams at or above which a text is `repetitive` (collapse)."""
+    repetition_ngram: int = 3
+
+    def __post_init__(self) -> None:
+        from etl import catalog
+        from etl.steering import OPERATORS, POSITIONS
+
+        object.__setattr__(self, "strengths", tuple(float(s) for s in self.strengths))
+        check_choices("steer.emotions", self.emotions, tuple(catalog.emotions()))
+        check_choices("steer.operator", (self.operator,), OPERATORS)
+        check_choices("steer.positions", (self.positions,), POSITIONS)
+        check_choices("steer.source", (self.source,), SOURCES)
+        check_choices("steer.norm_corpus", (self.norm_corpus,), CORPORA)
+        for name in ("emotions", "strengths", "prompts"):
+            if not getattr(self, name):
+                raise EmolakeError(f"steer.{name} is empty: give at least one value")
+        if any(not math.isfinite(s) for s in self.strengths):
+            raise EmolakeError(f"steer.strengths = {self.strengths}: use finite numbers (fractions of the norm)")
+        if self.layers is not None and (not self.layers or min(self.layers) < 0):
+            raise EmolakeError(f"steer.layers = {self.layers}: use layer numbers >= 0, or leave it out")
+        if any(not p.strip() for p in self.prompts):
+            raise EmolakeError("steer.prompts has an empty prompt: remove it or write one")
+        for name in ("seeds", "max_new_tokens", "batch_size", "norm_texts", "repetition_ngram"):
+            check_positive(f"steer.{name}", getattr(self, name))
+        if not 0.0 <= self.temperature <= 2.0:
+            raise EmolakeError(f"steer.temperature = {self.temperature} is out of range: use a value in [0, 2]")
+        if not 0.0 < self.top_p <= 1.0:
+            raise EmolakeError(f"steer.top_p = {self.top_p} is out of range: use a value in (0, 1]")
+        if not self.max_perplexity_ratio > 1.0:
+            raise EmolakeError(f"steer.max_perplexity_ratio = {self.max_perplexity_ratio}: use a value above 1")
+        if not 0.0 < self.max_repetition <= 1.0:
+            raise EmolakeError(f"steer.max_repetition = {self.max_repetition}: use a value in (0, 1]")
