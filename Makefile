@@ -39,7 +39,7 @@ generate: install ## land texts: the reference corpus and the model's own storie
 extract: install ## residual-stream means per text and layer, float16 shards + Parquet index
 	$(EMOLAKE) run extract --preset $(PRESET)
 
-probes: install ## expression probes per layer
+probes: install ## probes per layer, kind (expression, deflection, speakers) and text source
 	$(EMOLAKE) run probes --preset $(PRESET)
 
 index: install ## FAISS indexes of the probes
