@@ -8,7 +8,10 @@ from etl.lake import Lake
 COUNTS = {
     "texts": "select corpus || ' (' || generator || ')' as what, count(*) as n from texts group by all order by 1",
     "activations": "select 'vectors of ' || model as what, count(*) as n from activations group by all",
-    "probes": "select kind || ' probes (' || source || ')' as what, count(*) as n from probes group by all",
+    "probes": (
+        "select kind || ' probes (' || source || ')' as what, count(*) as n from probes group by all "
+        "order by source <> 'reference', source, kind <> 'expression', kind"
+    ),
 }
 
 
@@ -25,12 +28,14 @@ def render(lake: Lake) -> str:
                 lines.append(f"  {what:<44} {n:>8} rows   ({lake.dataset(view)})")
     if "best_layers" in catalog.views:
         lines.append("")
-        for model, source, kind, layer, top1, top5, chance, valence in catalog.con.execute(
-            "select model, source, kind, layer, top1, top5, chance_top1, valence_r from best_layers order by all"
+        for model, source, kind, layer, top1, top5, chance, valence, decoded, stability in catalog.con.execute(
+            "select model, source, kind, layer, top1, top5, chance_top1, valence_r, valence_decoded_r, split_half_cos "
+            "from best_layers order by model, source <> 'reference', source, kind <> 'expression', kind"
         ).fetchall():
             lines.append(
                 f"  best {kind} layer {model}/{source}: {layer}  held-out top-1 {fmt(top1)} (chance {fmt(chance)}), "
-                f"top-5 {fmt(top5)}, valence r {fmt(valence, 2)}"
+                f"top-5 {fmt(top5)}, valence r {fmt(valence, 2)} (PC1) / {fmt(decoded, 2)} (decoded), "
+                f"split-half cos {fmt(stability, 2)}"
             )
     if "runs" in catalog.views:
         lines.append("")

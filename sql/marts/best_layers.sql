@@ -1,4 +1,5 @@
 -- best_layers: for each model, source and kind, the layer with the best held-out top-1.
+-- built by: make evaluate
 create or replace view best_layers as
 with ranked as (
     select
@@ -8,7 +9,18 @@ with ranked as (
 ),
 
 final as (
-    select model, source, kind, layer, top1, top5, chance_top1, valence_r, arousal_r
+    select
+        model,
+        source,
+        kind,
+        layer,
+        top1,
+        top5,
+        chance_top1,
+        valence_r,
+        arousal_r,
+        valence_decoded_r,
+        split_half_cos
     from ranked
     where rank_top1 = 1
 )
