@@ -9,7 +9,7 @@ COUNTS = {
     "texts": "select corpus || ' (' || generator || ')' as what, count(*) as n from texts group by all order by 1",
     "activations": "select 'vectors of ' || model as what, count(*) as n from activations group by all",
     "probes": (
-        "select kind || ' probes (' || source || ')' as what, count(*) as n from probes group by all "
+        "select kind || ' probes (' || source || ')' as what, count(*) as n from probes group by kind, source "
         "order by source <> 'reference', source, kind <> 'expression', kind"
     ),
 }

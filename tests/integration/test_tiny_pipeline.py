@@ -104,3 +104,18 @@ def test_every_generated_text_traces_back_to_its_prompt_template(tiny_lake):
     assert untraced == []
     templates = query.run(Lake(tiny_lake), "select generator, corpus, template from prompts").to_pylist()
     assert templates and all(row["template"].strip() for row in templates)
+
+
+def test_summary_lists_what_the_lake_holds_with_expression_first(cli, tiny_lake):
+    code, out, _ = cli("--lake", tiny_lake, "summary")
+    assert code == 0
+    probe_lines = [line.split()[0] for line in out.splitlines() if "probes (reference)" in line]
+    assert probe_lines[0] == "expression" and set(probe_lines) == {
+        "expression",
+        "deflection",
+        "present_speaker",
+        "other_speaker",
+    }
+    best = [line for line in out.splitlines() if line.strip().startswith("best expression layer tiny-random/reference")]
+    assert len(best) == 1 and "split-half cos" in best[0]
+    assert "stage time (s): generate" in out
