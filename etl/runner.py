@@ -56,8 +56,15 @@ def upstream_state(lake: Lake, stage: str) -> str:
     return ",".join(names)
 
 
+def output_signature(stage: str) -> str:
+    """The stage module's OUTPUT_SIGNATURE (a hash of what it writes), or "" if it declares none."""
+    return getattr(importlib.import_module(f"etl.stages.{stage}"), "OUTPUT_SIGNATURE", "")
+
+
 def run_key(lake: Lake, stage: str, config) -> str:
-    payload = f"{stage}|{config_hash(config)}|{upstream_state(lake, stage)}"
+    # The output signature is part of the key so that a code change that adds columns re-runs the stage once,
+    # instead of skipping it and leaving files the new views cannot read.
+    payload = f"{stage}|{config_hash(config)}|{upstream_state(lake, stage)}|{output_signature(stage)}"
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -52,6 +52,18 @@ def layout(ctx: AppContext):
     )
 
 
+CURVES = (
+    ("top1", 1),
+    ("top5", 1),
+    ("valence_r", 2),
+    ("arousal_r", 2),
+    ("valence_decoded_r", 2),
+    ("split_half_cos", 2),
+)
+"""(evaluation_layers column, subplot) of the layer curves: accuracy left; norms (PC1/PC2 r, ridge-decoded valence
+r) and split-half stability right."""
+
+
 def curves(ctx: AppContext, model: str, kind: str, layer: int | None):
     """The layer-curve figure for every source of a model, or an empty state naming `make evaluate`."""
     import plotly.graph_objects as go
@@ -60,18 +72,26 @@ def curves(ctx: AppContext, model: str, kind: str, layer: int | None):
     if not ctx.reader.has("evaluation_layers"):
         return empty_state("No evaluation yet.", ctx.reader.target("evaluation_layers"))
     rows = ctx.reader.rows(
-        "select source, layer, top1, top5, chance_top1, valence_r, arousal_r from evaluation_layers "
+        "select source, layer, top1, top5, chance_top1, valence_r, arousal_r, valence_decoded_r, split_half_cos "
+        "from evaluation_layers "
         "where model = ? and kind = ? order by source, layer",
         [model, kind],
     )
     if not rows:
         return empty_state(f"No evaluation of {kind} probes for {model}.", ctx.reader.target("evaluation_layers"))
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("held-out accuracy", "correlation with human norms"))
-    dashes = {"top1": "solid", "top5": "dash", "valence_r": "solid", "arousal_r": "dot"}
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("held-out accuracy", "human norms and stability"))
+    dashes = {
+        "top1": "solid",
+        "top5": "dash",
+        "valence_r": "solid",
+        "arousal_r": "dot",
+        "valence_decoded_r": "dashdot",
+        "split_half_cos": "longdash",
+    }
     for source in sorted({r["source"] for r in rows}):
         mine = [r for r in rows if r["source"] == source]
         layers = [r["layer"] for r in mine]
-        for column, col in (("top1", 1), ("top5", 1), ("valence_r", 2), ("arousal_r", 2)):
+        for column, col in CURVES:
             figure.add_trace(
                 go.Scatter(
                     x=layers,

@@ -6,6 +6,9 @@ Explicit schemas keep every file of a dataset identical in its columns whether o
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import numpy as np
 import pyarrow as pa
 
@@ -151,3 +154,9 @@ def cosine_table(blocks: list[tuple[str, int, list[str], np.ndarray]]) -> pa.Tab
         },
         schema=COSINES,
     )
+
+
+def signature() -> str:
+    """A short hash of every evaluation dataset's columns and types: it changes whenever a schema does."""
+    described = {name: [(column, str(kind)) for column, kind in columns] for name, columns in SCHEMAS.items()}
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:12]

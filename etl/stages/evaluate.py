@@ -32,6 +32,9 @@ from etl.runner import StageResult
 
 log = logging.getLogger("emolake")
 
+OUTPUT_SIGNATURE = tables.signature()
+"""Part of the stage's run key: a lake evaluated before a schema change is evaluated again, once."""
+
 DEFAULT_EXPRESSION_SPACE_VARIANCE = 0.99
 """Used for held-out deflection probes when the probes' provenance does not record it."""
 
