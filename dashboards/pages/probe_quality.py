@@ -35,8 +35,9 @@ def layout(ctx: AppContext):
             card(
                 "Layer curves",
                 html.Div(id="pq-curves"),
-                subtitle="Held-out top-1/top-5 over all emotions (topics held out) and the correlation of PC1/PC2 "
-                "of the probes with human valence/arousal ratings.",
+                subtitle="Held-out top-1/top-5 over all emotions (topics held out); right: r of PC1/PC2 of the "
+                "probes with human valence/arousal ratings, valence decoded from the probes by ridge regression, "
+                "and the split-half cosine (how little the probes depend on which texts they saw).",
             ),
             card(
                 "Cosine matrix",
@@ -53,15 +54,19 @@ def layout(ctx: AppContext):
 
 
 CURVES = (
-    ("top1", 1),
-    ("top5", 1),
-    ("valence_r", 2),
-    ("arousal_r", 2),
-    ("valence_decoded_r", 2),
-    ("split_half_cos", 2),
+    ("top1", 1, "solid", "circle"),
+    ("top5", 1, "dash", "square"),
+    ("valence_r", 2, "solid", "circle"),
+    ("arousal_r", 2, "dot", "triangle-up"),
+    ("valence_decoded_r", 2, "dashdot", "diamond"),
+    ("split_half_cos", 2, "longdash", "x"),
 )
-"""(evaluation_layers column, subplot) of the layer curves: accuracy left; norms (PC1/PC2 r, ridge-decoded valence
-r) and split-half stability right."""
+"""(evaluation_layers column, subplot, line dash, marker) of the layer curves: accuracy left; norms (PC1/PC2 r,
+ridge-decoded valence r) and split-half stability right."""
+
+
+SOURCE_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+"""One colour per text source; the line style tells the columns apart."""
 
 
 def curves(ctx: AppContext, model: str, kind: str, layer: int | None):
@@ -80,25 +85,19 @@ def curves(ctx: AppContext, model: str, kind: str, layer: int | None):
     if not rows:
         return empty_state(f"No evaluation of {kind} probes for {model}.", ctx.reader.target("evaluation_layers"))
     figure = make_subplots(rows=1, cols=2, subplot_titles=("held-out accuracy", "human norms and stability"))
-    dashes = {
-        "top1": "solid",
-        "top5": "dash",
-        "valence_r": "solid",
-        "arousal_r": "dot",
-        "valence_decoded_r": "dashdot",
-        "split_half_cos": "longdash",
-    }
-    for source in sorted({r["source"] for r in rows}):
+    for index, source in enumerate(sorted({r["source"] for r in rows})):
         mine = [r for r in rows if r["source"] == source]
+        colour = SOURCE_COLOURS[index % len(SOURCE_COLOURS)]
         layers = [r["layer"] for r in mine]
-        for column, col in CURVES:
+        for column, col, dash, symbol in CURVES:
             figure.add_trace(
                 go.Scatter(
                     x=layers,
                     y=[r[column] for r in mine],
                     name=f"{source} {column}",
                     mode="lines+markers",
-                    line={"dash": dashes[column]},
+                    line={"dash": dash, "color": colour},
+                    marker={"symbol": symbol},
                 ),
                 row=1,
                 col=col,

@@ -15,6 +15,6 @@ def test_probe_quality_curves_plot_every_column_for_every_source(tiny_lake):
     lake = Lake(tiny_lake)
     graph = probe_quality.curves(AppContext(LakeReader(lake), LiveScorer(lake)), "tiny-random", "expression", 1)
     names = {trace.name for trace in graph.figure.data}
-    assert names == {f"reference {column}" for column, _ in probe_quality.CURVES}
+    assert names == {f"reference {column}" for column, *_ in probe_quality.CURVES}
     stability = next(t for t in graph.figure.data if t.name == "reference split_half_cos")
     assert len(stability.y) == 4 and all(-1 <= y <= 1 for y in stability.y)
