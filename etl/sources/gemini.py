@@ -14,7 +14,6 @@ new exceptions that keep no reference to the client's (whose requests hold the k
 from __future__ import annotations
 
 import logging
-import math
 import os
 import random
 import sys
@@ -29,20 +28,14 @@ from datetime import UTC, datetime
 from etl import prompts
 from etl.errors import EmolakeError
 from etl.generation import Chunk, Request, build_row, derived_seed
+from etl.sources.gemini_estimate import Estimate, estimate, render
+
+__all__ = ["Estimate", "estimate", "write"]
 
 log = logging.getLogger("emolake")
 KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 HTTP_LOGGERS = ("httpx", "httpx2", "google_genai")
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-# Expected words per text, for the up-front token estimate (the guidelines' midpoints); ~1.35 tokens per word.
-EXPECTED_WORDS = {
-    "emotional_story": 95,
-    "neutral_story": 85,
-    "neutral_dialogue": 110,
-    "deflection_dialogue": 250,
-    "speaker_dialogue": 120,
-}
-TOKENS_PER_WORD, CHARS_PER_TOKEN, ITEM_OVERHEAD = 1.35, 4.0, 12
 
 
 class BudgetExhausted(Exception):
@@ -85,38 +78,6 @@ class Usage:
             self.prompt_tokens += int(getattr(metadata, "prompt_token_count", 0) or 0)
             self.output_tokens += int(getattr(metadata, "candidates_token_count", 0) or 0)
             self.output_tokens += int(getattr(metadata, "thoughts_token_count", 0) or 0)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    requests: int
-    texts: int
-    input_tokens: int
-    output_tokens: int
-
-    def describe(self, model: str) -> str:
-        return (
-            f"gemini estimate: {self.requests} requests to {model} for {self.texts} texts, about "
-            f"{self.input_tokens:,} input and {self.output_tokens:,} output tokens (before retries and thinking)"
-        )
-
-
-def estimate(chunks: list[Chunk]) -> Estimate:
-    """Requests and tokens the pending chunks will cost: prompts are rendered and measured, answers are guessed
-    from the corpus's expected length."""
-    requests = texts = input_tokens = output_tokens = 0
-    for chunk in chunks:
-        for call in chunk.calls:
-            requests += 1
-            texts += len(call)
-            input_tokens += math.ceil(len(render(chunk.corpus, call)) / CHARS_PER_TOKEN)
-            per_text = EXPECTED_WORDS[chunk.corpus] * TOKENS_PER_WORD + ITEM_OVERHEAD
-            output_tokens += math.ceil(per_text * len(call))
-    return Estimate(requests, texts, input_tokens, output_tokens)
-
-
-def render(corpus: str, call: tuple[Request, ...]) -> str:
-    return prompts.gemini_prompt(corpus, [{"id": i + 1, **r.fields()} for i, r in enumerate(call)])
 
 
 def api_key() -> str:
