@@ -1,4 +1,4 @@
-"""Pieces several pages share: empty states, cards, and the model/source, kind and layer pickers."""
+"""Pieces several pages share: empty states, cards, table cell style, and the model/source, kind and layer pickers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,14 @@ from dash import Input, Output, dcc, html
 from dashboards.context import AppContext
 
 GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "autoScale2d"]}
+
+
+def cell_style(max_width: int | None = None) -> dict:
+    """The DataTable cell style of every page; with `max_width`, long cells are cut with an ellipsis."""
+    style = {"fontFamily": "inherit", "fontSize": 13, "textAlign": "left"}
+    if max_width is not None:
+        style |= {"maxWidth": max_width, "overflow": "hidden", "textOverflow": "ellipsis"}
+    return style
 
 
 def empty_state(what: str, target: str, element_id: str | None = None) -> html.Div:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Input, Output, State, dash_table, dcc, html, no_update
 
-from dashboards.components import GRAPH_CONFIG, card, empty_state, error_box, labelled, page_header
+from dashboards.components import GRAPH_CONFIG, card, cell_style, empty_state, error_box, labelled, page_header
 from dashboards.context import AppContext
 from dashboards.tokens import heatmap_figure, p99, token_text, top_emotions
 from etl.errors import EmolakeError
@@ -41,14 +41,7 @@ def layout(ctx: AppContext):
                 page_size=12,
                 sort_action="native",
                 style_table={"overflowX": "auto"},
-                style_cell={
-                    "fontFamily": "inherit",
-                    "fontSize": 13,
-                    "textAlign": "left",
-                    "maxWidth": 420,
-                    "overflow": "hidden",
-                    "textOverflow": "ellipsis",
-                },
+                style_cell=cell_style(max_width=420),
             ),
             card("Text", html.Div("Click a row to open its text.", id="ds-detail", className="muted")),
             card("Generation quality", html.Div(quality(ctx), id="ds-quality")),
@@ -157,7 +150,7 @@ def small_table(rows: list[dict], table_id: str):
         columns=[{"name": c, "id": c} for c in rows[0]] if rows else [],
         page_size=12,
         sort_action="native",
-        style_cell={"fontFamily": "inherit", "fontSize": 13, "textAlign": "left"},
+        style_cell=cell_style(),
     )
 
 

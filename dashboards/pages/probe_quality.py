@@ -8,6 +8,7 @@ from dash import Input, Output, dash_table, dcc, html
 from dashboards.components import (
     GRAPH_CONFIG,
     card,
+    cell_style,
     empty_state,
     page_header,
     parse_probe_value,
@@ -187,7 +188,7 @@ def view_table(ctx: AppContext, view: str, filters: dict, table_id: str):
         sort_action="native",
         filter_action="native",
         style_table={"overflowX": "auto"},
-        style_cell={"fontFamily": "inherit", "fontSize": 13, "textAlign": "left"},
+        style_cell=cell_style(),
     )
 
 

@@ -8,7 +8,7 @@ import io
 from dash import ALL, Input, Output, State, dash_table, dcc, html
 from dash import ctx as callback_context
 
-from dashboards.components import card, error_box, page_header
+from dashboards.components import card, cell_style, error_box, page_header
 from dashboards.context import AppContext
 from dashboards.data import ROW_LIMIT, TIME_LIMIT_S, saved_queries
 from etl.errors import EmolakeError
@@ -101,14 +101,7 @@ def run_query(ctx: AppContext, sql: str):
         page_size=20,
         sort_action="native",
         style_table={"overflowX": "auto"},
-        style_cell={
-            "fontFamily": "inherit",
-            "fontSize": 13,
-            "textAlign": "left",
-            "maxWidth": 480,
-            "overflow": "hidden",
-            "textOverflow": "ellipsis",
-        },
+        style_cell=cell_style(max_width=480),
     )
     return status, table
 
