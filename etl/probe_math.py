@@ -78,6 +78,22 @@ def expression_probes(
     return ProbeSet(vectors.astype(np.float32), center.astype(np.float32), len(components), removed)
 
 
+def probes_excluding(
+    x: np.ndarray,
+    labels: np.ndarray,
+    n_emotions: int,
+    baseline: np.ndarray,
+    variance: float,
+    exclude: np.ndarray | None,
+) -> ProbeSet:
+    """`expression_probes`, then the orthonormal `exclude` directions (k, hidden) projected out and unit norm
+    restored: how a kind orthogonalised against another probe space is rebuilt for evaluation."""
+    probe_set = expression_probes(x, labels, n_emotions, baseline, variance)
+    if exclude is not None and len(exclude):
+        probe_set.vectors = unit(project_out(probe_set.vectors.astype(np.float64), exclude)).astype(np.float32)
+    return probe_set
+
+
 def scores(x: np.ndarray, probes: ProbeSet) -> np.ndarray:
     """(n_texts, n_emotions) projections of centred texts on the probe directions."""
     return (np.asarray(x, dtype=np.float32) - probes.center) @ probes.vectors.T

@@ -10,7 +10,7 @@ import numpy as np
 
 from etl import catalog
 from etl.probe_kinds import KINDS
-from etl.probe_math import expression_probes, project_out, scores, top_k_hits, unit
+from etl.probe_math import probes_excluding, scores, top_k_hits
 
 KIND_DATA = KINDS
 """Where each probe kind's texts come from: the same table the probes stage builds from."""
@@ -37,9 +37,7 @@ def held_out(
         train, test = fold_of != fold, fold_of == fold
         if not train.any() or not test.any():
             continue
-        probe_set = expression_probes(x[train], labels[train], n_emotions, baseline, variance)
-        if exclude is not None and len(exclude):
-            probe_set.vectors = unit(project_out(probe_set.vectors.astype(np.float64), exclude)).astype(np.float32)
+        probe_set = probes_excluding(x[train], labels[train], n_emotions, baseline, variance, exclude)
         known = np.isin(labels[test], np.unique(labels[train]))
         matrix = scores(x[test][known], probe_set)
         matrix[:, np.bincount(labels[train], minlength=n_emotions) == 0] = -np.inf

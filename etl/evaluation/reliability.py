@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from etl import catalog
-from etl.probe_math import expression_probes, project_out, unit
+from etl.probe_math import probes_excluding
 from etl.stats import pearson
 
 RIDGE = 1.0
@@ -45,12 +45,10 @@ def split_half_cosine(
     if not usable.any():
         return {"split_half_cos": None}
     first = split_halves(labels, seed)
-    halves = []
-    for mask in (first, ~first):
-        vectors = expression_probes(x[mask], labels[mask], n_emotions, baseline, variance).vectors.astype(np.float64)
-        if exclude is not None and len(exclude):
-            vectors = unit(project_out(vectors, exclude))
-        halves.append(vectors)
+    halves = [
+        probes_excluding(x[mask], labels[mask], n_emotions, baseline, variance, exclude).vectors.astype(np.float64)
+        for mask in (first, ~first)
+    ]
     cosines = np.sum(halves[0] * halves[1], axis=1)[usable]
     return {"split_half_cos": float(cosines.mean())}
 
