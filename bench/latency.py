@@ -26,7 +26,7 @@ import urllib.request
 import numpy as np
 
 from etl.lake import Lake
-from etl.scoring import open_scorer
+from etl.probes.scoring import open_scorer
 
 
 def percentiles(seconds: list[float]) -> dict:
@@ -78,11 +78,12 @@ def naive_token_scores(loaded, text: str, probes, layer: int) -> np.ndarray:
 
 
 def bench_token_scores(lake: Lake, scorer, n_tokens: int, repeats: int) -> dict:
-    from etl.models import load
-    from etl.token_scores import read_probe_layers, score_texts
+    from etl.lake.probes import read_layers
+    from etl.model.load import load
+    from etl.probes.token_scores import score_texts
 
     loaded = load(scorer.model_spec)
-    probes = read_probe_layers(lake, scorer.model, scorer.source, [scorer.kind], [scorer.layer])
+    probes = read_layers(lake, scorer.model, scorer.source, [scorer.kind], [scorer.layer])
     text = long_text(lake, loaded.tokenizer, n_tokens)
     pair = (scorer.kind, scorer.layer)
     score_texts(loaded, [text], probes)  # warm-up
@@ -105,7 +106,7 @@ def naive_nearest(vectors: list[list[float]], emotions: list[str], i: int, k: in
 
 
 def bench_nearest(scorer, repeats: int) -> dict:
-    from etl.search import nearest_emotions, probe_matrix
+    from etl.probes.search import nearest_emotions, probe_matrix
 
     vectors = probe_matrix(scorer).tolist()
     emotions = scorer.emotions

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from etl.probe_math import group_means
+from etl.probes.maths import group_means
 
 
 def naive_means(x: np.ndarray, labels: np.ndarray, n_groups: int) -> np.ndarray:

@@ -12,9 +12,9 @@ import time
 
 import numpy as np
 
-from etl.models import load
-from etl.steer_generate import encode_prompts, generate
-from etl.steering import Intervention, steer
+from etl.model.generate import encode_prompts, generate
+from etl.model.load import load
+from etl.model.steer import Intervention, steer
 
 PROMPTS = (
     "Write a short story about a man waiting for a train.",

@@ -46,17 +46,12 @@ class AppContext:
         return [p.layer for p in self.probe_sets() if (p.model, p.source, p.kind) == (model, source, kind)]
 
     def best_layer(self, model: str, source: str, kind: str) -> int | None:
-        """The best evaluated layer (held-out top-1) if evaluated, else two thirds of the way up; None: no probes."""
-        layers = self.layers(model, source, kind)
-        if not layers:
+        """`etl.lake.probes.best_layer` of a probe set; None: no probes."""
+        from etl.lake.probes import best_layer
+
+        if not self.layers(model, source, kind):
             return None
-        if self.reader.has("best_layers"):
-            best = self.reader.values(
-                "select layer from best_layers where model = ? and source = ? and kind = ?", [model, source, kind]
-            )
-            if best and best[0] in layers:
-                return best[0]
-        return layers[(2 * len(layers)) // 3]
+        return best_layer(self.reader.lake, model, source, kind)
 
     def probe_set(self, model: str, source: str, kind: str, layer: int) -> ProbeSet:
         for p in self.probe_sets():

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import duckdb
 
-from etl import query
 from etl.errors import EmolakeError
-from etl.lake import Lake
+from etl.lake import Lake, views
 
 ROW_LIMIT = 10_000
 TIME_LIMIT_S = 10.0
@@ -38,7 +37,7 @@ class LakeReader:
 
     def __init__(self, lake: Lake, threads: int = 2, memory_limit: str = "2GB") -> None:
         self.lake = lake
-        catalog = query.connect(lake)
+        catalog = views.connect(lake)
         self._con = catalog.con
         self.views = list(catalog.views)
         self.missing = dict(catalog.missing)
@@ -64,18 +63,11 @@ class LakeReader:
 
     def retry_missing(self) -> list[str]:
         """Creates views whose data has appeared since start-up (e.g. after `make evaluate`); returns the new ones."""
-        added = []
-        files = {path.stem: path for path in query.view_files()}
-        root = str(self.lake.root.resolve()).replace("'", "''")
         with self._lock:
-            for view in list(self.missing):
-                try:
-                    self._con.execute(files[view].read_text().replace("${lake}", root))
-                except (duckdb.Error, KeyError):
-                    continue
-                self.views.append(view)
-                self.missing.pop(view)
-                added.append(view)
+            created = views.create_views(self._con, self.lake, only=set(self.missing))
+            added = [v for v in created.views if v in self.missing]
+            self.missing = {v: target for v, target in self.missing.items() if v not in added}
+            self.views += added
         return added
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -101,7 +93,7 @@ class LakeReader:
 
     def console(self, sql: str, row_limit: int = ROW_LIMIT, time_limit_s: float = TIME_LIMIT_S) -> QueryResult:
         """Runs one user-typed SELECT with a row limit and a time limit; raises EmolakeError with one clear line."""
-        query.check_read_only(sql)
+        views.check_read_only(sql)
         if len(duckdb.extract_statements(sql)) != 1:
             raise EmolakeError("run one statement at a time")
         cursor = self.cursor()
@@ -126,7 +118,7 @@ class LakeReader:
 
 def console_message(exc: duckdb.Error, missing: dict[str, str]) -> str:
     """One line for a failed console query; names the make target when the query used a view that is empty."""
-    text = query.first_line(exc)
+    text = views.first_line(exc)
     if isinstance(exc, duckdb.PermissionException):
         return "refused: the console reads only the lake's views (no files, no network, no settings)"
     if isinstance(exc, duckdb.CatalogException):
@@ -138,7 +130,7 @@ def console_message(exc: duckdb.Error, missing: dict[str, str]) -> str:
 
 def saved_queries(directory: Path | None = None) -> list[tuple[str, str, str]]:
     """(name, description, sql) of each saved query in sql/queries/; the description is its first comment line."""
-    directory = directory or query.SQL_DIR / "queries"
+    directory = directory or views.SQL_DIR / "queries"
     out = []
     for path in sorted(directory.glob("*.sql")):
         text = path.read_text()

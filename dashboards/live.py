@@ -1,4 +1,4 @@
-"""Per-token scores of pasted text for the dashboard: `etl.token_scores.score_texts`, serialised and cached.
+"""Per-token scores of pasted text for the dashboard: `etl.probes.token_scores.score_texts`, serialised and cached.
 
 One lock guards the model: the capture hooks live on the shared model object, so two forward passes at once would
 each record the other's activations. Results are cached by (text, probe set), so moving between the heatmap, the
@@ -48,7 +48,7 @@ class LiveScores:
         """Emotions ranked by their mean score over tokens start..end (inclusive, clipped to the text)."""
         start, end = sorted((max(0, start), min(len(self.tokens) - 1, end)))
         means = self.scores[start : end + 1].mean(axis=0)
-        order = np.argsort(-means)
+        order = np.argsort(-means, kind="stable")
         return [(self.emotions[i], float(means[i])) for i in order]
 
 
@@ -85,12 +85,13 @@ class LiveScorer:
             return result
 
     def _score_locked(self, text: str, probe_set: ProbeSet) -> LiveScores:
-        from etl.models import load
-        from etl.token_scores import read_probe_layers, score_texts
+        from etl.lake.probes import read_layers
+        from etl.model.load import load
+        from etl.probes.token_scores import score_texts
 
         pair = (probe_set.kind, probe_set.layer)
         if probe_set not in self._probes:
-            self._probes[probe_set] = read_probe_layers(
+            self._probes[probe_set] = read_layers(
                 self.lake, probe_set.model, probe_set.source, [probe_set.kind], [probe_set.layer]
             )
         (scored,) = score_texts(load(probe_set.model_spec), [text], self._probes[probe_set])

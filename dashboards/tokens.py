@@ -32,7 +32,7 @@ def colour(value: float, vmax: float) -> str:
 def top_emotions(scores: LiveScores, n: int = TOP_EMOTIONS) -> list[str]:
     """The n emotions with the highest peak score anywhere in the text, best first."""
     peaks = scores.scores.max(axis=0)
-    return [scores.emotions[i] for i in np.argsort(-peaks)[:n]]
+    return [scores.emotions[i] for i in np.argsort(-peaks, kind="stable")[:n]]
 
 
 def shown_emotions(scores: LiveScores, checked: list[str] | None) -> list[str]:

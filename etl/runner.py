@@ -20,7 +20,9 @@ from etl.lake import Lake, clean_temporaries, write_table
 
 log = logging.getLogger("emolake")
 
-STAGES = ("generate", "extract", "probes", "index", "evaluate")
+STAGES = ("generate", "extract", "probes", "index", "evaluate", "steer")
+PIPELINE = STAGES[:5]
+"""What `run all` (and so `make all`) runs; the steering sweep is its own target (`make steer`)."""
 UPSTREAM = {name: STAGES[:i] for i, name in enumerate(STAGES)}
 
 
@@ -72,6 +74,7 @@ def execute(stage: str, preset: Preset, force: bool = False) -> StageResult | No
     """Runs one stage of a preset unless an identical run already finished; returns its result, or None if skipped."""
     config = preset.stage_configs[stage]
     lake = Lake(config.common.lake)
+    module = importlib.import_module(f"etl.stages.{stage}")
     removed = clean_temporaries(lake.root) if lake.root.exists() else 0
     if removed:
         log.info("removed %d temporary file(s) left by an interrupted run", removed)
@@ -80,7 +83,6 @@ def execute(stage: str, preset: Preset, force: bool = False) -> StageResult | No
     if manifest.exists() and not force:
         log.info("%s: already done for this config and input (%s), skipping", stage, manifest)
         return None
-    module = importlib.import_module(f"etl.stages.{stage}")
     log.info("%s: starting (preset %s, model %s, lake %s)", stage, preset.name, config.common.model, lake.root)
     started, clock = datetime.now(UTC), time.perf_counter()
     result: StageResult = module.run(config)

@@ -99,32 +99,16 @@ def map_points(ctx: AppContext, model: str, source: str, kind: str, layer: int) 
 
 
 def pca_points(emotions: list[str], vectors: np.ndarray) -> list[dict]:
-    """PC1/PC2 of the probes, PC1 oriented so that it rises with valence; norms and catalog groups attached."""
-    norms, group_of = catalog.norms(), catalog.group_of()
-    if len(emotions) < 2:
-        coords = np.zeros((len(emotions), 2))
-    else:
-        centred = vectors - vectors.mean(axis=0)
-        _, _, vt = np.linalg.svd(centred, full_matrices=False)
-        coords = centred @ vt[:2].T
-        if coords.shape[1] < 2:
-            coords = np.hstack([coords, np.zeros((len(emotions), 1))])
-    rated = [i for i, e in enumerate(emotions) if e in norms]
-    if len(rated) >= 3:
-        valence = np.array([norms[emotions[i]]["valence"] for i in rated])
-        if np.corrcoef(coords[rated, 0], valence)[0, 1] < 0:
-            coords[:, 0] *= -1
-    return [
-        {
-            "emotion": e,
-            "pc1": float(coords[i, 0]),
-            "pc2": float(coords[i, 1]),
-            "valence": norms.get(e, {}).get("valence"),
-            "arousal": norms.get(e, {}).get("arousal"),
-            "cluster": group_of.get(e, "other"),
-        }
-        for i, e in enumerate(emotions)
-    ]
+    """Before `make evaluate`: the evaluation's own map (`geometry.map_rows`, same axes and orientation as the
+    `probe_map` view), coloured by catalog group instead of the k-means clusters evaluate adds."""
+    from etl.evaluation.geometry import map_rows
+
+    group_of = catalog.group_of()
+    rows = map_rows(vectors, emotions, np.zeros(len(emotions), dtype=int)) if len(emotions) >= 2 else []
+    for row in rows:
+        row["cluster"] = group_of.get(row["emotion"], "other")
+        row["pc2"] = row["pc2"] if row["pc2"] is not None else 0.0
+    return rows
 
 
 def map_figure(points: list[dict], colour_by: str):
@@ -179,7 +163,7 @@ def neighbours(emotions: list[str], vectors: np.ndarray, emotion: str, k: int = 
     """The k emotions whose unit probes have the highest cosine with `emotion`'s, itself left out."""
     i = emotions.index(emotion)
     cosines = vectors @ vectors[i]
-    order = [j for j in np.argsort(-cosines) if j != i][:k]
+    order = [j for j in np.argsort(-cosines, kind="stable") if j != i][:k]
     return [(emotions[j], float(cosines[j])) for j in order]
 
 

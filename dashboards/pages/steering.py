@@ -103,8 +103,8 @@ def emotion_options(ctx: AppContext, value: str, layer: int | None) -> list[str]
 def steerer_for(ctx: AppContext, model: str, source: str):
     """One Steerer per probe set, built on first use; residual norms are read from the lake or measured in memory."""
     from etl.config import Common, SteerConfig
-    from etl.models import load
-    from etl.steer_compare import Steerer
+    from etl.model.load import load
+    from etl.steering.compare import Steerer
 
     key = (model, source)
     with _steerers_lock:
@@ -122,7 +122,7 @@ def steerer_for(ctx: AppContext, model: str, source: str):
 
 def run_comparison(ctx: AppContext, value: str, layer, emotion, strength, operator, prompt, seed):
     """The paired comparison for one setting; holds the live scorer's model lock (hooks go on the shared model)."""
-    from etl.steer_compare import Case, Setting
+    from etl.steering.compare import Case, Setting
 
     if not prompt or not prompt.strip():
         raise EmolakeError("write a prompt to steer")

@@ -23,9 +23,9 @@ def handle(args) -> None:
     import pyarrow as pa
     from tqdm import tqdm
 
+    from etl.commands._tables import read_column
     from etl.lake import Lake, write_table
-    from etl.scoring import check_k, check_texts, open_scorer
-    from etl.tables import read_column
+    from etl.probes.scoring import check_k, check_texts, open_scorer
 
     if args.output.suffix != ".parquet":
         raise EmolakeError(f"--output {args.output}: write to a .parquet file")

@@ -17,7 +17,7 @@ def register(subparsers) -> None:
 
 def handle(args) -> None:
     from etl.lake import Lake
-    from etl.scoring import check_texts, open_scorer
+    from etl.probes.scoring import check_texts, open_scorer
 
     check_texts([args.text])
     scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, layer=args.layer)

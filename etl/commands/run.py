@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from etl.runner import STAGES
+from etl.runner import PIPELINE, STAGES
 
 
 def register(subparsers) -> None:
@@ -18,10 +18,10 @@ def handle(args) -> None:
     from etl import runner
     from etl.config import load_preset
     from etl.lake import Lake
-    from etl.summary import render
+    from etl.report.summary import render
 
     preset = load_preset(args.preset, lake=args.lake, model=args.model)
-    stages = STAGES if "all" in args.stages else [s for s in STAGES if s in args.stages]
+    stages = PIPELINE if "all" in args.stages else [s for s in STAGES if s in args.stages]
     for stage in stages:
         runner.execute(stage, preset, force=args.force)
     if "all" in args.stages:

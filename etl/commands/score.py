@@ -2,7 +2,7 @@
 
 Rows land in `scores/model=M/source=S/kind=K/layer=L/part-KEY-NNNNN.parquet` (the `scores` view), one row per
 (text, token, emotion). KEY is a hash of the input's ids and texts, so scoring the same input again replaces its
-files instead of adding duplicates. Scoring itself is `etl.token_scores.score_texts`, the function the dashboard
+files instead of adding duplicates. Scoring itself is `etl.probes.token_scores.score_texts`, the function the dashboard
 uses too: the model is loaded once and texts run in length-bucketed batches.
 """
 
@@ -36,9 +36,9 @@ def register(subparsers) -> None:
 
 
 def handle(args) -> None:
+    from etl.commands._tables import read_column
     from etl.lake import Lake
-    from etl.scoring import check_texts
-    from etl.tables import read_column
+    from etl.probes.scoring import check_texts
 
     if args.batch_tokens < 1:
         raise EmolakeError(f"--batch-tokens {args.batch_tokens}: use a positive integer")
@@ -69,26 +69,16 @@ def unique_rows(ids: list[str], texts: list[str], id_column: str | None) -> tupl
 
 def resolve_probes(lake, model: str | None, source: str, kinds: list[str], layers: list[int] | None):
     """(model slug, model spec, layers) for the request; every (kind, layer) must have probes."""
-    import duckdb
+    from etl.lake import probes
 
-    from etl.scoring import pick_layer, pick_model
-
-    if not lake.has("probes"):
-        raise EmolakeError(f"the lake at {lake.root} has no probes: run `make all` (or `make probes`)")
-    con = duckdb.connect()
-    rows = con.execute(
-        "select distinct model, model_spec, kind, cast(layer as integer) from read_parquet(?, hive_partitioning = true)"
-        " where source = ?",
-        [lake.glob("probes"), source],
-    ).fetchall()
-    slug, spec = pick_model(sorted({(r[0], r[1]) for r in rows}), model, source)
-    have = {(r[2], r[3]) for r in rows if r[0] == slug}
+    slug, spec = probes.pick_model(lake, model, source)
+    have = {(k, layer) for m, _, s, k, layer in probes.probe_sets(lake) if (m, s) == (slug, source)}
     kinds_have = sorted({k for k, _ in have})
     unknown = [k for k in kinds if k not in kinds_have]
     if unknown:
         raise EmolakeError(f"no probes of kind {unknown} for {slug}/{source}: the lake has kinds {kinds_have}")
     if layers is None:
-        layers = [pick_layer(lake, con, slug, source, kinds[0], None)]
+        layers = [probes.best_layer(lake, slug, source, kinds[0])]
     missing = [f"{k}/{layer}" for k in kinds for layer in layers if (k, layer) not in have]
     if missing:
         layers_have = sorted({layer for _, layer in have})
@@ -102,9 +92,10 @@ def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_token
     """Scores all texts in length-bucketed batches and writes the rows in chunks; returns the rows written."""
     from tqdm import tqdm
 
-    from etl.activations import length_batches
-    from etl.models import load
-    from etl.token_scores import MAX_TOKENS, read_probe_layers, score_texts
+    from etl.lake.probes import read_layers
+    from etl.model.load import load
+    from etl.model.residuals import length_batches
+    from etl.probes.token_scores import MAX_TOKENS, score_texts
 
     loaded = load(spec)
     lengths = [len(row) for row in loaded.tokenizer(texts, add_special_tokens=True)["input_ids"]]
@@ -112,7 +103,7 @@ def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_token
     if too_long:
         row = too_long[0]
         raise EmolakeError(f"text {ids[row]!r} has {lengths[row]} tokens: the limit is {MAX_TOKENS}; split it")
-    probes = read_probe_layers(lake, model, source, kinds, layers)
+    probes = read_layers(lake, model, source, kinds, layers)
     key = hashlib.sha256("\x1f".join(i + "\x1e" + t for i, t in zip(ids, texts, strict=True)).encode()).hexdigest()
     writer = ChunkWriter(lake, model, source, key[:16])
     bar = tqdm(total=sum(lengths), desc="score", unit="tok", unit_scale=True)

@@ -24,8 +24,8 @@ def register(subparsers) -> None:
 
 def handle(args) -> None:
     from etl.lake import Lake
-    from etl.scoring import check_texts, open_scorer
-    from etl.search import nearest_emotions, similar_stories
+    from etl.probes.scoring import check_texts, open_scorer
+    from etl.probes.search import nearest_emotions, similar_stories
 
     if args.text is not None:
         check_texts([args.text])

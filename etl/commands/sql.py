@@ -17,13 +17,12 @@ def register(subparsers) -> None:
 
 
 def handle(args) -> None:
-    from etl import query
-    from etl.lake import Lake
-    from etl.tables import format_table
+    from etl.commands._tables import format_table
+    from etl.lake import Lake, views
 
     lake = Lake(lake_dir(args))
     if args.list:
-        for name, columns in query.describe(lake):
+        for name, columns in views.describe(lake):
             print(f"{name}: {columns}")
         return
     if not args.query:
@@ -34,4 +33,4 @@ def handle(args) -> None:
         if not path.is_file():
             raise EmolakeError(f"SQL file {path} does not exist (saved queries live in sql/queries/)")
         text = path.read_text()
-    print(format_table(query.run(lake, text), args.format))
+    print(format_table(views.run(lake, text), args.format))

@@ -29,9 +29,9 @@ def handle(args) -> None:
 
     from etl.config import load_preset
     from etl.lake import Lake
-    from etl.models import load
-    from etl.steer_compare import Case, Setting, Steerer
-    from etl.steer_sweep import steered_layers
+    from etl.model.load import load
+    from etl.stages.steer import steered_layers
+    from etl.steering.compare import Case, Setting, Steerer
 
     config = load_preset(args.preset, lake=args.lake, model=args.model).steer
     overrides = {"operator": args.operator, "positions": args.positions, "max_new_tokens": args.max_new_tokens}

@@ -1,4 +1,5 @@
-"""`emolake steer-sweep --preset P`: the preset's steering grid -> `steering_runs`, then the summary per setting."""
+"""`emolake steer-sweep --preset P`: `emolake run steer` (the preset's steering grid -> `steering_runs`), then the
+summary per setting."""
 
 from __future__ import annotations
 
@@ -20,15 +21,15 @@ def register(subparsers) -> None:
 
 
 def handle(args) -> None:
-    from etl import query, steer_sweep
+    from etl import runner
+    from etl.commands._tables import format_table
     from etl.config import load_preset
-    from etl.lake import Lake
-    from etl.models import model_slug
-    from etl.tables import format_table
+    from etl.lake import Lake, views
+    from etl.model.load import model_slug
 
     preset = load_preset(args.preset, lake=args.lake, model=args.model)
-    steer_sweep.run(preset.steer, preset.name, force=args.force)
-    catalog = query.connect(Lake(preset.common.lake))
+    runner.execute("steer", preset, force=args.force)
+    catalog = views.connect(Lake(preset.common.lake))
     table = catalog.con.sql(SUMMARY, params=[model_slug(preset.common.model), preset.name]).to_arrow_table()
     print(format_table(table, "table"))
     overall = catalog.con.execute(

@@ -13,6 +13,6 @@ def register(subparsers) -> None:
 
 def handle(args) -> None:
     from etl.lake import Lake
-    from etl.summary import render
+    from etl.report.summary import render
 
     print(render(Lake(lake_dir(args))))

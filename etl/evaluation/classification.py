@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from etl import catalog
-from etl.probe_kinds import KINDS
-from etl.probe_math import probes_excluding, scores, top_k_hits
+from etl.probes.kinds import KINDS
+from etl.probes.maths import probes_excluding, scores, top_k_hits
 
 KIND_DATA = KINDS
 """Where each probe kind's texts come from: the same table the probes stage builds from."""

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from etl.token_scores import ProbeLayer, score_texts
+from etl.lake.probes import StoredProbes
+from etl.probes.token_scores import score_texts
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def render(tokenizer, template: DoseTemplate, dose: str) -> tuple[str, int]:
     return prompt, start
 
 
-def curve_rows(loaded, probe_layers: dict[tuple[str, int], ProbeLayer], emotions: list[str]) -> list[dict]:
+def curve_rows(loaded, probe_layers: dict[tuple[str, int], StoredProbes], emotions: list[str]) -> list[dict]:
     """One row per (template, dose, kind, layer, emotion in `emotions`): score_mean and score_last."""
     rows = []
     for template in TEMPLATES:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from etl import catalog
-from etl.probe_math import principal_axes
-from etl.stats import kmeans, pearson, spearman
+from etl.evaluation.stats import kmeans, pearson, spearman
+from etl.probes.maths import principal_axes
 
 AXES = (("valence", 0), ("arousal", 1))
 """Which norm each principal component is compared with."""

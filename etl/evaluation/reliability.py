@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from etl import catalog
-from etl.probe_math import probes_excluding
-from etl.stats import pearson
+from etl.evaluation.stats import pearson
+from etl.probes.maths import probes_excluding
 
 RIDGE = 1.0
 """Ridge penalty for decoding norms from unit probe vectors (in units of the probes' squared norm)."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from etl.token_scores import ProbeLayer, score_texts
+from etl.lake.probes import StoredProbes
+from etl.probes.token_scores import score_texts
 
 SCENARIOS: tuple[tuple[str, str, str], ...] = (
     (
@@ -100,7 +101,7 @@ SCENARIOS: tuple[tuple[str, str, str], ...] = (
 """(name, target emotion, text)."""
 
 
-def scenario_rows(loaded, probe_layers: dict[tuple[str, int], ProbeLayer], emotions: set[str]) -> list[dict]:
+def scenario_rows(loaded, probe_layers: dict[tuple[str, int], StoredProbes], emotions: set[str]) -> list[dict]:
     """One row per (scenario, kind, layer, emotion): the mean token score, the target, and the emotion's rank."""
     chosen = [s for s in SCENARIOS if s[1] in emotions]
     if not chosen:

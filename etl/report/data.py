@@ -6,6 +6,7 @@ import duckdb
 import numpy as np
 
 from etl.lake import Lake
+from etl.lake.probes import best_of
 
 
 def rows(lake: Lake, name: str, model: str, where: str = "true", params: list | None = None) -> list[dict]:
@@ -19,15 +20,10 @@ def rows(lake: Lake, name: str, model: str, where: str = "true", params: list | 
 
 
 def best_layers(layer_rows: list[dict]) -> dict[str, int]:
-    """Source -> the expression layer with the best held-out top-1 (lowest on ties)."""
-    out: dict[str, tuple[float, int]] = {}
-    for row in layer_rows:
-        if row["kind"] != "expression" or row.get("top1") is None:
-            continue
-        key = (-row["top1"], row["layer"])
-        if row["source"] not in out or key < out[row["source"]]:
-            out[row["source"]] = key
-    return {source: layer for source, (_, layer) in out.items()}
+    """Source -> the expression layer with the best held-out top-1 (`etl.lake.probes.best_of`)."""
+    sources = sorted({row["source"] for row in layer_rows})
+    best = {source: best_of([r for r in layer_rows if r["source"] == source]) for source in sources}
+    return {source: layer for source, layer in best.items() if layer is not None}
 
 
 def cosine_block(lake: Lake, model: str, source: str, kind: str, layer: int) -> tuple[list[str], np.ndarray]:

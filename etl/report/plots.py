@@ -155,7 +155,7 @@ def dose_by_layer(rows: list[dict], directory: Path) -> list[str]:
     """Spearman rho of each probe's score with the dose's rank, at every layer: does any layer track the danger?"""
     from matplotlib.ticker import MaxNLocator
 
-    from etl.stats import spearman
+    from etl.evaluation.stats import spearman
 
     templates = sorted({r["template"] for r in rows})
     figure, axes = new_figure(10, 3.2 * len(templates), rows=len(templates))

@@ -16,18 +16,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from etl import vectors
 from etl.config import EvaluateConfig
 from etl.errors import EmolakeError
 from etl.evaluation import classification, deflection, geometry, reliability, tables
-from etl.lake import Lake, write_table
-from etl.models import model_slug
-from etl.probe_math import baseline_components, expression_probes
+from etl.lake import Lake, vectors, write_table
+from etl.lake.probes import StoredProbes, best_of
+from etl.lake.probes import read as read_probes
+from etl.model.load import model_slug
+from etl.probes.maths import baseline_components, expression_probes
 from etl.runner import StageResult
 
 log = logging.getLogger("emolake")
@@ -37,47 +37,6 @@ OUTPUT_SIGNATURE = tables.signature()
 
 DEFAULT_EXPRESSION_SPACE_VARIANCE = 0.99
 """Used for held-out deflection probes when the probes' provenance does not record it."""
-
-
-@dataclass
-class ProbeArrays:
-    """One probe set (kind, layer) as read from the lake, with the provenance needed to rebuild it."""
-
-    emotions: list[str]
-    vectors: np.ndarray
-    baseline_corpora: list[str]
-    baseline_variance: float
-    norm_kept: list[float | None]
-    expression_space_variance: float | None
-    model_spec: str
-
-
-def read_probe_sets(lake: Lake, model: str, source: str) -> dict[tuple[str, int], ProbeArrays]:
-    """(kind, layer) -> ProbeArrays for every probe set of one model and source, emotions in catalog order."""
-    query = (
-        "select * from read_parquet(?, hive_partitioning = true, union_by_name = true) "
-        "where model = ? and source = ? order by kind, cast(layer as integer), emotion"
-    )
-    table = duckdb.connect().sql(query, params=[lake.glob("probes"), model, source]).to_arrow_table()
-    names = set(table.column_names)
-    rows = table.drop_columns(["vector"]).to_pylist()
-    matrix = tables.vector_matrix(table.column("vector"))
-    groups: dict[tuple[str, int], list[int]] = {}
-    for i, row in enumerate(rows):
-        groups.setdefault((row["kind"], int(row["layer"])), []).append(i)
-    out = {}
-    for key, members in groups.items():
-        first = rows[members[0]]
-        out[key] = ProbeArrays(
-            emotions=[rows[i]["emotion"] for i in members],
-            vectors=matrix[members],
-            baseline_corpora=(first.get("baseline_corpora") or "").split(","),
-            baseline_variance=float(first.get("baseline_variance") or 0.0),
-            norm_kept=[rows[i].get("norm_kept") for i in members] if "norm_kept" in names else [None] * len(members),
-            expression_space_variance=first.get("expression_space_variance"),
-            model_spec=first.get("model_spec") or "",
-        )
-    return out
 
 
 class VectorCache:
@@ -106,7 +65,7 @@ class KindInputs:
     exclude: np.ndarray | None
 
 
-def kind_inputs(cache: VectorCache, kind: str, probes: ProbeArrays, expression: ProbeArrays | None):
+def kind_inputs(cache: VectorCache, kind: str, probes: StoredProbes, expression: StoredProbes | None):
     """The KindInputs of one probe set, following its provenance; None when the kind's texts are not in the lake."""
     spec = classification.KIND_DATA.get(kind)
     if spec is None:
@@ -133,7 +92,7 @@ def kind_inputs(cache: VectorCache, kind: str, probes: ProbeArrays, expression: 
     )
 
 
-def held_out_row(inputs: KindInputs | None, probes: ProbeArrays, folds: int) -> dict:
+def held_out_row(inputs: KindInputs | None, probes: StoredProbes, folds: int) -> dict:
     """Held-out top-1/top-5 of one probe set, rebuilt with the recipe its provenance records."""
     if inputs is None:
         return {}
@@ -144,7 +103,7 @@ def held_out_row(inputs: KindInputs | None, probes: ProbeArrays, folds: int) -> 
     return result | {"chance_top1": 1 / n}
 
 
-def stability_row(inputs: KindInputs | None, probes: ProbeArrays, seed: int) -> dict:
+def stability_row(inputs: KindInputs | None, probes: StoredProbes, seed: int) -> dict:
     """Split-half cosine of one probe set, rebuilt with the recipe its provenance records."""
     if inputs is None:
         return {}
@@ -154,7 +113,7 @@ def stability_row(inputs: KindInputs | None, probes: ProbeArrays, seed: int) -> 
     )
 
 
-def unorthogonalised(inputs: KindInputs | None, probes: ProbeArrays) -> np.ndarray | None:
+def unorthogonalised(inputs: KindInputs | None, probes: StoredProbes) -> np.ndarray | None:
     """The probes rebuilt on all their texts without the excluded space: deflection before orthogonalisation."""
     if inputs is None:
         return None
@@ -210,17 +169,11 @@ def evaluate_source(lake: Lake, model: str, source: str, probe_sets: dict, confi
     return out
 
 
-def best_layer(rows: list[dict], kind: str = "expression") -> int | None:
-    """The layer with the highest held-out top-1 of a kind (lowest layer on ties), or None."""
-    scored = [r for r in rows if r["kind"] == kind and r.get("top1") is not None]
-    return min(scored, key=lambda r: (-r["top1"], r["layer"]))["layer"] if scored else None
-
-
 def run_model_checks(lake: Lake, model: str, source: str, probe_sets: dict, config: EvaluateConfig) -> dict:
     """Logit lens, dose curve and implicit scenarios through the probed model; rows per output table."""
     from etl.evaluation import dose, logit_lens, scenarios
-    from etl.models import load
-    from etl.token_scores import read_probe_layers
+    from etl.lake.probes import read_layers
+    from etl.model.load import load
 
     spec = next(iter(probe_sets.values())).model_spec
     if not spec:
@@ -236,7 +189,7 @@ def run_model_checks(lake: Lake, model: str, source: str, probe_sets: dict, conf
     layers = sorted({layer for kind, layer in probe_sets if kind == "expression"})
     if not layers:
         return {"logit_lens": lens}
-    probe_layers = read_probe_layers(lake, model, source, ["expression"], layers)
+    probe_layers = read_layers(lake, model, source, ["expression"], layers)
     emotions = set(probe_layers[("expression", layers[0])].emotions)
     dose_emotions = [e for e in config.dose_emotions if e in emotions]
     if len(dose_emotions) < len(config.dose_emotions):
@@ -278,7 +231,7 @@ def run(config: EvaluateConfig) -> StageResult:
     model = model_slug(config.common.model)
     result = StageResult()
     for source in config.sources:
-        probe_sets = read_probe_sets(lake, model, source)
+        probe_sets = {(k, layer): p for (_, k, layer), p in read_probes(lake, model, source).items()}
         if not probe_sets:
             raise EmolakeError(f"no probes for {model}/{source} in the lake at {lake.root}: run `make probes`")
         # The matrices here are small (171 x hidden): BLAS threads only contend, and on shared cores they spin.
@@ -303,7 +256,7 @@ def run(config: EvaluateConfig) -> StageResult:
 
 def summarise(rows: list[dict]) -> dict:
     """The best expression layer's figures, and the kinds evaluated."""
-    layer = best_layer(rows)
+    layer = best_of(rows)
     best = next((r for r in rows if r["kind"] == "expression" and r["layer"] == layer), {})
     keys = ("layer", "top1", "top5", "valence_r", "arousal_r", "scenario_diagonal")
     return {k: best.get(k) for k in keys} | {"kinds": sorted({r["kind"] for r in rows})}

@@ -20,10 +20,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from etl.activations import mean_residuals, tokenize
 from etl.config import ExtractConfig
 from etl.lake import Lake, atomic_path, write_table
-from etl.models import load, model_slug
+from etl.model.load import load, model_slug
+from etl.model.residuals import mean_residuals, tokenize
 from etl.runner import StageResult
 
 log = logging.getLogger("emolake")

@@ -17,13 +17,13 @@ import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
-from etl import catalog, vectors
+from etl import catalog
 from etl.config import ProbesConfig, config_hash
 from etl.errors import EmolakeError
-from etl.lake import Lake, write_table
-from etl.models import model_slug
-from etl.probe_kinds import KINDS, KindSpec
-from etl.probe_math import ProbeSet, baseline_components, expression_probes, project_out, unit
+from etl.lake import Lake, vectors, write_table
+from etl.model.load import model_slug
+from etl.probes.kinds import KINDS, KindSpec
+from etl.probes.maths import ProbeSet, baseline_components, expression_probes, project_out, unit
 from etl.runner import StageResult
 
 log = logging.getLogger("emolake")

@@ -8,8 +8,9 @@ from selenium.webdriver.common.by import By
 
 from dashboards.browser import READY, drag_select, replace_text, wait_for
 from etl.lake import Lake
-from etl.models import load
-from etl.token_scores import read_probe_layers, score_texts
+from etl.lake.probes import read_layers
+from etl.model.load import load
+from etl.probes.token_scores import score_texts
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -39,7 +40,7 @@ def test_token_viewer_renders_a_heatmap_for_pasted_text(page, browser, tiny_lake
     browser.find_element(By.ID, "tv-score").click()
     summary = wait_for(browser, "#tv-summary", timeout=60)
     layer = int(re.search(r"layer (\d+)", summary.text).group(1))
-    probes = read_probe_layers(Lake(tiny_lake), "tiny-random", "reference", ["expression"], [layer])
+    probes = read_layers(Lake(tiny_lake), "tiny-random", "reference", ["expression"], [layer])
     (expected,) = score_texts(load("tiny-random"), [PASTED], probes)
     wait_for(browser, "#tv-summary", text=f"{len(expected.tokens)} tokens scored")
     tokens = browser.find_elements(By.CSS_SELECTOR, "#tv-tokens .tok")
@@ -62,7 +63,7 @@ def test_drag_selecting_a_span_ranks_the_emotions(page, browser, tiny_lake):
     lo, hi = (int(v) for v in re.match(r"Tokens (\d+)–(\d+)", caption).groups())
     assert lo == 4 and hi in (11, 12), caption  # the mouse is released mid-token: the caret lands on either side
     text = browser.find_element(By.ID, "tv-text").get_attribute("value")
-    probes = read_probe_layers(Lake(tiny_lake), "tiny-random", "reference", ["expression"], [layer])
+    probes = read_layers(Lake(tiny_lake), "tiny-random", "reference", ["expression"], [layer])
     (scored,) = score_texts(load("tiny-random"), [text], probes)
     means = scored.scores[("expression", layer)][lo : hi + 1].mean(axis=0)
     emotions = scored.emotions[("expression", layer)]

@@ -8,7 +8,12 @@ from dashboards.browser import console_errors, replace_text, wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 
+def lake_files(root) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+
+
 def test_steering_page_compares_baseline_and_steered_text(browser, server_url, tiny_lake):
+    before = lake_files(tiny_lake)
     console_errors(browser)
     browser.get(server_url + "/steering")
     wait_for(browser, "#st-emotion", timeout=90, text="afraid")
@@ -21,4 +26,4 @@ def test_steering_page_compares_baseline_and_steered_text(browser, server_url, t
     wait_for(browser, "#st-result .js-plotly-plot .scatterlayer", timeout=30)
     assert browser.find_elements(By.CSS_SELECTOR, ".error-box") == []
     assert console_errors(browser) == []
-    assert not (tiny_lake / "residual_norms").exists(), "the dashboard must never write to the lake"
+    assert lake_files(tiny_lake) == before, "the dashboard must never write to the lake"

@@ -8,10 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from etl import query
 from etl.config import load_preset
-from etl.lake import Lake, write_table
-from etl.models import load
+from etl.lake import Lake, views, write_table
+from etl.model.load import load
 from etl.stages import evaluate
 
 pytestmark = pytest.mark.integration
@@ -20,7 +19,7 @@ MODEL = "tiny-random"
 
 
 def sql(lake_dir, text: str) -> list[dict]:
-    return query.run(Lake(lake_dir), text).to_pylist()
+    return views.run(Lake(lake_dir), text).to_pylist()
 
 
 def probe_counts(lake_dir) -> dict[tuple[str, int], int]:
@@ -47,7 +46,7 @@ def test_one_evaluation_row_per_probe_set_of_every_kind(tiny_lake):
 
 
 def test_probe_map_has_the_dashboard_columns_and_one_row_per_probe(tiny_lake):
-    catalog = query.connect(Lake(tiny_lake))
+    catalog = views.connect(Lake(tiny_lake))
     columns = [c[0] for c in catalog.con.execute("describe probe_map").fetchall()]
     assert columns == ["model", "source", "kind", "layer", "emotion", "pc1", "pc2", "valence", "arousal", "cluster"]
     rows = sql(tiny_lake, "select kind, layer, count(*) as n, max(cluster) as top from probe_map group by all")
@@ -97,7 +96,8 @@ def test_logit_lens_ranks_tokens_by_their_gain_scaled_logit_relative_to_the_othe
 
 def test_dose_curve_covers_each_template_dose_and_layer_for_afraid_and_calm(tiny_lake):
     from etl.evaluation.dose import TEMPLATES, render
-    from etl.token_scores import read_probe_layers, score_texts
+    from etl.lake.probes import read_layers
+    from etl.probes.token_scores import score_texts
 
     rows = sql(tiny_lake, "select * from dose_curve where kind = 'expression'")
     n_doses = sum(len(t.doses) for t in TEMPLATES)
@@ -106,7 +106,7 @@ def test_dose_curve_covers_each_template_dose_and_layer_for_afraid_and_calm(tiny
     loaded = load(MODEL)
     template = TEMPLATES[0]
     prompt, _ = render(loaded.tokenizer, template, template.doses[3])
-    probes = read_probe_layers(Lake(tiny_lake), MODEL, "reference", ["expression"], [2])
+    probes = read_layers(Lake(tiny_lake), MODEL, "reference", ["expression"], [2])
     (scored,) = score_texts(loaded, [prompt], probes)
     afraid = probes[("expression", 2)].emotions.index("afraid")
     (row,) = [

@@ -5,11 +5,11 @@ import glob
 import numpy as np
 import pytest
 
-from etl import query, runner
-from etl.activations import mean_residuals
+from etl import runner
 from etl.config import load_preset
-from etl.lake import Lake
-from etl.models import load
+from etl.lake import Lake, views
+from etl.model.load import load
+from etl.model.residuals import mean_residuals
 from etl.stages import extract
 
 pytestmark = pytest.mark.integration
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 def vectors_by_text(lake: Lake, layer: int) -> dict[tuple[str, str], np.ndarray]:
     """(text_id, segment) -> stored vector at one layer."""
     sql = f"select text_id, segment, npy_path, row_offset from activations where layer = {layer}"
-    rows = query.run(lake, sql).to_pylist()
+    rows = views.run(lake, sql).to_pylist()
     return {(r["text_id"], r["segment"]): np.load(lake.root / r["npy_path"])[r["row_offset"]] for r in rows}
 
 
@@ -43,10 +43,10 @@ def test_a_killed_extract_resumes_without_loss_or_duplicates(tiny_lake, tmp_path
     with pytest.raises(KeyboardInterrupt):
         runner.execute("extract", preset)
     sql = "select count(distinct text_id) as n from activations where layer = 2"
-    assert query.run(lake, sql).column("n")[0].as_py() == 16
+    assert views.run(lake, sql).column("n")[0].as_py() == 16
     monkeypatch.setattr(extract, "write_shard", real_write)
     runner.execute("extract", preset)
-    keys = query.run(lake, "select text_id, segment from activations where layer = 2").to_pylist()
+    keys = views.run(lake, "select text_id, segment from activations where layer = 2").to_pylist()
     assert len(keys) == len({(k["text_id"], k["segment"]) for k in keys}) == len(reference)
     resumed = vectors_by_text(lake, 2)
     for key, vector in reference.items():
@@ -55,10 +55,10 @@ def test_a_killed_extract_resumes_without_loss_or_duplicates(tiny_lake, tmp_path
 
 def test_a_stray_temporary_is_invisible_to_queries(tiny_lake_copy):
     lake = Lake(tiny_lake_copy)
-    before = query.run(lake, "select count(*) as n from activations").column("n")[0].as_py()
+    before = views.run(lake, "select count(*) as n from activations").column("n")[0].as_py()
     stray = tiny_lake_copy / "activations" / "model=tiny-random" / "layer=0" / ".tmp-dead-shard-00099.parquet.partial"
     stray.write_bytes(b"PAR1 half written")
-    assert query.run(lake, "select count(*) as n from activations").column("n")[0].as_py() == before
+    assert views.run(lake, "select count(*) as n from activations").column("n")[0].as_py() == before
     assert not [p for p in glob.glob(lake.glob("activations"), recursive=True) if ".tmp-" in p]
 
 

@@ -19,7 +19,7 @@ import pytest
 from etl import runner
 from etl.config import load_preset
 from etl.errors import EmolakeError
-from etl.generation import norm_pairs, plan
+from etl.generation.plan import norm_pairs, plan
 from etl.lake import Lake
 
 pytestmark = pytest.mark.integration

@@ -8,10 +8,11 @@ import json
 import duckdb
 import pytest
 
-from etl import query, runner
+from etl import runner
 from etl.config import load_preset
-from etl.generation import norm_pairs, plan
-from etl.lake import Lake
+from etl.generation import landing
+from etl.generation.plan import norm_pairs, plan
+from etl.lake import Lake, views
 from etl.stages import generate
 
 pytestmark = pytest.mark.integration
@@ -98,7 +99,7 @@ def test_a_killed_run_resumes_without_duplicates_and_matches_an_uninterrupted_on
     _, whole = uninterrupted
     preset = preset_at(tmp_path, "lake")
     lake = Lake(tmp_path / "lake")
-    real = generate.write_chunk_files
+    real = landing.write_chunk_files
     calls = {"n": 0}
 
     def dying(lake_, generator, corpus, key, kept, rejected):
@@ -111,6 +112,7 @@ def test_a_killed_run_resumes_without_duplicates_and_matches_an_uninterrupted_on
         return real(lake_, generator, corpus, key, kept, rejected)
 
     monkeypatch.setattr(generate, "write_chunk_files", dying)
+    monkeypatch.setattr(landing, "write_chunk_files", dying)
     with pytest.raises(KeyboardInterrupt):
         runner.execute("generate", preset)
     finished = {p: t for p, t in files(lake).items() if "/texts/" in p}
@@ -154,7 +156,7 @@ def test_regenerate_rewrites_without_duplicates(tmp_path):
 
 def test_the_quality_mart_and_prompts_are_queryable(uninterrupted):
     _, lake = uninterrupted
-    rows = query.run(lake, "select * from generation_quality").to_pylist()
+    rows = views.run(lake, "select * from generation_quality").to_pylist()
     assert {r["corpus"] for r in rows} >= {"emotional_story", "speaker_dialogue"}
     total = sum(r["n_generated"] for r in rows)
     assert total == N_ROWS

@@ -8,7 +8,7 @@ import pytest
 
 from etl import catalog, runner
 from etl.config import load_preset
-from etl.generation import SPEAKER_NAMES
+from etl.generation.plan import SPEAKER_NAMES
 from etl.lake import Lake
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -5,22 +5,21 @@ import json
 import numpy as np
 import pytest
 
-from etl import query
-from etl.activations import forward_layers, mean_residuals
-from etl.lake import Lake
-from etl.models import load
-from etl.probe_math import baseline_components
+from etl.lake import Lake, views
+from etl.model.load import load
+from etl.model.residuals import forward_layers, mean_residuals
+from etl.probes.maths import baseline_components
 
 pytestmark = pytest.mark.integration
 
 
 def probes_of(lake: Lake, kind: str, layer: int) -> np.ndarray:
-    rows = query.run(lake, f"select vector from probes where kind = '{kind}' and layer = {layer} order by emotion")
+    rows = views.run(lake, f"select vector from probes where kind = '{kind}' and layer = {layer} order by emotion")
     return np.array(rows.column("vector").to_pylist())
 
 
 def test_every_kind_is_built_at_every_layer(tiny_lake):
-    rows = query.run(Lake(tiny_lake), "select kind, count(distinct layer) as n from probes group by 1 order by 1")
+    rows = views.run(Lake(tiny_lake), "select kind, count(distinct layer) as n from probes group by 1 order by 1")
     assert rows.to_pylist() == [
         {"kind": k, "n": 4} for k in ("deflection", "expression", "other_speaker", "present_speaker")
     ]
@@ -33,14 +32,14 @@ def test_deflection_probes_are_orthogonal_to_the_expression_space(tiny_lake):
         deflection = probes_of(lake, "deflection", layer)
         assert np.abs(deflection @ components.T).max() < 1e-5
         np.testing.assert_allclose(np.linalg.norm(deflection, axis=1), 1, atol=1e-5)
-    kept = query.run(lake, "select min(norm_kept) as lo, max(norm_kept) as hi from probes where kind = 'deflection'")
+    kept = views.run(lake, "select min(norm_kept) as lo, max(norm_kept) as hi from probes where kind = 'deflection'")
     lo, hi = kept.to_pylist()[0].values()
     assert 0 < lo <= hi <= 1
 
 
 def test_speaker_segments_average_exactly_that_speakers_tokens(tiny_lake):
     lake = Lake(tiny_lake)
-    row = query.run(
+    row = views.run(
         lake,
         "select t.text, t.spans, a.npy_path, a.row_offset from activations a join texts t using (text_id) "
         "where a.layer = 2 and a.segment = 'speaker_1' order by t.text_id limit 1",

@@ -6,10 +6,10 @@ import re
 import numpy as np
 import pytest
 
-from etl import query
-from etl.lake import Lake
-from etl.models import load
-from etl.token_scores import read_probe_layers, score_texts
+from etl.lake import Lake, views
+from etl.lake.probes import read_layers
+from etl.model.load import load
+from etl.probes.token_scores import score_texts
 
 pytestmark = pytest.mark.integration
 
@@ -34,9 +34,9 @@ def test_scores_are_queryable_and_equal_the_scoring_function(tiny_lake_copy, inp
     code, _, err = cli(*args, "--layers", "1", "3")
     assert code == 0, err
     lake = Lake(tiny_lake_copy)
-    probes = read_probe_layers(lake, "tiny-random", "reference", ["expression"], [1, 3])
+    probes = read_layers(lake, "tiny-random", "reference", ["expression"], [1, 3])
     expected = dict(zip(TEXTS, score_texts(load("tiny-random"), list(TEXTS.values()), probes), strict=True))
-    counts = query.run(
+    counts = views.run(
         lake,
         "select text_id, layer, count(*) as n, count(distinct token_idx) as tokens, count(distinct emotion) as e "
         "from scores group by all order by all",
@@ -53,7 +53,7 @@ def test_scores_are_queryable_and_equal_the_scoring_function(tiny_lake_copy, inp
         for t in TEXTS
         for layer in (1, 3)
     ]
-    rows = query.run(
+    rows = views.run(
         lake,
         "select token_idx, token, char_start, char_end, emotion, score from scores "
         "where text_id = 'r2' and layer = 3 and kind = 'expression' order by token_idx, emotion",
@@ -67,7 +67,7 @@ def test_scores_are_queryable_and_equal_the_scoring_function(tiny_lake_copy, inp
 
     code, _, err = cli(*args, "--layers", "1", "3")
     assert code == 0, err
-    again = query.run(lake, "select count(*) as n from scores").to_pylist()[0]["n"]
+    again = views.run(lake, "select count(*) as n from scores").to_pylist()[0]["n"]
     assert again == sum(c["n"] for c in counts)
 
 
@@ -75,7 +75,7 @@ def test_default_is_the_best_layer_and_a_content_hash_id(tiny_lake_copy, input_c
     code, out, err = cli("--lake", tiny_lake_copy, "score", "--input", input_csv, "--text-column", "body")
     assert code == 0, err
     lake = Lake(tiny_lake_copy)
-    ids = query.run(lake, "select distinct text_id, layer from scores order by all").to_pylist()
+    ids = views.run(lake, "select distinct text_id, layer from scores order by all").to_pylist()
     assert len(ids) == 2 and all(len(r["text_id"]) == 20 for r in ids)
     assert f"at layers [{ids[0]['layer']}]" in out
 
@@ -101,7 +101,7 @@ def test_a_sigma_question_can_be_asked_in_sql(tiny_lake_copy, input_csv, cli):
         from scores s join stats using (emotion)
         where s.emotion = 'afraid' and s.score > mu + 2 * sd
     """
-    rows = query.run(Lake(tiny_lake_copy), sql).to_pylist()
+    rows = views.run(Lake(tiny_lake_copy), sql).to_pylist()
     assert all(r["z"] > 2 for r in rows)
 
 
@@ -121,7 +121,7 @@ def test_bad_requests_get_one_line_naming_the_fix(tiny_lake_copy, input_csv, cli
 
 
 def test_too_long_text_is_refused_before_scoring(tiny_lake_copy, input_csv, cli, monkeypatch):
-    monkeypatch.setattr("etl.token_scores.MAX_TOKENS", 20)
+    monkeypatch.setattr("etl.probes.token_scores.MAX_TOKENS", 20)
     code, _, err = cli(
         "--lake", tiny_lake_copy, "score", "--input", input_csv, "--text-column", "body", "--id-column", "id"
     )

@@ -7,11 +7,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from etl import query, runner
+from etl import runner
 from etl.config import load_preset
-from etl.lake import Lake, write_table
-from etl.scoring import open_scorer
-from etl.search import open_story_index
+from etl.lake import Lake, views, write_table
+from etl.probes.scoring import open_scorer
+from etl.probes.search import open_story_index
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ def test_emotion_to_nearest_emotions_matches_probe_cosines(tiny_lake, cli):
     code, out, err = cli("--lake", tiny_lake, "similar", "--emotion", "afraid", "--k", "3", "--layer", "2", "--json")
     assert code == 0, err
     hits = json.loads(out)
-    probes = query.run(
+    probes = views.run(
         Lake(tiny_lake),
         "select emotion, vector from probes where kind = 'expression' and source = 'reference' and layer = 2",
     ).to_pylist()

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from etl import query, runner
-from etl.activations import mean_residuals
+from etl import runner
 from etl.config import load_preset
-from etl.lake import Lake
-from etl.models import load
+from etl.lake import Lake, views
+from etl.model.load import load
+from etl.model.residuals import mean_residuals
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 MODEL = "bundled:smollm2-135m-instruct"
@@ -35,7 +35,7 @@ def smol_lake(tmp_path_factory):
     root = tmp_path_factory.mktemp("smol")
     (root / "smol.toml").write_text(PRESET)
     preset = load_preset(str(root / "smol.toml"), lake=root / "lake")
-    for stage in runner.STAGES:
+    for stage in runner.PIPELINE:
         runner.execute(stage, preset)
     return root / "lake"
 
@@ -47,9 +47,9 @@ def test_the_bundled_model_resolves_from_its_package():
 
 def test_pipeline_on_a_few_stories(smol_lake, cli):
     lake = Lake(smol_lake)
-    probes = query.run(lake, "select layer, count(*) as n from probes group by 1 order by 1").to_pylist()
+    probes = views.run(lake, "select layer, count(*) as n from probes group by 1 order by 1").to_pylist()
     assert probes == [{"layer": 10, "n": 3}, {"layer": 20, "n": 3}]
-    extracted = query.run(lake, "select min(n_used) as lo, max(n_tokens) as hi from activations").to_pylist()[0]
+    extracted = views.run(lake, "select min(n_used) as lo, max(n_tokens) as hi from activations").to_pylist()[0]
     assert extracted["lo"] > 0 and extracted["hi"] <= 512
     code, out, _ = cli("--lake", smol_lake, "nearest", "My hands would not stop shaking in the dark.", "--json")
     assert code == 0 and {m["emotion"] for m in json.loads(out)} == {"afraid", "calm", "happy"}
@@ -77,7 +77,7 @@ def test_local_generation_writes_rows_with_provenance(tmp_path):
     preset = load_preset(str(tmp_path / "gen.toml"), lake=tmp_path / "lake")
     runner.execute("generate", preset)
     lake = Lake(tmp_path / "lake")
-    rows = query.run(lake, "select * from texts union all by name select * exclude (reason) from rejects").to_pylist()
+    rows = views.run(lake, "select * from texts union all by name select * exclude (reason) from rejects").to_pylist()
     assert len(rows) == 2
     assert all(r["generator"] == "local" and r["model"] == "smollm2-135m-instruct" and r["prompt_hash"] for r in rows)
     assert all(len(r["text"].split()) > 3 for r in rows)

@@ -10,9 +10,9 @@ import pytest
 from etl import runner
 from etl.config import load_preset
 from etl.lake import Lake
-from etl.models import load
-from etl.steer_compare import Case, Setting, Steerer
-from etl.steer_eval import sign_test
+from etl.model.load import load
+from etl.steering.compare import Case, Setting, Steerer
+from etl.steering.judging import sign_test
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ALPHA = 0.05

@@ -5,13 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from etl import query
 from etl.errors import EmolakeError
-from etl.hooks import capture, decoder_layers
-from etl.lake import Lake
-from etl.models import load
-from etl.steer_generate import encode_prompts, generate
-from etl.steering import Intervention, steer
+from etl.lake import Lake, views
+from etl.model.generate import encode_prompts, generate
+from etl.model.hooks import capture, decoder_layers
+from etl.model.load import load
+from etl.model.steer import Intervention, steer
 
 pytestmark = pytest.mark.integration
 TEXT = "The kettle clicked off and the kitchen went quiet again."
@@ -144,12 +143,12 @@ def test_generated_positions_are_counted_across_cached_calls(tiny):
 
 
 def test_residual_norms_are_measured_once_and_reused(tiny_lake_copy, tiny, monkeypatch):
-    from etl import steer_norms
+    from etl.steering import norms as steer_norms
 
     lake = Lake(tiny_lake_copy)
     norms = steer_norms.layer_norms(lake, tiny, "neutral_story", 6)
     texts = steer_norms.neutral_texts(lake, "neutral_story", 6)
-    from etl.activations import forward_layers, tokenize
+    from etl.model.residuals import forward_layers, tokenize
 
     ids = tokenize(tiny.tokenizer, texts, steer_norms.MAX_TOKENS)
 
@@ -160,7 +159,7 @@ def test_residual_norms_are_measured_once_and_reused(tiny_lake_copy, tiny, monke
     assert norms[2] == pytest.approx(np.mean(per_token), rel=1e-5)
     monkeypatch.setattr(steer_norms, "measure", lambda *a: pytest.fail("norms were measured again"))
     assert steer_norms.layer_norms(lake, tiny, "neutral_story", 6) == norms
-    rows = query.run(lake, "select layer, n_texts, n_tokens from residual_norms order by layer").to_pylist()
+    rows = views.run(lake, "select layer, n_texts, n_tokens from residual_norms order by layer").to_pylist()
     assert [r["layer"] for r in rows] == [0, 1, 2, 3] and rows[0]["n_texts"] == 6
 
 
@@ -183,7 +182,7 @@ def test_sweep_fills_steering_runs_and_the_summary(tiny_lake_copy, cli):
     assert code == 0, err
     assert "success rate" in out
     lake = Lake(tiny_lake_copy)
-    runs = query.run(lake, "select * from steering_runs").to_pylist()
+    runs = views.run(lake, "select * from steering_runs").to_pylist()
     assert len(runs) == 2 * 2 * 1 * 2 * 2
     assert {r["regime"] for r in runs} <= {"surgical", "repetitive", "explosive"}
     first = runs[0]
@@ -193,13 +192,13 @@ def test_sweep_fills_steering_runs_and_the_summary(tiny_lake_copy, cli):
     )
     pairs = {(r["prompt"], r["seed"]) for r in runs}
     assert all(len({r["baseline"] for r in runs if (r["prompt"], r["seed"]) == p}) == 1 for p in pairs)
-    summary = query.run(lake, "select * from steering_summary order by emotion, strength").to_pylist()
+    summary = views.run(lake, "select * from steering_summary order by emotion, strength").to_pylist()
     assert len(summary) == 4 and all(s["n_runs"] == 4 and s["n_probes"] == 6 for s in summary)
     expected = np.mean([r["success"] for r in runs if r["emotion"] == "afraid" and r["strength"] == 0.5])
     assert summary[0]["success_rate"] == pytest.approx(expected)
-    effects = query.run(lake, "select count(*) as n from steering_effects").to_pylist()[0]["n"]
+    effects = views.run(lake, "select count(*) as n from steering_effects").to_pylist()[0]["n"]
     assert effects == 4 * 6
-    stage = query.run(lake, "select stage, rows_written from runs where stage = 'steer'").to_pylist()
+    stage = views.run(lake, "select stage, rows_written from runs where stage = 'steer'").to_pylist()
     assert stage == [{"stage": "steer", "rows_written": 16}]
     # a second sweep is skipped; --force reruns it and the sampled texts come out the same
     path = next(lake.dataset("steering_runs").rglob("*.parquet"))
@@ -207,6 +206,6 @@ def test_sweep_fills_steering_runs_and_the_summary(tiny_lake_copy, cli):
     assert cli("--lake", tiny_lake_copy, "steer-sweep", "--preset", "tiny")[0] == 0
     assert path.stat().st_mtime_ns == mtime
     assert cli("--lake", tiny_lake_copy, "steer-sweep", "--preset", "tiny", "--force")[0] == 0
-    again = query.run(lake, "select run_id, steered, target_delta from steering_runs order by run_id").to_pylist()
+    again = views.run(lake, "select run_id, steered, target_delta from steering_runs order by run_id").to_pylist()
     before = sorted((r["run_id"], r["steered"], r["target_delta"]) for r in runs)
     assert [(r["run_id"], r["steered"], r["target_delta"]) for r in again] == before

@@ -6,29 +6,29 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from etl import query, runner
+from etl import runner
 from etl.config import load_preset
-from etl.lake import Lake
+from etl.lake import Lake, views
 
 pytestmark = pytest.mark.integration
 
 
 def test_every_stage_wrote_its_dataset(tiny_lake):
     lake = Lake(tiny_lake)
-    counts = dict(query.run(lake, "select corpus, count(*) from texts group by all").to_pylist()[0].items())
+    counts = dict(views.run(lake, "select corpus, count(*) from texts group by all").to_pylist()[0].items())
     assert counts
-    n_texts = query.run(lake, "select count(*) as n from texts").column("n")[0].as_py()
-    n_vectors = query.run(lake, "select count(distinct text_id) as n from activations where layer = 0")
+    n_texts = views.run(lake, "select count(*) as n from texts").column("n")[0].as_py()
+    n_vectors = views.run(lake, "select count(distinct text_id) as n from activations where layer = 0")
     n_vectors = n_vectors.column("n")[0].as_py()
     assert n_texts == n_vectors > 0
-    layers = query.run(lake, "select distinct layer from probes order by 1").column("layer").to_pylist()
+    layers = views.run(lake, "select distinct layer from probes order by 1").column("layer").to_pylist()
     assert layers == [0, 1, 2, 3]
-    evaluated = query.run(
+    evaluated = views.run(
         lake, "select layer, top1, top5, valence_r from evaluation_layers where kind = 'expression' order by layer"
     ).to_pylist()
     assert [r["layer"] for r in evaluated] == [0, 1, 2, 3]
     assert all(0 <= r["top1"] <= r["top5"] <= 1 for r in evaluated)
-    stability = query.run(lake, "select split_half_cos from evaluation_layers where kind = 'expression'")
+    stability = views.run(lake, "select split_half_cos from evaluation_layers where kind = 'expression'")
     assert all(-1 <= c <= 1 for c in stability.column("split_half_cos").to_pylist())
     index_dir = tiny_lake / "index" / "model=tiny-random" / "source=reference" / "kind=expression"
     probe_indexes = sorted(p.name for p in index_dir.glob("layer-*.faiss"))
@@ -38,10 +38,10 @@ def test_every_stage_wrote_its_dataset(tiny_lake):
 
 
 def test_probes_are_unit_vectors_one_per_emotion(tiny_lake):
-    table = query.run(Lake(tiny_lake), "select layer, emotion, vector from probes")
+    table = views.run(Lake(tiny_lake), "select layer, emotion, vector from probes")
     vectors = np.array(table.column("vector").to_pylist())
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    per_layer = query.run(Lake(tiny_lake), "select layer, count(distinct emotion) as n from probes group by 1")
+    per_layer = views.run(Lake(tiny_lake), "select layer, count(distinct emotion) as n from probes group by 1")
     assert set(per_layer.column("n").to_pylist()) == {6}
 
 
@@ -91,7 +91,7 @@ def test_sql_cli_formats(cli, tiny_lake):
 
 
 def test_every_generated_text_traces_back_to_its_prompt_template(tiny_lake):
-    untraced = query.run(
+    untraced = views.run(
         Lake(tiny_lake),
         """
         select t.generator, t.corpus, count(*) as n
@@ -102,7 +102,7 @@ def test_every_generated_text_traces_back_to_its_prompt_template(tiny_lake):
         """,
     ).to_pylist()
     assert untraced == []
-    templates = query.run(Lake(tiny_lake), "select generator, corpus, template from prompts").to_pylist()
+    templates = views.run(Lake(tiny_lake), "select generator, corpus, template from prompts").to_pylist()
     assert templates and all(row["template"].strip() for row in templates)
 
 

@@ -1,17 +1,18 @@
 import numpy as np
 import pytest
 
-from etl.activations import forward_layers
 from etl.lake import Lake
-from etl.models import load
-from etl.token_scores import read_probe_layers, score_texts
+from etl.lake.probes import read_layers
+from etl.model.load import load
+from etl.model.residuals import forward_layers
+from etl.probes.token_scores import score_texts
 
 pytestmark = pytest.mark.integration
 
 
 def test_token_scores_are_projections_of_each_token(tiny_lake):
     loaded = load("tiny-random")
-    probes = read_probe_layers(Lake(tiny_lake), "tiny-random", "reference", ["expression"], [1, 3])
+    probes = read_layers(Lake(tiny_lake), "tiny-random", "reference", ["expression"], [1, 3])
     text = "The roof held. We slept."
     (result,) = score_texts(loaded, [text], probes)
     assert set(result.scores) == {("expression", 1), ("expression", 3)}
@@ -26,7 +27,7 @@ def test_token_scores_are_projections_of_each_token(tiny_lake):
 
 def test_batched_token_scores_equal_single(tiny_lake):
     loaded = load("tiny-random")
-    probes = read_probe_layers(Lake(tiny_lake), "tiny-random", "reference", ["expression"], [2])
+    probes = read_layers(Lake(tiny_lake), "tiny-random", "reference", ["expression"], [2])
     texts = ["short text", "a much longer text that goes on for a while longer"]
     batched = score_texts(loaded, texts, probes)
     for i, text in enumerate(texts):

@@ -10,8 +10,8 @@ from dashboards.live import LiveScorer, LiveScores
 from dashboards.pages import PAGES, emotion_map, modules, probe_quality, sql_console, token_viewer
 from dashboards.tokens import colour, from_rows, heatmap_figure, p99, shown_emotions, span_table, token_text
 from etl.errors import EmolakeError
+from etl.generation.texts import to_table
 from etl.lake import Lake, write_table
-from etl.texts import to_table
 
 EMOTIONS = ["afraid", "angry", "calm", "happy", "proud", "sad"]
 HIDDEN = 8
@@ -58,7 +58,10 @@ def build_lake(root, with_probes: bool = True) -> Lake:
                 part = lake.partition("probes", model="tiny-random", source="reference", kind=kind, layer=layer)
                 write_table(probe_table(vectors), part / "part-0.parquet")
         for layer in (1, 2):
-            center = pa.table({"vector": pa.array([[0.0] * HIDDEN], pa.list_(pa.float32(), HIDDEN))})
+            # The shape the probes stage writes: the centre and how many emotions it averages.
+            center = pa.table(
+                {"vector": pa.array([[0.0] * HIDDEN], pa.list_(pa.float32(), HIDDEN)), "n_emotions": [len(EMOTIONS)]}
+            )
             write_table(
                 center,
                 lake.partition("probe_centers", model="tiny-random", source="reference", kind="expression", layer=layer)
@@ -348,7 +351,7 @@ def serve_parser_defaults():
 
 def test_generation_quality_copes_with_an_empty_rejects_view(ctx):
     from dashboards.pages import dataset
-    from etl.texts import REJECT_SCHEMA
+    from etl.generation.texts import REJECT_SCHEMA
 
     path = ctx.reader.lake.partition("rejects", generator="reference", corpus="emotional_story") / "part-0.parquet"
     write_table(to_table([], REJECT_SCHEMA), path)

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from etl.filters import Duplicates, Limits, english_share, split_rows, word_count
-from etl.texts import Turn, parse_turns, render_dialogue, spans_json
+from etl.generation.filters import Duplicates, Limits, english_share, split_rows, word_count
+from etl.generation.texts import Turn, parse_turns, render_dialogue, spans_json
 
 LIMITS = Limits(min_words=40, max_words=260, dialogue_min_words=12, dialogue_max_words=200)
 STORY = (

@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from etl import prompts
 from etl.config import Common, GenerateConfig
 from etl.errors import EmolakeError
-from etl.generation import Request, chunks, plan
-from etl.sources import gemini
+from etl.generation import prompts
+from etl.generation.plan import Request, chunks, plan
+from etl.generation.writers import gemini
 
 CONFIG = GenerateConfig(
     common=Common(model="tiny-random", lake="lake", emotions=("afraid", "calm")),

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from etl.probe_math import (
+from etl.evaluation.stats import pearson, ranks, spearman
+from etl.probes.maths import (
     baseline_components,
     expression_probes,
     group_means,
@@ -10,7 +11,6 @@ from etl.probe_math import (
     scores,
     top_k_hits,
 )
-from etl.stats import pearson, ranks, spearman
 
 
 def naive_probes(x, labels, n, baseline, variance):

@@ -4,11 +4,12 @@ import re
 
 import pytest
 
-from etl import catalog, prompts
+from etl import catalog
 from etl.config import CORPORA, Common, GenerateConfig
 from etl.errors import EmolakeError
-from etl.generation import Pairs, Request, build_row, chunks, norm_pairs, plan
-from etl.texts import parse_turns
+from etl.generation import prompts
+from etl.generation.plan import Pairs, Request, build_row, chunks, norm_pairs, plan
+from etl.generation.texts import parse_turns
 
 EMOTIONS = ("afraid", "calm", "happy", "sad", "proud", "angry")
 

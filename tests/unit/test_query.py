@@ -1,9 +1,8 @@
 import pytest
 
-from etl import query
 from etl.errors import EmolakeError
-from etl.lake import Lake, write_table
-from etl.texts import to_table
+from etl.generation.texts import to_table
+from etl.lake import Lake, views, write_table
 
 
 @pytest.fixture
@@ -17,9 +16,9 @@ def small_lake(tmp_path):
 
 
 def test_views_read_hive_partitions(small_lake):
-    table = query.run(small_lake, "select corpus, generator, count(*) as n from texts group by all")
+    table = views.run(small_lake, "select corpus, generator, count(*) as n from texts group by all")
     assert table.to_pylist() == [{"corpus": "emotional_story", "generator": "reference", "n": 1}]
-    assert query.run(small_lake, "select count(*) as n from stories").to_pylist() == [{"n": 1}]
+    assert views.run(small_lake, "select count(*) as n from stories").to_pylist() == [{"n": 1}]
 
 
 @pytest.mark.parametrize(
@@ -35,25 +34,25 @@ def test_views_read_hive_partitions(small_lake):
 )
 def test_only_select_is_allowed(small_lake, sql):
     with pytest.raises(EmolakeError, match="only read-only SELECT"):
-        query.run(small_lake, sql)
+        views.run(small_lake, sql)
 
 
 def test_missing_view_names_the_make_target(small_lake):
     with pytest.raises(EmolakeError, match=r"no `probes` yet: run `make probes`"):
-        query.run(small_lake, "select * from probes")
+        views.run(small_lake, "select * from probes")
 
 
 def test_missing_lake_says_how_to_build_it(tmp_path):
     with pytest.raises(EmolakeError, match="run `make all`"):
-        query.run(Lake(tmp_path / "nowhere"), "select 1")
+        views.run(Lake(tmp_path / "nowhere"), "select 1")
 
 
 def test_bad_sql_is_one_clear_line(small_lake):
     with pytest.raises(EmolakeError, match="does not parse"):
-        query.run(small_lake, "selec 1")
+        views.run(small_lake, "selec 1")
 
 
 def test_describe_lists_present_and_missing_views(small_lake):
-    described = dict(query.describe(small_lake))
+    described = dict(views.describe(small_lake))
     assert "text_id VARCHAR" in described["texts"]
     assert described["evaluation_layers"] == "(empty: run `make evaluate`)"

@@ -6,8 +6,8 @@ from collections import Counter, defaultdict
 import pytest
 
 from etl import catalog
-from etl.filters import normalised, word_count
-from etl.sources.reference import read_corpus
+from etl.generation.filters import normalised, word_count
+from etl.generation.writers.reference import read_corpus
 
 STORIES = read_corpus("emotional_story")
 REQUIRED = {"text_id", "corpus", "emotion", "topic", "text", "generator", "prompt_hash", "created_at"}

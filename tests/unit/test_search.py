@@ -7,7 +7,7 @@ import pytest
 
 from etl.errors import EmolakeError
 from etl.lake import Lake
-from etl.search import (
+from etl.probes.search import (
     emotion_profiles,
     fingerprint,
     flat_index,

@@ -1,6 +1,6 @@
 import numpy as np
 
-from etl.activations import segment_positions, span_positions
+from etl.model.residuals import segment_positions, span_positions
 from etl.stages.extract import segments_of
 
 # "Person: Hi there\nAI: Hello" tokenised as words, with position 0 a special token (empty offsets).

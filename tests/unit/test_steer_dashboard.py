@@ -10,11 +10,10 @@ from dashboards.context import AppContext
 from dashboards.data import LakeReader
 from dashboards.live import LiveScorer
 from dashboards.pages import steering
-from etl import query
 from etl.errors import EmolakeError
-from etl.lake import Lake, write_table
-from etl.steer_compare import Case, Comparison, Output, Setting
-from etl.token_scores import TextScores
+from etl.lake import Lake, views, write_table
+from etl.probes.token_scores import TextScores
+from etl.steering.compare import Case, Comparison, Output, Setting
 
 EMOTIONS = ["afraid", "calm", "happy"]
 LAYER = 1
@@ -22,7 +21,7 @@ LAYER = 1
 
 def view_columns(view: str) -> list[str]:
     """The columns the staging view selects from its Parquet files (so the fake probes follow the view's changes)."""
-    text = (query.SQL_DIR / "staging" / f"{view}.sql").read_text()
+    text = (views.SQL_DIR / "staging" / f"{view}.sql").read_text()
     body = text.split("final as (", 1)[1].split("from source", 1)[0].split("select", 1)[1]
     lines = [line.strip().rstrip(",") for line in body.splitlines() if line.strip()]
     return [line.split(" as ")[-1] for line in lines]
@@ -76,7 +75,7 @@ def sweep_rows(n: int = 6) -> list[dict]:
 
 
 def write_sweep(lake: Lake) -> None:
-    from etl.steer_sweep import RUNS_SCHEMA
+    from etl.stages.steer import RUNS_SCHEMA
 
     rows = [{name: row.get(name) for name in RUNS_SCHEMA.names} for row in sweep_rows()]
     write_table(pa.Table.from_pylist(rows, schema=RUNS_SCHEMA), lake.steering_runs_path("tiny-random", "tiny"))

@@ -7,8 +7,8 @@ import pytest
 
 from etl.config import load_preset
 from etl.errors import EmolakeError
-from etl.steer_eval import _chunks, regime, repetition_rate, sign_test
-from etl.steer_sweep import grid, steered_layers
+from etl.stages.steer import grid, steered_layers
+from etl.steering.judging import _chunks, regime, repetition_rate, sign_test
 
 
 def test_repetition_rate_counts_ngrams_seen_before():
@@ -53,7 +53,7 @@ def test_perplexity_chunks_bound_the_logits():
 def test_sampler_inverts_the_top_p_distribution():
     import torch
 
-    from etl.steer_generate import choose
+    from etl.model.generate import choose
 
     logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
     gens = [torch.Generator().manual_seed(0)]
@@ -68,7 +68,7 @@ def test_sampler_inverts_the_top_p_distribution():
 def test_rows_with_the_same_seed_share_their_draws():
     import torch
 
-    from etl.steer_generate import choose
+    from etl.model.generate import choose
 
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(1, 50, generator=g).repeat(3, 1)
@@ -137,8 +137,8 @@ def test_shipped_presets_have_a_valid_steer_table(name, tmp_path):
 
 
 def test_continuation_only_keeps_the_tokens_after_the_prompt():
-    from etl.steer_compare import continuation_only
-    from etl.token_scores import TextScores
+    from etl.probes.token_scores import TextScores
+    from etl.steering.compare import continuation_only
 
     text = "PROMPT>The sea rose."
     offsets = [(0, 6), (6, 7), (7, 10), (10, 14), (14, 19), (19, 20)]

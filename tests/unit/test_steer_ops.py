@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from etl.errors import EmolakeError
-from etl.steering import Intervention, apply, position_mask
+from etl.model.steer import Intervention, apply, position_mask
 
 torch = pytest.importorskip("torch")
 

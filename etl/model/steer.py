@@ -1,6 +1,6 @@
 """Steering: edit the residual stream after chosen decoder blocks while a model runs, and always undo it.
 
-Layer L is the output of decoder block L (as in `etl.hooks`), so a probe read at layer L and a vector added at
+Layer L is the output of decoder block L (as in `etl.model.hooks`), so a probe read at layer L and a vector added at
 layer L live in the same space. Operators, for a unit direction v and a residual vector h at one position:
 
     add             h + s * n * v                       (s: strength, n: mean residual norm at L on neutral text)
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from etl.errors import EmolakeError
-from etl.hooks import decoder_layers
+from etl.model.hooks import decoder_layers
 
 OPERATORS = ("add", "ablate", "add_normalised")
 POSITIONS = ("all", "prompt", "generated")
@@ -39,7 +39,7 @@ class Intervention:
     strength: float | np.ndarray = 0.0
     """Fraction of `norm`: a scalar or one value per batch row."""
     norm: float = 1.0
-    """Mean residual-stream norm at `layer` on neutral text (see `etl.steer_norms`)."""
+    """Mean residual-stream norm at `layer` on neutral text (see `etl.steering.norms`)."""
     operator: str = "add"
 
     def __post_init__(self) -> None:

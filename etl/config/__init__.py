@@ -17,7 +17,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from etl.config_base import (
+from etl.config.base import (
     CORPORA,
     DEFLECTION_PAIRS,
     PRESET_DIR,
@@ -31,8 +31,8 @@ from etl.config_base import (
     matches,
     reject_unknown,
 )
+from etl.config.steer import STEER_PROMPTS, SteerConfig
 from etl.errors import EmolakeError
-from etl.steer_config import STEER_PROMPTS, SteerConfig
 
 __all__ = [
     "CORPORA",
@@ -302,8 +302,10 @@ def load_preset(name_or_path: str, lake: str | Path | None = None, model: str | 
     emotions = raw.get("emotions", 171)
     if isinstance(emotions, list):
         emotions = tuple(emotions)
-    common = Common(model=model or raw.get("model", ""), lake=lake_dir, seed=raw.get("seed", 0), emotions=emotions)
-    check_fields("preset", common, skip={"lake"})
+    common = Common(
+        model=model or raw.get("model", ""), lake=lake_dir, seed=raw.get("seed", 0), emotions=emotions, preset=path.stem
+    )
+    check_fields("preset", common, skip={"lake", "preset"})
     if not common.model:
         raise EmolakeError(f'preset {path} has no `model`: set model = "bundled:smollm2-135m-instruct"')
     stages = {name: build(cls, raw.get(name, {}), common, name) for name, cls in STAGE_TYPES.items()}
@@ -330,6 +332,7 @@ def config_hash(config) -> str:
     """A short, stable hash of a config's values; the lake's location is not part of it (a moved lake stays done)."""
     values = dataclasses.asdict(config)
     values.get("common", {}).pop("lake", None)
+    values.get("common", {}).pop("preset", None)
     payload = json.dumps(values, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

@@ -38,6 +38,8 @@ class Common:
     """Seed for every random choice (sampling, splits)."""
     emotions: int | tuple[str, ...] = 171
     """The first N emotions of the catalog, or an explicit list of emotion words."""
+    preset: str = "custom"
+    """The preset these settings came from; names the steering sweep's partition. Not part of any run key."""
 
 
 def reject_unknown(section: str, values: dict, allowed: set[str]) -> None:

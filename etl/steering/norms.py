@@ -81,7 +81,7 @@ def neutral_texts(lake: Lake, corpus: str, n_texts: int) -> list[str]:
 
 def measure(loaded, texts: list[str]) -> tuple[dict[int, float], int]:
     """Mean L2 norm of the residual stream over positions 1.. of `texts` at every layer, and the token count."""
-    from etl.activations import forward_layers, tokenize
+    from etl.model.residuals import forward_layers, tokenize
 
     layers = list(range(loaded.n_layers))
     ids = tokenize(loaded.tokenizer, texts, MAX_TOKENS)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from etl.hooks import StopForward, capture
+from etl.model.hooks import StopForward, capture
 
 Spans = list[tuple[int, int]]
 """Character spans of one segment of a text (e.g. every turn of one speaker)."""

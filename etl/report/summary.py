@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from etl import query
-from etl.lake import Lake
+from etl.lake import Lake, views
 
 COUNTS = {
     "texts": "select corpus || ' (' || generator || ')' as what, count(*) as n from texts group by all order by 1",
@@ -20,7 +19,7 @@ def fmt(value: float | None, digits: int = 3) -> str:
 
 
 def render(lake: Lake) -> str:
-    catalog = query.connect(lake)
+    catalog = views.connect(lake)
     lines = [f"emolake: lake at {lake.root.resolve()}", ""]
     for view, sql in COUNTS.items():
         if view in catalog.views:

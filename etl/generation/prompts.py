@@ -13,10 +13,10 @@ import hashlib
 import json
 from typing import TYPE_CHECKING
 
-from etl.texts import Turn
+from etl.generation.texts import Turn
 
 if TYPE_CHECKING:
-    from etl.generation import Request
+    from etl.generation.plan import Request
 
 PROMPT_VERSION = "v2"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from etl import prompts
-from etl.generation import Chunk, Request
+from etl.generation import prompts
+from etl.generation.plan import Chunk, Request
 
 # Expected words per text, for the up-front token estimate (the guidelines' midpoints); ~1.35 tokens per word.
 EXPECTED_WORDS = {

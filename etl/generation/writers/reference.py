@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "data" / "reference_corpus"
+CORPUS_DIR = Path(__file__).resolve().parents[3] / "data" / "reference_corpus"
 
 
 def read_corpus(corpus: str) -> list[dict]:

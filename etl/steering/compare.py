@@ -14,9 +14,9 @@ import numpy as np
 from etl.config import SteerConfig
 from etl.errors import EmolakeError
 from etl.lake import Lake
-from etl.steer_eval import perplexities, regime, repetition_rate
-from etl.steer_generate import encode_prompts, generate, stop_ids
-from etl.steering import Intervention
+from etl.model.generate import encode_prompts, generate, stop_ids
+from etl.model.steer import Intervention
+from etl.steering.judging import perplexities, regime, repetition_rate
 
 KIND = "expression"
 SCORE_BATCH = 16
@@ -70,7 +70,7 @@ class Steerer:
     """A model with its probes, residual norms and sampling settings, ready to run paired comparisons."""
 
     def __init__(self, lake: Lake, loaded, config: SteerConfig, store_norms: bool = True) -> None:
-        from etl.steer_norms import layer_norms
+        from etl.steering.norms import layer_norms
 
         self.lake, self.loaded, self.config = lake, loaded, config
         self.score_layer = resolve_score_layer(lake, loaded.slug, config)
@@ -80,9 +80,9 @@ class Steerer:
         self._directions: dict[int, object] = {}
 
     def _probes(self, layers: list[int]):
-        from etl.token_scores import read_probe_layers
+        from etl.lake.probes import read_layers
 
-        return read_probe_layers(self.lake, self.loaded.slug, self.config.source, [KIND], layers)
+        return read_layers(self.lake, self.loaded.slug, self.config.source, [KIND], layers)
 
     def direction(self, emotion: str, layer: int) -> np.ndarray:
         """The unit expression probe of `emotion` at `layer`: the vector that is added."""
@@ -176,8 +176,8 @@ class Steerer:
         In context, because the first tokens of a text on its own carry huge norms (attention sinks beyond
         position 0 on SmolLM2) that would swamp an output's mean; the prompt is the same for both runs.
         """
-        from etl.generation import chat_prompt
-        from etl.token_scores import score_texts
+        from etl.generation.plan import chat_prompt
+        from etl.probes.token_scores import score_texts
 
         probe_set = {(KIND, self.score_layer): self.reader}
         rows = [i for i, text in enumerate(texts) if text.strip()]
@@ -202,7 +202,7 @@ class Steerer:
 
 def continuation_only(trace, start: int):
     """The tokens of a `TextScores` that begin at or after character `start`, offsets made relative to it."""
-    from etl.token_scores import TextScores
+    from etl.probes.token_scores import TextScores
 
     keep = [i for i, (begin, _) in enumerate(trace.offsets) if begin >= start]
     first = keep[0] if keep else len(trace.offsets)
@@ -216,10 +216,8 @@ def continuation_only(trace, start: int):
 
 def resolve_score_layer(lake: Lake, model: str, config: SteerConfig) -> int:
     """The probe layer that reads outputs: `score_layer` if set, else the best evaluated layer of the lake."""
-    import duckdb
-
-    from etl.scoring import pick_layer
+    from etl.lake.probes import best_layer
 
     if not lake.has("probes"):
         raise EmolakeError(f"the lake at {lake.root} has no probes: run `make all` before steering")
-    return pick_layer(lake, duckdb.connect(), model, config.source, KIND, config.score_layer)
+    return best_layer(lake, model, config.source, KIND, config.score_layer)

@@ -25,10 +25,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from etl import prompts
 from etl.errors import EmolakeError
-from etl.generation import Chunk, Request, build_row, derived_seed
-from etl.sources.gemini_estimate import Estimate, estimate, render
+from etl.generation import prompts
+from etl.generation.plan import Chunk, Request, build_row, derived_seed
+from etl.generation.writers.gemini_estimate import Estimate, estimate, render
 
 __all__ = ["Estimate", "estimate", "write"]
 
@@ -295,15 +295,16 @@ def write(config, pending: list[Chunk], land: Callable[[Chunk, list[dict]], None
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m etl.sources.gemini --preset full`: the requests and tokens a run would need now (nothing is sent;
+    """`python -m etl.generation.writers.gemini --preset full`: the requests and tokens a run would need now
+    (nothing is sent;
     finished chunks in the lake are not counted)."""
     import argparse
 
     from etl.catalog import select
     from etl.config import load_preset
-    from etl.generation import norm_pairs, plan
+    from etl.generation.landing import pending_chunks, writer_chunks
+    from etl.generation.plan import norm_pairs, plan
     from etl.lake import Lake
-    from etl.stages.generate import pending_chunks, writer_chunks
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--preset", default="full")

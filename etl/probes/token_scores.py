@@ -8,21 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 
 from etl.errors import EmolakeError
-from etl.lake import Lake
+from etl.lake.probes import StoredProbes
 
 MAX_TOKENS = 2048
-
-
-@dataclass
-class ProbeLayer:
-    emotions: list[str]
-    vectors: np.ndarray
-    """(n_emotions, hidden) unit vectors."""
-    center: np.ndarray
 
 
 @dataclass
@@ -36,37 +27,10 @@ class TextScores:
     emotions: dict[tuple[str, int], list[str]]
 
 
-def read_probe_layers(lake: Lake, model: str, source: str, kinds: list[str], layers: list[int]):
-    """(kind, layer) -> ProbeLayer for every requested pair that exists; raises if none does."""
-    if not lake.has("probes"):
-        raise EmolakeError(f"the lake at {lake.root} has no probes: run `make all` (or `make probes`)")
-    con = duckdb.connect()
-    rows = con.execute(
-        "select kind, cast(layer as integer), list(emotion order by emotion), list(vector order by emotion) "
-        "from read_parquet(?, hive_partitioning = true) where model = ? and source = ? "
-        "and kind in (select unnest(?)) and cast(layer as integer) in (select unnest(?)) group by all",
-        [lake.glob("probes"), model, source, kinds, layers],
-    ).fetchall()
-    if not rows:
-        raise EmolakeError(f"no {kinds} probes at layers {layers} for {model}/{source}: see `emolake sql --list`")
-    centers = {
-        (kind, layer): vector
-        for kind, layer, vector in con.execute(
-            "select kind, cast(layer as integer), vector from read_parquet(?, hive_partitioning = true) "
-            "where model = ? and source = ?",
-            [lake.glob("probe_centers"), model, source],
-        ).fetchall()
-    }
-    return {
-        (kind, layer): ProbeLayer(emotions, np.array(vectors, np.float32), np.array(centers[(kind, layer)], np.float32))
-        for kind, layer, emotions, vectors in rows
-    }
-
-
-def score_texts(loaded, texts: list[str], probe_layers: dict[tuple[str, int], ProbeLayer]) -> list[TextScores]:
+def score_texts(loaded, texts: list[str], probe_layers: dict[tuple[str, int], StoredProbes]) -> list[TextScores]:
     """Per-token scores of each text for every (kind, layer) probe set, from one forward pass per text batch."""
-    from etl.activations import forward_layers
-    from etl.scoring import check_texts
+    from etl.model.residuals import forward_layers
+    from etl.probes.scoring import check_texts
 
     check_texts(texts)
     tokenizer = loaded.tokenizer

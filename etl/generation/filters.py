@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from etl.catalog import names_emotion
-from etl.texts import ASSISTANT_PAIR, DIALOGUE_CORPORA
+from etl.generation.texts import ASSISTANT_PAIR, DIALOGUE_CORPORA
 
 WORD = re.compile(r"[A-Za-z]+(?:[-'][A-Za-z]+)*")
 LETTER = re.compile(r"[^\W\d_]")

@@ -117,7 +117,7 @@ def open_story_index(lake: Lake, model: str, source: str, kind: str, layer: int)
 
 def nearest_emotions(scorer, emotion: str, k: int) -> list[dict]:
     """The k emotions whose probes are closest (cosine) to `emotion`'s probe in a scorer's index, itself left out."""
-    from etl.scoring import check_k
+    from etl.probes.scoring import check_k
 
     if emotion not in scorer.emotions:
         close = [e for e in scorer.emotions if e.startswith(emotion[:3])][:5]
@@ -137,7 +137,7 @@ def probe_matrix(scorer) -> np.ndarray:
 
 def similar_stories(scorer, k: int, text: str | None = None, text_id: str | None = None) -> list[dict]:
     """The k stories most similar in emotion space to a live text or to a story of the lake (itself left out)."""
-    from etl.scoring import check_k
+    from etl.probes.scoring import check_k
 
     if (text is None) == (text_id is None):
         raise EmolakeError("give either a text or a story id (--text or --story), not both")

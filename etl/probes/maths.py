@@ -60,6 +60,10 @@ def project_out(vectors: np.ndarray, components: np.ndarray) -> np.ndarray:
     return vectors - (vectors @ components.T) @ components
 
 
+RESIDUE = 1e-6
+"""A projected vector shorter than this share of its original norm is rounding residue."""
+
+
 def unit(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     return vectors / np.where(norms == 0, 1.0, norms)
@@ -90,7 +94,13 @@ def probes_excluding(
     restored: how a kind orthogonalised against another probe space is rebuilt for evaluation."""
     probe_set = expression_probes(x, labels, n_emotions, baseline, variance)
     if exclude is not None and len(exclude):
-        probe_set.vectors = unit(project_out(probe_set.vectors.astype(np.float64), exclude)).astype(np.float32)
+        before = probe_set.vectors.astype(np.float64)
+        after = project_out(before, exclude)
+        # A probe that lived wholly in the excluded space keeps only rounding residue; normalising that residue
+        # would turn it into a machine-dependent random direction, so it becomes zero (it carries nothing).
+        emptied = np.linalg.norm(after, axis=1) <= RESIDUE * np.linalg.norm(before, axis=1)
+        after[emptied] = 0.0
+        probe_set.vectors = unit(after).astype(np.float32)
     return probe_set
 
 
@@ -101,7 +111,8 @@ def scores(x: np.ndarray, probes: ProbeSet) -> np.ndarray:
 
 def top_k_hits(score_matrix: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     """Whether each row's true label is among its k highest scores."""
-    top = np.argsort(-score_matrix, axis=1)[:, :k]
+    # Stable: tied scores rank by emotion order on every machine (SIMD sorts order ties differently).
+    top = np.argsort(-score_matrix, axis=1, kind="stable")[:, :k]
     return (top == labels[:, None]).any(axis=1)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from etl import catalog
 from etl.errors import EmolakeError
-from etl.texts import text_id
+from etl.generation.texts import text_id
 
 log = logging.getLogger("emolake")
 
@@ -158,10 +158,8 @@ def deflection_targets(eligible: list[str], count: int, seed: int) -> list[str]:
 def probe_pairs(lake, model: str, source: str, emotions: tuple[str, ...]) -> Pairs:
     """Each emotion's quarter of least similar emotions by expression-probe cosine at the best layer.
 
-    The best layer is the evaluated layer with the best held-out top-1 (the `evaluation_layers` dataset), or the
-    middle probe layer when nothing was evaluated. Reads the probes through the lake, never through the probes stage.
+    The layer is `etl.lake.probes.best_layer`'s. Reads the probes through the lake, never through the probes stage.
     """
-    import duckdb
     import numpy as np
 
     if not lake.has("probes"):
@@ -169,25 +167,17 @@ def probe_pairs(lake, model: str, source: str, emotions: tuple[str, ...]) -> Pai
             "deflection dialogues pick their emotion pairs from expression probes, and the lake has none: run "
             '`make probes` first, or set generate.deflection_pairs = "norms" for the fixed opposite-valence pairs'
         )
-    con = duckdb.connect()
-    probes = f"read_parquet('{_quoted(lake.glob('probes'))}', hive_partitioning = true)"
-    filters = f"model = '{_quoted(model)}' and source = '{_quoted(source)}' and kind = 'expression'"
-    layers = [
-        int(r[0])
-        for r in con.execute(
-            f"select distinct cast(layer as integer) from {probes} where {filters} order by 1"
-        ).fetchall()
-    ]
-    if not layers:
+    from etl.lake.probes import best_layer, layers_of
+    from etl.lake.probes import read as read_probes
+
+    if not layers_of(lake, model, source, "expression"):
         raise NeedsProbes(
             f"the lake has no expression probes of model {model} from source {source!r}: run `make probes` for that "
             "model and source, or change generate.deflection_probe_source"
         )
-    layer = _best_layer(con, lake, model, source, layers)
-    rows = con.execute(
-        f"select emotion, vector from {probes} where {filters} and cast(layer as integer) = {layer}"
-    ).fetchall()
-    found = {e: np.asarray(v, dtype=np.float64) for e, v in rows if e in emotions}
+    layer = best_layer(lake, model, source, "expression")
+    (stored,) = read_probes(lake, model, source, ["expression"], [layer]).values()
+    found = {e: v.astype(np.float64) for e, v in zip(stored.emotions, stored.vectors, strict=True) if e in emotions}
     names = [e for e in emotions if e in found]
     if len(names) < 2:
         raise EmolakeError(f"fewer than 2 of the selected emotions have probes at layer {layer}: run `make probes`")
@@ -233,32 +223,13 @@ def _speaker_request(emotion: str, index: int, emotions: tuple[str, ...], seed: 
     )
 
 
-def _best_layer(con, lake, model: str, source: str, layers: list[int]) -> int:
-    if lake.has("evaluation_layers"):
-        evaluated = f"read_parquet('{_quoted(lake.glob('evaluation_layers'))}', hive_partitioning = true)"
-        columns = {row[0] for row in con.execute(f"describe select * from {evaluated}").fetchall()}
-        kind = "kind = 'expression' and " if "kind" in columns else ""
-        best = con.execute(
-            f"select cast(layer as integer) from {evaluated} where {kind}model = ? and source = ? "
-            "and cast(layer as integer) in (select unnest(?)) order by top1 desc nulls last, 1 limit 1",
-            [model, source, layers],
-        ).fetchone()
-        if best:
-            return int(best[0])
-    return layers[len(layers) // 2]
-
-
-def _quoted(text: str) -> str:
-    return str(text).replace("'", "''")
-
-
 def build_row(request: Request, text: str, turns: list | None, provenance: dict) -> dict:
     """A `texts` row for one written text; dialogues get canonical `Name: words` text and exact turn spans.
 
     `turns` are the parsed turns of a dialogue (None: parse `text`, or it did not parse); `provenance` holds
     generator, model, prompt_hash, prompt_version, seed, temperature, created_at and, for deflection, pair_source.
     """
-    from etl.texts import DIALOGUE_CORPORA, parse_turns, render_dialogue, spans_json
+    from etl.generation.texts import DIALOGUE_CORPORA, parse_turns, render_dialogue, spans_json
 
     row = {
         "text_id": request.id_for(provenance["generator"], provenance["model"]),

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from etl import prompts
-from etl.generation import Chunk, build_row, chat_prompt, derived_seed
+from etl.generation import prompts
+from etl.generation.plan import Chunk, build_row, chat_prompt, derived_seed
 
 log = logging.getLogger("emolake")
 TOP_P = 0.95
@@ -81,7 +81,7 @@ def write(config, pending: list[Chunk], land: Callable[[Chunk, list[dict]], None
     """Samples every pending chunk and hands its rows to `land`; returns the number of tokens generated."""
     from tqdm import tqdm
 
-    from etl.models import load
+    from etl.model.load import load
 
     loaded = load(config.common.model)
     bar = tqdm(total=sum(len(c.requests) for c in pending), desc="generate (local)", unit="text")

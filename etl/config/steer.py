@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from etl.config_base import CORPORA, SOURCES, Common, check_choices, check_positive
+from etl.config.base import CORPORA, SOURCES, Common, check_choices, check_positive
 from etl.errors import EmolakeError
 
 STEER_PROMPTS = (
@@ -56,7 +56,7 @@ class SteerConfig:
 
     def __post_init__(self) -> None:
         from etl import catalog
-        from etl.steering import OPERATORS, POSITIONS
+        from etl.model.steer import OPERATORS, POSITIONS
 
         object.__setattr__(self, "strengths", tuple(float(s) for s in self.strengths))
         check_choices("steer.emotions", self.emotions, tuple(catalog.emotions()))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 
-from etl.steering import Intervention, steer
+from etl.model.steer import Intervention, steer
 
 
 @dataclass
@@ -26,7 +26,7 @@ class Generated:
 
 def encode_prompts(tokenizer, prompts: Sequence[str]) -> list[list[int]]:
     """Token ids of each prompt wrapped in the model's chat template, ready for the assistant's answer."""
-    from etl.generation import chat_prompt
+    from etl.generation.plan import chat_prompt
 
     texts = [chat_prompt(tokenizer, prompt) for prompt in prompts]
     return [list(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]

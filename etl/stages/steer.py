@@ -1,16 +1,15 @@
-"""The steering sweep: emotions x strengths x layers x prompts x seeds -> `steering_runs/model=M/sweep=PRESET/`.
+"""Stage `steer`: the steering sweep, emotions x strengths x layers x prompts x seeds.
 
-Reads probes, texts (for the residual norms) and the manifest from the lake; writes one Parquet file per (model,
-preset) and a manifest row (stage `steer`), so an unchanged sweep over unchanged probes is skipped.
+Reads probes, texts (for the residual norms) and the evaluation from the lake; writes
+`steering_runs/model=M/sweep=PRESET/part-0.parquet`. Runs through `etl.runner` like every stage, so an unchanged
+sweep over unchanged probes is skipped and a changed output schema runs it again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import logging
-import time
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -19,10 +18,10 @@ from tqdm import tqdm
 
 from etl.config import SteerConfig, config_hash
 from etl.lake import Lake, write_table
-from etl.steer_compare import Case, Comparison, Setting, Steerer
+from etl.runner import StageResult
+from etl.steering.compare import Case, Comparison, Setting, Steerer
 
 log = logging.getLogger("emolake")
-UPSTREAM = ("generate", "extract", "probes", "evaluate")
 
 
 def steered_layers(config: SteerConfig, n_layers: int) -> tuple[int, ...]:
@@ -47,28 +46,13 @@ def grid(config: SteerConfig, layers: tuple[int, ...]) -> list[tuple[Setting, Ca
     ]
 
 
-def sweep_key(lake: Lake, config: SteerConfig) -> str:
-    """Changes with the config and with any upstream run (new probes or texts mean a new sweep)."""
-    upstream = []
-    for stage in UPSTREAM:
-        upstream += sorted(p.name for p in lake.partition("manifest", stage=stage).glob("run-*.parquet"))
-    payload = f"steer|{config_hash(config)}|{','.join(upstream)}"
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def run(config: SteerConfig, preset: str, force: bool = False) -> dict | None:
-    """Runs the sweep unless an identical one is done; returns counts and rates, or None when skipped."""
-    from etl.models import load, model_slug
-    from etl.runner import code_version
+def run(config: SteerConfig) -> StageResult:
+    """Runs the sweep and writes its runs; returns counts and rates."""
+    from etl.model.load import load, model_slug
 
     lake = Lake(config.common.lake)
-    key = sweep_key(lake, config)
-    manifest = lake.manifest_path("steer", key)
-    path = lake.steering_runs_path(model_slug(config.common.model), preset)
-    if manifest.exists() and path.exists() and not force:
-        log.info("steer: already done for this config and these probes (%s), skipping", manifest)
-        return None
-    started, clock = datetime.now(UTC), time.perf_counter()
+    path = lake.steering_runs_path(model_slug(config.common.model), config.common.preset)
+    started = datetime.now(UTC)
     loaded = load(config.common.model)
     steerer = Steerer(lake, loaded, config)
     pairs = grid(config, steered_layers(config, loaded.n_layers))
@@ -85,23 +69,8 @@ def run(config: SteerConfig, preset: str, force: bool = False) -> dict | None:
         "regimes": dict(sorted(regimes.items())),
         "path": str(path),
     }
-    seconds = round(time.perf_counter() - clock, 2)
-    row = {
-        "stage": "steer",
-        "run_key": key,
-        "preset": preset,
-        "config_hash": config_hash(config),
-        "model": config.common.model,
-        "code_version": code_version(),
-        "rows_read": n_cases,
-        "rows_written": len(comparisons),
-        "details": json.dumps(result),
-        "started_at": started.isoformat(timespec="seconds"),
-        "seconds": seconds,
-    }
-    write_table(pa.Table.from_pylist([row]), manifest)
-    log.info("steer: wrote %d runs to %s in %.1f s (%s)", len(comparisons), path, seconds, result)
-    return result
+    log.info("steer: wrote %d runs to %s (%s)", len(comparisons), path, result)
+    return StageResult(rows_read=n_cases, rows_written=len(comparisons), details=result)
 
 
 def runs_table(comparisons: list[Comparison], steerer: Steerer, config: SteerConfig, started: datetime) -> pa.Table:
@@ -203,3 +172,6 @@ RUNS_SCHEMA = pa.schema(
         ("created_at", pa.string()),
     ]
 )
+
+# A change to the runs' columns runs the sweep again instead of leaving old files marked done.
+OUTPUT_SIGNATURE = hashlib.sha256(str(RUNS_SCHEMA).encode()).hexdigest()[:12]

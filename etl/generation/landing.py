@@ -1,0 +1,133 @@
+"""Landing generated rows in the lake: quality filters against a writer's whole corpus, chunk files written
+rejects-first, and the chunks still pending (what makes a killed or repeated run land every text once)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import duckdb
+
+from etl.config import CORPORA, GenerateConfig
+from etl.generation import prompts
+from etl.generation.filters import Duplicates, Limits, split_rows
+from etl.generation.plan import Chunk, chunks
+from etl.generation.texts import REJECT_SCHEMA, to_table
+from etl.lake import Lake, write_table
+
+log = logging.getLogger("emolake")
+
+
+class Landing:
+    """Filters a chunk's rows against the generator's whole corpus and writes kept and rejected rows."""
+
+    def __init__(self, lake: Lake, generator: str, config: GenerateConfig) -> None:
+        self.lake, self.generator, self.config = lake, generator, config
+        self.limits = limits(config)
+        self.duplicates: dict[str, Duplicates] = {}
+        self.counts: dict[str, dict[str, int]] = {}
+
+    def index(self, corpus: str) -> Duplicates:
+        """The corpus's duplicate index, seeded once with the texts already kept in the lake."""
+        if corpus not in self.duplicates:
+            index = Duplicates(self.limits.near_duplicate, seed=self.config.common.seed)
+            for text_id, text in landed_rows(self.lake, "texts", self.generator, corpus, columns="text_id, text"):
+                index.check(text_id, text)
+            self.duplicates[corpus] = index
+        return self.duplicates[corpus]
+
+    def land(self, chunk: Chunk, rows: list[dict]) -> None:
+        kept, rejected = split_rows(rows, self.limits, self.index(chunk.corpus))
+        write_chunk_files(self.lake, self.generator, chunk.corpus, chunk.key, kept, rejected)
+        counts = self.counts.setdefault(chunk.corpus, {"kept": 0, "rejected": 0})
+        counts["kept"] += len(kept)
+        counts["rejected"] += len(rejected)
+
+
+def limits(config: GenerateConfig) -> Limits:
+    return Limits(
+        config.min_words,
+        config.max_words,
+        config.dialogue_min_words,
+        config.dialogue_max_words,
+        config.min_english,
+        config.near_duplicate,
+    )
+
+
+def write_chunk_files(lake: Lake, generator: str, corpus: str, key: str, kept: list[dict], rejected: list[dict]):
+    """Rejects first, texts last: the texts file marks the chunk finished. Both are written even when empty, so
+    the `rejects` view exists as soon as anything was generated."""
+    rejects = lake.partition("rejects", generator=generator, corpus=corpus) / f"part-{key}.parquet"
+    write_table(to_table(rejected, REJECT_SCHEMA), rejects)
+    write_table(to_table(kept), lake.partition("texts", generator=generator, corpus=corpus) / f"part-{key}.parquet")
+
+
+def landed_rows(lake: Lake, dataset: str, generator: str, corpus: str, columns: str) -> list[tuple]:
+    """`columns` of every row already in one partition of `texts` or `rejects` ([] if none)."""
+    directory = lake.partition(dataset, generator=generator, corpus=corpus)
+    if not any(directory.glob("*.parquet")):
+        return []
+    pattern = str(directory / "*.parquet").replace("'", "''")
+    return duckdb.sql(f"select {columns} from read_parquet('{pattern}', filename = true)").fetchall()
+
+
+def pending_chunks(lake: Lake, generator: str, model: str, all_chunks: list[Chunk], regenerate: bool) -> list[Chunk]:
+    """Chunks to write: unfinished ones, less requests whose ids already landed in another chunk's file."""
+    by_corpus: dict[str, list[Chunk]] = {}
+    for chunk in all_chunks:
+        by_corpus.setdefault(chunk.corpus, []).append(chunk)
+    out = []
+    for corpus, group in by_corpus.items():
+        if regenerate:
+            drop_files(lake, generator, corpus, {r.id_for(generator, model) for c in group for r in c.requests})
+            out += group
+            continue
+        landed: dict[str, set[str]] = {}
+        for dataset in ("texts", "rejects"):
+            for text_id, filename in landed_rows(lake, dataset, generator, corpus, "text_id, filename"):
+                landed.setdefault(text_id, set()).add(filename.rsplit("/", 1)[-1])
+        for chunk in group:
+            own = f"part-{chunk.key}.parquet"
+            if (lake.partition("texts", generator=generator, corpus=corpus) / own).exists():
+                continue
+            calls = tuple(
+                kept
+                for call in chunk.calls
+                if (kept := tuple(r for r in call if landed.get(r.id_for(generator, model), {own}) <= {own}))
+            )
+            out.append(Chunk(chunk.corpus, chunk.key, calls))
+    return out
+
+
+def drop_files(lake: Lake, generator: str, corpus: str, ids: set[str]) -> None:
+    """Removes the files holding any of `ids` (regenerate: their texts are about to be written again)."""
+    for dataset in ("texts", "rejects"):
+        rows = landed_rows(lake, dataset, generator, corpus, "text_id, filename")
+        for filename in sorted({f for text_id, f in rows if text_id in ids}):
+            log.info("generate: regenerate: removing %s", filename)
+            Path(filename).unlink(missing_ok=True)
+
+
+def write_prompts(lake: Lake, generator: str, corpora: list[str], records: list[dict] | None = None) -> None:
+    """The templates a writer uses, stored by hash in the lake's `prompts` dataset: one file per template."""
+    import pyarrow as pa
+
+    for row in records if records is not None else prompts.records(generator, tuple(corpora)):
+        path = lake.partition("prompts", generator=generator) / f"part-{row['corpus']}-{row['prompt_hash']}.parquet"
+        if not path.exists():
+            write_table(pa.Table.from_pylist([row]), path)
+
+
+def writer_chunks(writer: str, model: str, planned: dict, config: GenerateConfig) -> list[Chunk]:
+    """Every chunk of one writer's plan, corpus by corpus."""
+    per_chunk = config.local_batch_size if writer == "local" else config.gemini_calls_per_chunk
+    out = []
+    for corpus in (c for c in CORPORA if c in planned):
+        per_call = 1 if writer == "local" else texts_per_call(corpus, config)
+        out += chunks(corpus, planned[corpus], per_call, per_chunk, writer, model)
+    return out
+
+
+def texts_per_call(corpus: str, config: GenerateConfig) -> int:
+    return config.gemini_stories_per_call if corpus.endswith("_story") else config.gemini_dialogues_per_call

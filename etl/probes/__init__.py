@@ -1,0 +1,1 @@
+"""Probe maths, probe kinds, and nearest/score/search over probe sets."""

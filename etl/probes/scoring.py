@@ -1,0 +1,81 @@
+"""Nearest emotions for live text: model loaded once, texts batched, FAISS over the unit probes of one layer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from etl.errors import EmolakeError
+from etl.lake import Lake
+
+MAX_TOKENS = 2048
+
+
+@dataclass
+class Scorer:
+    lake: Lake
+    model_spec: str
+    model: str
+    source: str
+    kind: str
+    layer: int
+    emotions: list[str]
+    center: np.ndarray
+    index: object
+
+    def vectors(self, texts: list[str], batch_tokens: int = 8192) -> np.ndarray:
+        """Mean residual vector of each text at the scorer's layer, all tokens but the first, centred."""
+        from etl.model.load import load
+        from etl.model.residuals import mean_residuals
+
+        check_texts(texts)
+        loaded = load(self.model_spec)
+        result = mean_residuals(loaded.model, loaded.tokenizer, texts, [self.layer], 1, MAX_TOKENS, batch_tokens)
+        too_short = np.flatnonzero(result.n_used == 0)
+        if len(too_short):
+            raise EmolakeError(f"text at row {int(too_short[0])} is a single token: give at least two tokens of text")
+        return result.vectors[:, 0] - self.center
+
+    def nearest(self, texts: list[str], k: int) -> list[list[dict]]:
+        """The k best-matching emotions per text, best first, as {"emotion", "score"} (cosine)."""
+        k = check_k(k, len(self.emotions))
+        queries = self.vectors(texts)
+        norms = np.linalg.norm(queries, axis=1, keepdims=True)
+        queries = np.ascontiguousarray(queries / np.where(norms == 0, 1, norms), dtype=np.float32)
+        scores, ids = self.index.search(queries, k)
+        return [
+            [{"emotion": self.emotions[i], "score": round(float(s), 4)} for s, i in zip(row_s, row_i, strict=True)]
+            for row_s, row_i in zip(scores, ids, strict=True)
+        ]
+
+
+def check_texts(texts: list[str]) -> None:
+    for row, text in enumerate(texts):
+        if not isinstance(text, str) or not text.strip():
+            raise EmolakeError(f"text at row {row} is empty: give some text to score")
+
+
+def check_k(k: int, n: int) -> int:
+    if k < 1:
+        raise EmolakeError(f"--k {k}: use a number from 1 to {n}")
+    return min(k, n)
+
+
+def open_scorer(
+    lake: Lake, model: str | None = None, source: str = "reference", kind: str = "expression", layer: int | None = None
+) -> Scorer:
+    """Loads the index and centre of one (model, source, kind, layer); layer defaults to the best evaluated one."""
+    import faiss
+
+    from etl.lake import probes
+
+    model, model_spec = probes.pick_model(lake, model, source, kind)
+    layer = probes.best_layer(lake, model, source, kind, layer)
+    path = lake.faiss_path(model, source, kind, layer)
+    if not path.exists():
+        raise EmolakeError(f"no FAISS index for {model}/{source}/{kind}/layer {layer}: run `make index`")
+    emotions = json.loads(path.with_suffix(".json").read_text())["emotions"]
+    (stored,) = probes.read(lake, model, source, [kind], [layer]).values()
+    return Scorer(lake, model_spec, model, source, kind, layer, emotions, stored.center, faiss.read_index(str(path)))

@@ -1,0 +1,1 @@
+"""Steering measurements: comparisons of steered and unsteered text, residual norms, judging."""

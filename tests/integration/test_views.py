@@ -1,0 +1,54 @@
+"""Every view of `sql/` builds on the tiny lake; a broken view fails loudly, naming its file."""
+
+import shutil
+
+import pytest
+
+from etl.errors import EmolakeError
+from etl.lake import Lake, views
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_view_builds_on_the_tiny_lake(tiny_lake_copy, cli):
+    # Per-token scores too (`emolake score`), so that every dataset, and every view over it, exists.
+    texts = tiny_lake_copy.parent / "score-input.csv"
+    texts.write_text("id,text\nq1,The kettle clicked off and the kitchen went quiet again.\n")
+    code, _, err = cli("--lake", tiny_lake_copy, "score", "--input", texts, "--text-column", "text", "--id-column", "id")
+    assert code == 0, err
+    catalog = views.connect(Lake(tiny_lake_copy))
+    every = {path.stem for path in views.view_files()}
+    assert catalog.missing == {}
+    assert set(catalog.views) == every
+    for name in every:
+        catalog.con.execute(f"select * from {name} limit 1").fetchall()
+
+
+def test_a_broken_view_raises_with_its_file_name(tiny_lake, tmp_path, monkeypatch):
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(views.SQL_DIR, sql_dir)
+    mart = sql_dir / "marts" / "best_layers.sql"
+    mart.write_text(mart.read_text().replace("top1 desc", "no_such_column desc"))
+    monkeypatch.setattr(views, "SQL_DIR", sql_dir)
+    with pytest.raises(EmolakeError, match=r"view `best_layers` \(sql/marts/best_layers.sql\) failed"):
+        views.connect(Lake(tiny_lake))
+
+
+def test_views_are_created_after_the_views_they_read():
+    order = [view.name for view, _ in views.in_dependency_order([views.parse(p) for p in views.view_files()])]
+    for view, reads in views.in_dependency_order([views.parse(p) for p in views.view_files()]):
+        assert all(order.index(upstream) < order.index(view.name) for upstream in reads)
+    assert order.index("steering_effects") < order.index("steering_summary")
+    assert order.index("texts") < order.index("stories")
+
+
+def test_a_view_over_an_absent_dataset_names_the_target_that_fills_it(tiny_lake, tmp_path):
+    lake = tmp_path / "lake"
+    shutil.copytree(tiny_lake, lake, ignore=shutil.ignore_patterns("steering_runs"))
+    catalog = views.connect(Lake(lake))
+    assert catalog.missing == {
+        "scores": "emolake score --input FILE --text-column COL",
+        "steering_runs": "make steer",
+        "steering_effects": "make steer",
+        "steering_summary": "make steer",
+    }
