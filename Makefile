@@ -8,7 +8,7 @@ LAKE ?= lake
 EMOLAKE := $(BIN)/emolake --lake $(LAKE)
 STAMP := $(VENV)/.installed
 
-.PHONY: help all install model model-gemma browsers generate extract probes index evaluate steer serve summary test test-unit lint format clean-lake
+.PHONY: help all install model model-gemma browsers generate extract probes index evaluate steer serve summary test test-unit test-integration test-browser lint format clean-lake
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,7 +48,7 @@ index: install ## FAISS indexes of the probes
 evaluate: install ## held-out accuracy, valence/arousal r, geometry, logit lens, report (lake/reports/MODEL/report.html)
 	$(EMOLAKE) run evaluate --preset $(PRESET)
 
-steer: install ## steering sweep on the preset: fills the steering_runs view
+steer: install ## steering sweep on the preset (`emolake run steer`, then its summary): fills steering_runs
 	$(EMOLAKE) steer-sweep --preset $(PRESET)
 
 serve: install ## the Dash app on 127.0.0.1:8050 (read-only over the lake)
@@ -65,8 +65,14 @@ test: install model browsers ## the whole test suite (unit + integration + brows
 	$(BIN)/ruff check etl tests bench dashboards
 	$(BIN)/python -m pytest -q
 
-test-unit: install ## unit tests only (no model)
-	$(BIN)/python -m pytest -q -m "not integration"
+test-unit: install ## unit tests only (no model is loaded: tests/unit/conftest.py refuses)
+	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: install model ## integration tests (tiny random model and the bundled SmolLM2), no browser
+	$(BIN)/python -m pytest -q tests/integration
+
+test-browser: install model browsers ## headless Chromium against the real Dash server and the report
+	$(BIN)/python -m pytest -q tests/browser
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check etl tests bench dashboards

@@ -69,14 +69,6 @@ def select(spec: int | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(spec)
 
 
-def check_emotion(word: str) -> str:
-    if word not in emotions():
-        close = [e for e in emotions() if e.startswith(word[:3])][:5]
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise EmolakeError(f"unknown emotion {word!r}{hint}: see etl/data/emotions_171.txt")
-    return word
-
-
 def names_emotion(text: str, emotion: str) -> str | None:
     """The first forbidden form of `emotion` that `text` contains, or None."""
     words = " " + " ".join(re.findall(r"[a-z]+(?:[-'][a-z]+)*", text.lower())) + " "

@@ -1,7 +1,7 @@
 """Held-out classification: probes rebuilt without one topic fold score the texts of that fold.
 
-Each probe kind is rebuilt from the texts it was built from (`KIND_DATA`, the same corpora, segments and labels
-as the probes stage), with the baseline recorded in the probes' provenance.
+Each probe kind is rebuilt from the texts it was built from (`etl.probes.kinds.KINDS`: the same corpora, segments
+and labels as the probes stage), with the baseline recorded in the probes' provenance.
 """
 
 from __future__ import annotations
@@ -9,10 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from etl import catalog
-from etl.probes.kinds import KINDS
 from etl.probes.maths import probes_excluding, scores, top_k_hits
 
-KIND_DATA = KINDS
 """Where each probe kind's texts come from: the same table the probes stage builds from."""
 
 

@@ -13,7 +13,6 @@ import numpy as np
 
 from etl.evaluation.geometry import cosine_matrix
 
-NORM_KEPT_COLUMNS = ("norm_kept", "orthogonal_norm_share")
 """Provenance columns of `probes` that may hold the share of norm left after orthogonalisation."""
 
 

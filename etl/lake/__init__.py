@@ -149,10 +149,6 @@ def write_json(payload: dict, final: Path) -> Path:
     return final
 
 
-def read_table(name_or_path: Path) -> pa.Table:
-    return pq.read_table(name_or_path)
-
-
 def clean_temporaries(root: Path) -> int:
     """Removes temporaries left by a killed writer; returns how many were removed."""
     removed = 0

@@ -27,6 +27,7 @@ from etl.lake import Lake, vectors, write_table
 from etl.lake.probes import StoredProbes, best_of
 from etl.lake.probes import read as read_probes
 from etl.model.load import model_slug
+from etl.probes.kinds import KINDS
 from etl.probes.maths import baseline_components, expression_probes
 from etl.runner import StageResult
 
@@ -67,7 +68,7 @@ class KindInputs:
 
 def kind_inputs(cache: VectorCache, kind: str, probes: StoredProbes, expression: StoredProbes | None):
     """The KindInputs of one probe set, following its provenance; None when the kind's texts are not in the lake."""
-    spec = classification.KIND_DATA.get(kind)
+    spec = KINDS.get(kind)
     if spec is None:
         log.info("evaluate: no held-out recipe for probe kind %r; geometry only", kind)
         return None

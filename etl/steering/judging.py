@@ -18,7 +18,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-REGIMES = ("surgical", "repetitive", "explosive")
 MAX_LOGIT_CELLS = 1 << 25
 """Upper bound on batch x length x vocabulary of one perplexity chunk (128 MB of float32 logits)."""
 

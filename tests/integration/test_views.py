@@ -14,7 +14,8 @@ def test_every_view_builds_on_the_tiny_lake(tiny_lake_copy, cli):
     # Per-token scores too (`emolake score`), so that every dataset, and every view over it, exists.
     texts = tiny_lake_copy.parent / "score-input.csv"
     texts.write_text("id,text\nq1,The kettle clicked off and the kitchen went quiet again.\n")
-    code, _, err = cli("--lake", tiny_lake_copy, "score", "--input", texts, "--text-column", "text", "--id-column", "id")
+    args = ("score", "--input", texts, "--text-column", "text", "--id-column", "id")
+    code, _, err = cli("--lake", tiny_lake_copy, *args)
     assert code == 0, err
     catalog = views.connect(Lake(tiny_lake_copy))
     every = {path.stem for path in views.view_files()}

@@ -191,8 +191,9 @@ def test_held_out_with_a_single_topic_has_no_test_set():
 
 def test_kind_data_covers_every_probe_kind_the_config_knows():
     from etl.config import PROBE_KINDS
+    from etl.probes.kinds import KINDS
 
-    assert set(classification.KIND_DATA) == set(PROBE_KINDS)
+    assert set(KINDS) == set(PROBE_KINDS)
 
 
 def test_scenario_diagonal_strength_is_high_when_each_target_wins():

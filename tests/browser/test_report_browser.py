@@ -1,31 +1,12 @@
 """The report opens in a real (headless) Chromium: every figure loads and every section is there."""
 
-import shutil
-
 import pytest
 
 from etl.lake import Lake
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("chromedriver") is None, reason="Chromium is not installed: run `make browsers`"),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 SECTIONS = ("Summary", "Layer curve", "Emotion map and clusters", "Similarity matrix", "Dose curve")
-
-
-@pytest.fixture
-def browser():
-    from selenium import webdriver
-
-    options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,2000"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def test_report_renders_with_every_figure_loaded(tiny_lake, browser):
