@@ -12,7 +12,7 @@ from etl.errors import EmolakeError
 PATH = "/data"
 TITLE = "Dataset"
 MAX_ROWS = 500
-TABLE_COLUMNS = ("text_id", "corpus", "generator", "emotion", "topic", "words", "preview")
+TABLE_COLUMNS = ("text_id", "corpus", "source", "emotion", "topic", "words", "preview")
 
 
 def layout(ctx: AppContext):
@@ -25,7 +25,7 @@ def layout(ctx: AppContext):
             html.Div(
                 [
                     labelled("Corpus", dcc.Dropdown(id="ds-corpus", options=distinct(ctx, "corpus"), multi=True)),
-                    labelled("Generator", dcc.Dropdown(id="ds-generator", options=distinct(ctx, "generator"))),
+                    labelled("Source", dcc.Dropdown(id="ds-source", options=distinct(ctx, "source"))),
                     labelled("Emotion", dcc.Dropdown(id="ds-emotion", options=distinct(ctx, "emotion"))),
                     labelled("Topic", dcc.Dropdown(id="ds-topic", options=distinct(ctx, "topic"))),
                     labelled(
@@ -53,13 +53,13 @@ def distinct(ctx: AppContext, column: str) -> list[str]:
     return [v for v in ctx.reader.values(f"select distinct {column} from texts order by 1") if v is not None]
 
 
-def filter_texts(ctx: AppContext, corpora, generator, emotion, topic, search) -> tuple[list[dict], int]:
+def filter_texts(ctx: AppContext, corpora, source, emotion, topic, search) -> tuple[list[dict], int]:
     """Texts matching the filters (at most MAX_ROWS) and how many matched in all."""
     where, params = ["true"], []
     if corpora:
         where.append("corpus in (select unnest(?))")
         params.append(list(corpora))
-    for column, value in (("generator", generator), ("emotion", emotion), ("topic", topic)):
+    for column, value in (("source", source), ("emotion", emotion), ("topic", topic)):
         if value:
             where.append(f"{column} = ?")
             params.append(value)
@@ -69,7 +69,7 @@ def filter_texts(ctx: AppContext, corpora, generator, emotion, topic, search) ->
     condition = " and ".join(where)
     total = ctx.reader.values(f"select count(*) from texts where {condition}", params)[0]
     rows = ctx.reader.rows(
-        "select text_id, corpus, generator, emotion, topic, len(string_split(text, ' ')) as words, "
+        "select text_id, corpus, source, emotion, topic, len(string_split(text, ' ')) as words, "
         f"left(text, 140) as preview from texts where {condition} order by corpus, emotion, text_id limit {MAX_ROWS}",
         params,
     )
@@ -89,13 +89,13 @@ def open_text(ctx: AppContext, text_id: str, live: bool = False):
     from dashboards.tokens import from_rows
 
     found = ctx.reader.rows(
-        "select text_id, corpus, generator, emotion, topic, text from texts where text_id = ?", [text_id]
+        "select text_id, corpus, source, emotion, topic, text from texts where text_id = ?", [text_id]
     )
     if not found:
         return error_box(f"text {text_id} is not in the lake")
     row = found[0]
     meta = html.P(
-        f"{row['corpus']} · {row['generator']} · {row['emotion'] or 'no emotion'} · {row['topic'] or ''}",
+        f"{row['corpus']} · {row['source']} · {row['emotion'] or 'no emotion'} · {row['topic'] or ''}",
         className="muted",
     )
     sets = scored_sets(ctx, text_id)
@@ -159,22 +159,22 @@ def quality(ctx: AppContext):
     import plotly.express as px
 
     if ctx.reader.has("corpus_summary"):
-        summary = ctx.reader.rows("select * from corpus_summary order by generator, corpus")
+        summary = ctx.reader.rows("select * from corpus_summary order by source, corpus")
     else:  # the mart needs `rejects`; count kept texts alone when nothing was rejected
         summary = ctx.reader.rows(
-            "select generator, corpus, count(*) as n_texts, count(distinct emotion) as n_emotions, 0 as n_rejected "
+            "select source, corpus, count(*) as n_texts, count(distinct emotion) as n_emotions, 0 as n_rejected "
             "from texts group by all order by all"
         )
     parts = [html.H4("Texts per corpus"), small_table(summary, "ds-summary")]
     reasons = []
     if ctx.reader.has("rejects"):
-        reasons = ctx.reader.rows("select generator, reason, count(*) as n from rejects group by all order by n desc")
+        reasons = ctx.reader.rows("select source, reason, count(*) as n from rejects group by all order by n desc")
     if reasons:
         figure = px.bar(
             reasons,
             x="reason",
             y="n",
-            color="generator",
+            color="source",
             template="plotly_white",
             height=280,
             title="rejected texts by reason",
@@ -184,9 +184,9 @@ def quality(ctx: AppContext):
         parts.append(html.P("No texts were rejected by the quality filters.", className="muted"))
     if ctx.reader.has("generation_quality"):
         rows = ctx.reader.rows("select * from generation_quality order by all limit 2000")
-        parts += [html.H4("Per generator, corpus and emotion"), small_table(rows, "ds-generation")]
+        parts += [html.H4("Per source, corpus and emotion"), small_table(rows, "ds-generation")]
     lengths = ctx.reader.rows(
-        "select generator || ' / ' || corpus as source, len(string_split(text, ' ')) as words from texts"
+        "select source || ' / ' || corpus as source, len(string_split(text, ' ')) as words from texts"
     )
     if lengths:
         figure = px.box(lengths, x="source", y="words", template="plotly_white", height=320, title="words per text")
@@ -200,13 +200,13 @@ def register(app, ctx: AppContext) -> None:
         Output("ds-table", "active_cell"),
         Output("ds-count", "children"),
         Input("ds-corpus", "value"),
-        Input("ds-generator", "value"),
+        Input("ds-source", "value"),
         Input("ds-emotion", "value"),
         Input("ds-topic", "value"),
         Input("ds-search", "value"),
     )
-    def filter_rows(corpora, generator, emotion, topic, search):
-        rows, total = filter_texts(ctx, corpora, generator, emotion, topic, search)
+    def filter_rows(corpora, source, emotion, topic, search):
+        rows, total = filter_texts(ctx, corpora, source, emotion, topic, search)
         shown = f"showing the first {len(rows)}" if total > len(rows) else "showing all"
         rows = [{**row, "id": row["text_id"]} for row in rows]
         return rows, None, f"{total} texts match; {shown}. Click a row to open it."

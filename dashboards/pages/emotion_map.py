@@ -182,11 +182,11 @@ def detail(ctx: AppContext, value: str, kind: str, layer: int, emotion: str):
     stories = []
     if ctx.reader.has("stories"):
         stories = ctx.reader.rows(
-            "select text_id, generator, topic, text from stories where emotion = ? order by generator, text_id limit ?",
+            "select text_id, source, topic, text from stories where emotion = ? order by source, text_id limit ?",
             [emotion, STORIES],
         )
     story_items = [
-        html.Blockquote([html.Small(f"{s['generator']} · {s['topic']}"), html.P(s["text"][:420])]) for s in stories
+        html.Blockquote([html.Small(f"{s['source']} · {s['topic']}"), html.P(s["text"][:420])]) for s in stories
     ] or [html.P("No stories with this emotion in the lake.", className="muted")]
     return html.Div(
         [

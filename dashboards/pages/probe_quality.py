@@ -57,8 +57,8 @@ def layout(ctx: AppContext):
 CURVES = (
     ("top1", 1, "solid", "circle"),
     ("top5", 1, "dash", "square"),
-    ("valence_r", 2, "solid", "circle"),
-    ("arousal_r", 2, "dot", "triangle-up"),
+    ("pc1_valence_r", 2, "solid", "circle"),
+    ("pc2_arousal_r", 2, "dot", "triangle-up"),
     ("valence_decoded_r", 2, "dashdot", "diamond"),
     ("split_half_cos", 2, "longdash", "x"),
 )
@@ -78,7 +78,8 @@ def curves(ctx: AppContext, model: str, kind: str, layer: int | None):
     if not ctx.reader.has("evaluation_layers"):
         return empty_state("No evaluation yet.", ctx.reader.target("evaluation_layers"))
     rows = ctx.reader.rows(
-        "select source, layer, top1, top5, chance_top1, valence_r, arousal_r, valence_decoded_r, split_half_cos "
+        "select source, layer, top1, top5, chance_top1, pc1_valence_r, pc2_arousal_r, valence_decoded_r, "
+        "split_half_cos "
         "from evaluation_layers "
         "where model = ? and kind = ? order by source, layer",
         [model, kind],

@@ -15,7 +15,7 @@ from etl.errors import EmolakeError
 
 PATH = "/sql"
 TITLE = "SQL"
-DEFAULT_SQL = "select corpus, generator, count(*) as n_texts\nfrom texts\ngroup by all\norder by all"
+DEFAULT_SQL = "select corpus, source, count(*) as n_texts\nfrom texts\ngroup by all\norder by all"
 
 
 def layout(ctx: AppContext):

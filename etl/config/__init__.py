@@ -206,7 +206,7 @@ class ExtractConfig:
 class ProbesConfig:
     common: Common
     sources: tuple[str, ...] = ("reference",)
-    """Build one probe set per text source (generator); the `source` column tells them apart."""
+    """Build one probe set per text source (who wrote the texts); the `source` column tells them apart."""
     kinds: tuple[str, ...] = ("expression", "deflection", "present_speaker", "other_speaker")
     """Probe kinds to build; a kind whose corpus was not extracted is skipped (and logged)."""
     baseline_corpora: tuple[str, ...] = ("neutral_story",)

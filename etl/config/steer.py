@@ -36,7 +36,7 @@ class SteerConfig:
     positions: str = "all"
     """Steered positions: `all`, `prompt` or `generated`."""
     source: str = "reference"
-    """Probe source (text generator) whose probes steer and score."""
+    """Probe source (who wrote the texts they were built from) whose probes steer and score."""
     score_layer: int | None = None
     """Probe layer that scores the outputs (None: the best evaluated layer)."""
     max_new_tokens: int = 48

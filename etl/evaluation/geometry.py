@@ -44,8 +44,9 @@ def correlations(vectors: np.ndarray, emotions: list[str]) -> dict:
         if column >= axes.shape[1]:
             continue
         target = np.array([norms[emotions[i]][name] for i in rated])
-        out[f"{name}_r"] = pearson(axes[rated, column], target)
-        out[f"{name}_spearman"] = spearman(axes[rated, column], target)
+        prefix = f"pc{column + 1}_{name}"  # which component against which norm, e.g. pc1_valence_r
+        out[f"{prefix}_r"] = pearson(axes[rated, column], target)
+        out[f"{prefix}_spearman"] = spearman(axes[rated, column], target)
     return out
 
 

@@ -12,7 +12,7 @@ Checks, in order (the first that fails names the reason):
   emotion it is about (a story's emotion; a dialogue's target, displayed and speakers' emotions).
 - `repetitive`: a text that loops (fewer than half of its word 3-grams distinct), as small models do.
 - `duplicate` / `near_duplicate`: the same words as, or word-3-gram Jaccard similarity of at least the threshold
-  with, a text already kept for the same generator and corpus (the whole corpus, earlier runs included). Similarity
+  with, a text already kept for the same source and corpus (the whole corpus, earlier runs included). Similarity
   is estimated with MinHash (128 permutations: standard error at most 0.045) and candidates are found with LSH
   (32 bands of 4), so pairs at the threshold are caught with probability ~0.87 and at 0.6 with ~0.99.
 """
@@ -153,7 +153,7 @@ def names_its_emotion(row: dict) -> Rejection | None:
 
 
 class Duplicates:
-    """Exact and near duplicates among the texts kept so far (one index per generator and corpus).
+    """Exact and near duplicates among the texts kept so far (one index per source and corpus).
 
     Compact enough for a paper-scale corpus: per text, a 128 x uint32 signature in one growing array, an 8-byte
     digest of its words, and one integer key per LSH band (a band's 4 values hashed to 64 bits; a rare false match

@@ -19,10 +19,10 @@ log = logging.getLogger("emolake")
 
 
 class Landing:
-    """Filters a chunk's rows against the generator's whole corpus and writes kept and rejected rows."""
+    """Filters a chunk's rows against the source's whole corpus and writes kept and rejected rows."""
 
-    def __init__(self, lake: Lake, generator: str, config: GenerateConfig) -> None:
-        self.lake, self.generator, self.config = lake, generator, config
+    def __init__(self, lake: Lake, source: str, config: GenerateConfig) -> None:
+        self.lake, self.source, self.config = lake, source, config
         self.limits = limits(config)
         self.duplicates: dict[str, Duplicates] = {}
         self.counts: dict[str, dict[str, int]] = {}
@@ -31,14 +31,14 @@ class Landing:
         """The corpus's duplicate index, seeded once with the texts already kept in the lake."""
         if corpus not in self.duplicates:
             index = Duplicates(self.limits.near_duplicate, seed=self.config.common.seed)
-            for text_id, text in landed_rows(self.lake, "texts", self.generator, corpus, columns="text_id, text"):
+            for text_id, text in landed_rows(self.lake, "texts", self.source, corpus, columns="text_id, text"):
                 index.check(text_id, text)
             self.duplicates[corpus] = index
         return self.duplicates[corpus]
 
     def land(self, chunk: Chunk, rows: list[dict]) -> None:
         kept, rejected = split_rows(rows, self.limits, self.index(chunk.corpus))
-        write_chunk_files(self.lake, self.generator, chunk.corpus, chunk.key, kept, rejected)
+        write_chunk_files(self.lake, self.source, chunk.corpus, chunk.key, kept, rejected)
         counts = self.counts.setdefault(chunk.corpus, {"kept": 0, "rejected": 0})
         counts["kept"] += len(kept)
         counts["rejected"] += len(rejected)
@@ -55,24 +55,24 @@ def limits(config: GenerateConfig) -> Limits:
     )
 
 
-def write_chunk_files(lake: Lake, generator: str, corpus: str, key: str, kept: list[dict], rejected: list[dict]):
+def write_chunk_files(lake: Lake, source: str, corpus: str, key: str, kept: list[dict], rejected: list[dict]):
     """Rejects first, texts last: the texts file marks the chunk finished. Both are written even when empty, so
     the `rejects` view exists as soon as anything was generated."""
-    rejects = lake.partition("rejects", generator=generator, corpus=corpus) / f"part-{key}.parquet"
+    rejects = lake.partition("rejects", source=source, corpus=corpus) / f"part-{key}.parquet"
     write_table(to_table(rejected, REJECT_SCHEMA), rejects)
-    write_table(to_table(kept), lake.partition("texts", generator=generator, corpus=corpus) / f"part-{key}.parquet")
+    write_table(to_table(kept), lake.partition("texts", source=source, corpus=corpus) / f"part-{key}.parquet")
 
 
-def landed_rows(lake: Lake, dataset: str, generator: str, corpus: str, columns: str) -> list[tuple]:
+def landed_rows(lake: Lake, dataset: str, source: str, corpus: str, columns: str) -> list[tuple]:
     """`columns` of every row already in one partition of `texts` or `rejects` ([] if none)."""
-    directory = lake.partition(dataset, generator=generator, corpus=corpus)
+    directory = lake.partition(dataset, source=source, corpus=corpus)
     if not any(directory.glob("*.parquet")):
         return []
     pattern = str(directory / "*.parquet").replace("'", "''")
     return duckdb.sql(f"select {columns} from read_parquet('{pattern}', filename = true)").fetchall()
 
 
-def pending_chunks(lake: Lake, generator: str, model: str, all_chunks: list[Chunk], regenerate: bool) -> list[Chunk]:
+def pending_chunks(lake: Lake, source: str, model: str, all_chunks: list[Chunk], regenerate: bool) -> list[Chunk]:
     """Chunks to write: unfinished ones, less requests whose ids already landed in another chunk's file."""
     by_corpus: dict[str, list[Chunk]] = {}
     for chunk in all_chunks:
@@ -80,41 +80,41 @@ def pending_chunks(lake: Lake, generator: str, model: str, all_chunks: list[Chun
     out = []
     for corpus, group in by_corpus.items():
         if regenerate:
-            drop_files(lake, generator, corpus, {r.id_for(generator, model) for c in group for r in c.requests})
+            drop_files(lake, source, corpus, {r.id_for(source, model) for c in group for r in c.requests})
             out += group
             continue
         landed: dict[str, set[str]] = {}
         for dataset in ("texts", "rejects"):
-            for text_id, filename in landed_rows(lake, dataset, generator, corpus, "text_id, filename"):
+            for text_id, filename in landed_rows(lake, dataset, source, corpus, "text_id, filename"):
                 landed.setdefault(text_id, set()).add(filename.rsplit("/", 1)[-1])
         for chunk in group:
             own = f"part-{chunk.key}.parquet"
-            if (lake.partition("texts", generator=generator, corpus=corpus) / own).exists():
+            if (lake.partition("texts", source=source, corpus=corpus) / own).exists():
                 continue
             calls = tuple(
                 kept
                 for call in chunk.calls
-                if (kept := tuple(r for r in call if landed.get(r.id_for(generator, model), {own}) <= {own}))
+                if (kept := tuple(r for r in call if landed.get(r.id_for(source, model), {own}) <= {own}))
             )
             out.append(Chunk(chunk.corpus, chunk.key, calls))
     return out
 
 
-def drop_files(lake: Lake, generator: str, corpus: str, ids: set[str]) -> None:
+def drop_files(lake: Lake, source: str, corpus: str, ids: set[str]) -> None:
     """Removes the files holding any of `ids` (regenerate: their texts are about to be written again)."""
     for dataset in ("texts", "rejects"):
-        rows = landed_rows(lake, dataset, generator, corpus, "text_id, filename")
+        rows = landed_rows(lake, dataset, source, corpus, "text_id, filename")
         for filename in sorted({f for text_id, f in rows if text_id in ids}):
             log.info("generate: regenerate: removing %s", filename)
             Path(filename).unlink(missing_ok=True)
 
 
-def write_prompts(lake: Lake, generator: str, corpora: list[str], records: list[dict] | None = None) -> None:
+def write_prompts(lake: Lake, source: str, corpora: list[str], records: list[dict] | None = None) -> None:
     """The templates a writer uses, stored by hash in the lake's `prompts` dataset: one file per template."""
     import pyarrow as pa
 
-    for row in records if records is not None else prompts.records(generator, tuple(corpora)):
-        path = lake.partition("prompts", generator=generator) / f"part-{row['corpus']}-{row['prompt_hash']}.parquet"
+    for row in records if records is not None else prompts.records(source, tuple(corpora)):
+        path = lake.partition("prompts", source=source) / f"part-{row['corpus']}-{row['prompt_hash']}.parquet"
         if not path.exists():
             write_table(pa.Table.from_pylist([row]), path)
 

@@ -56,8 +56,8 @@ class Request:
             "speaker_b": names[1],
         }
 
-    def id_for(self, generator: str, model: str) -> str:
-        return text_id(generator, model, self.corpus, self.emotion, self.displayed, self.topic, self.index)
+    def id_for(self, source: str, model: str) -> str:
+        return text_id(source, model, self.corpus, self.emotion, self.displayed, self.topic, self.index)
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def plan(config, sizes: dict[str, int], pairs: Pairs | None) -> dict[str, list[R
     return out
 
 
-def chunks(corpus: str, requests: list[Request], per_call: int, calls_per_chunk: int, generator: str, model: str):
+def chunks(corpus: str, requests: list[Request], per_call: int, calls_per_chunk: int, source: str, model: str):
     """Requests grouped into calls (consecutive texts of one emotion) and calls into keyed chunks."""
     by_emotion: dict[str | None, list[Request]] = {}
     for request in requests:
@@ -139,7 +139,7 @@ def chunks(corpus: str, requests: list[Request], per_call: int, calls_per_chunk:
     out = []
     for start in range(0, len(calls), calls_per_chunk):
         group = tuple(tuple(call) for call in calls[start : start + calls_per_chunk])
-        ids = sorted(r.id_for(generator, model) for call in group for r in call)
+        ids = sorted(r.id_for(source, model) for call in group for r in call)
         out.append(Chunk(corpus, hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16], group))
     return out
 
@@ -227,12 +227,12 @@ def build_row(request: Request, text: str, turns: list | None, provenance: dict)
     """A `texts` row for one written text; dialogues get canonical `Name: words` text and exact turn spans.
 
     `turns` are the parsed turns of a dialogue (None: parse `text`, or it did not parse); `provenance` holds
-    generator, model, prompt_hash, prompt_version, seed, temperature, created_at and, for deflection, pair_source.
+    source, writer_model, prompt_hash, prompt_version, seed, temperature, created_at and, for deflection, pair_source.
     """
     from etl.generation.texts import DIALOGUE_CORPORA, parse_turns, render_dialogue, spans_json
 
     row = {
-        "text_id": request.id_for(provenance["generator"], provenance["model"]),
+        "text_id": request.id_for(provenance["source"], provenance["writer_model"]),
         "corpus": request.corpus,
         "emotion": request.emotion,
         "displayed_emotion": request.displayed,

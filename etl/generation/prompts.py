@@ -206,27 +206,27 @@ def prompt_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def template(generator: str, corpus: str) -> str:
-    """Every word of the template a generator uses for a corpus (for Gemini: header, rules, item line, schema)."""
-    if generator == "local":
+def template(source: str, corpus: str) -> str:
+    """Every word of the template a source uses for a corpus (for Gemini: header, rules, item line, schema)."""
+    if source == "local":
         return LOCAL[corpus]
     parts = [GEMINI_HEADER, GUIDELINES[corpus], GEMINI_DIALOGUE_NOTE.get(corpus, ""), GEMINI_ITEM[corpus]]
     return "\n".join(parts) + "\n" + json.dumps(response_schema(corpus, 0), sort_keys=True)
 
 
-def template_hash(corpus: str, generator: str = "local") -> str:
-    return prompt_hash(f"{PROMPT_VERSION}\n{generator}\n{template(generator, corpus)}")
+def template_hash(corpus: str, source: str = "local") -> str:
+    return prompt_hash(f"{PROMPT_VERSION}\n{source}\n{template(source, corpus)}")
 
 
-def records(generator: str, corpora: tuple[str, ...]) -> list[dict]:
-    """One row per template of `generator`: its hash, version, corpus and full text (the lake's `prompts`)."""
+def records(source: str, corpora: tuple[str, ...]) -> list[dict]:
+    """One row per template of `source`: its hash, version, corpus and full text (the lake's `prompts`)."""
     return [
         {
-            "prompt_hash": template_hash(corpus, generator),
+            "prompt_hash": template_hash(corpus, source),
             "prompt_version": PROMPT_VERSION,
-            "generator": generator,
+            "source": source,
             "corpus": corpus,
-            "template": template(generator, corpus),
+            "template": template(source, corpus),
         }
         for corpus in corpora
     ]

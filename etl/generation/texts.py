@@ -21,7 +21,7 @@ TEXT_SCHEMA = pa.schema(
         ("displayed_emotion", pa.string()),
         ("topic", pa.string()),
         ("text", pa.string()),
-        ("model", pa.string()),
+        ("writer_model", pa.string()),
         ("prompt_hash", pa.string()),
         ("prompt_version", pa.string()),
         ("seed", pa.int64()),
@@ -46,7 +46,7 @@ class Turn:
 
 
 def text_id(*parts: object) -> str:
-    """A stable id from the parts that define a text's cell (generator, corpus, emotion, topic, index...)."""
+    """A stable id from the parts that define a text's cell (source, corpus, emotion, topic, index...)."""
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:20]
 
 

@@ -1,9 +1,9 @@
 """The one module that knows where things live in the lake, and how to write there safely.
 
 Layout (hive-partitioned Parquet; partition values come from the path, never from inside the file):
-    texts/generator=G/corpus=C/part-KEY.parquet         every text, with provenance
-    rejects/generator=G/corpus=C/part-KEY.parquet       texts a quality filter refused, with the reason
-    prompts/generator=G/part-CORPUS-HASH.parquet        each writing template, stored once by corpus and hash
+    texts/source=S/corpus=C/part-KEY.parquet         every text, with provenance
+    rejects/source=S/corpus=C/part-KEY.parquet       texts a quality filter refused, with the reason
+    prompts/source=S/part-CORPUS-HASH.parquet        each writing template, stored once by corpus and hash
     activations/model=M/layer=L/shard-NNNNN.parquet     index rows (text, segment) pointing into the .npy shard
     shards/model=M/layer=L/shard-NNNNN.npy              float16 mean vectors, one row per text segment
     probes/model=M/source=S/kind=K/layer=L/part-0.parquet

@@ -15,7 +15,7 @@ from etl.lake import Lake
 @dataclass
 class Vectors:
     meta: list[dict]
-    """One dict per row: text_id, corpus, generator, emotion, topic, displayed_emotion."""
+    """One dict per row: text_id, corpus, source, emotion, topic, displayed_emotion."""
     x: np.ndarray
     """(n, hidden) float32."""
 
@@ -34,10 +34,10 @@ def load(
     model: str,
     layer: int,
     corpora: list[str],
-    generators: list[str] | None = None,
+    sources: list[str] | None = None,
     segments: list[str] | None = None,
 ) -> Vectors:
-    """Vectors of every extracted segment of `corpora` (and `generators`, `segments`, if given) at one layer.
+    """Vectors of every extracted segment of `corpora` (and `sources`, `segments`, if given) at one layer.
 
     Rows come in (text_id, segment) order; meta carries the text's labels and, for speaker segments, the
     speaker's own emotion (`speaker_emotion`) and the other speaker's (`other_emotion`).
@@ -49,11 +49,11 @@ def load(
             from read_parquet(?, union_by_name = true)
         ),
         txt as (select * from read_parquet(?, hive_partitioning = true, union_by_name = true))
-        select idx.text_id, idx.segment_name as segment, txt.corpus, txt.generator, txt.emotion,
+        select idx.text_id, idx.segment_name as segment, txt.corpus, txt.source, txt.emotion,
                txt.displayed_emotion, txt.topic, txt.spans, idx.npy_path, idx.row
         from idx join txt using (text_id)
         where idx.status = 'ok' and txt.corpus in (select unnest(?))
-          and (? or txt.generator in (select unnest(?)))
+          and (? or txt.source in (select unnest(?)))
           and (? or idx.segment_name in (select unnest(?)))
         order by idx.text_id, idx.segment_name
     """
@@ -61,8 +61,8 @@ def load(
         index_glob,
         lake.glob("texts"),
         corpora,
-        generators is None,
-        generators or [],
+        sources is None,
+        sources or [],
         segments is None,
         segments or [],
     ]

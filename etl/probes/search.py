@@ -23,7 +23,7 @@ from etl.errors import EmolakeError
 from etl.lake import Lake
 
 STORY_CORPORA = ("emotional_story",)
-STORY_ID_COLUMNS = ("text_id", "generator", "emotion", "topic")
+STORY_ID_COLUMNS = ("text_id", "source", "emotion", "topic")
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
@@ -69,7 +69,7 @@ class StoryIndex:
 
     index: object
     stories: list[dict]
-    """One dict per index row: text_id, generator, emotion, topic."""
+    """One dict per index row: text_id, source, emotion, topic."""
     layer: int
 
     def row_of(self, text_id: str) -> int:

@@ -69,7 +69,7 @@ def summary_section(layer_rows: list[dict], sources: list[str]) -> str:
             series = [r for r in layer_rows if r["source"] == source and r["kind"] == kind]
             scored = [r for r in series if r.get("top1") is not None]
             row = max(scored, key=lambda r: (r["top1"], -r["layer"])) if scored else series[-1]
-            keys = ("top1", "top5", "chance_top1", "valence_r", "valence_spearman", "arousal_r")
+            keys = ("top1", "top5", "chance_top1", "pc1_valence_r", "pc1_valence_spearman", "pc2_arousal_r")
             keys += ("valence_decoded_r", "split_half_cos", "pc1_var", "pc2_var")
             body.append([source, kind, row["layer"], *(row.get(k) for k in keys)])
     note = html.paragraph(

@@ -54,7 +54,7 @@ def layer_curve(rows: list[dict], directory: Path) -> list[str]:
                 accuracy.plot(layers, top1, style, color=colour, lw=2, label=f"{kind} top-1 ({source})")
                 accuracy.plot(layers, top5, style, color=colour, lw=0.8, alpha=0.5, label=f"{kind} top-5 ({source})")
             if kind == "expression":
-                for name, colour_r in (("valence_r", "#2ca02c"), ("arousal_r", "#ff7f0e")):
+                for name, colour_r in (("pc1_valence_r", "#2ca02c"), ("pc2_arousal_r", "#ff7f0e")):
                     values = [np.nan if r.get(name) is None else r[name] for r in series]
                     geometry.plot(layers, values, style, marker="o", ms=3, color=colour_r, label=f"{name} ({source})")
     chance = [r["chance_top1"] for r in rows if r["kind"] == "expression" and r.get("chance_top1")]

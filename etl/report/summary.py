@@ -5,7 +5,7 @@ from __future__ import annotations
 from etl.lake import Lake, views
 
 COUNTS = {
-    "texts": "select corpus || ' (' || generator || ')' as what, count(*) as n from texts group by all order by 1",
+    "texts": "select corpus || ' (' || source || ')' as what, count(*) as n from texts group by all order by 1",
     "activations": "select 'vectors of ' || model as what, count(*) as n from activations group by all",
     "probes": (
         "select kind || ' probes (' || source || ')' as what, count(*) as n from probes group by kind, source "
@@ -28,7 +28,8 @@ def render(lake: Lake) -> str:
     if "best_layers" in catalog.views:
         lines.append("")
         for model, source, kind, layer, top1, top5, chance, valence, decoded, stability in catalog.con.execute(
-            "select model, source, kind, layer, top1, top5, chance_top1, valence_r, valence_decoded_r, split_half_cos "
+            "select model, source, kind, layer, top1, top5, chance_top1, pc1_valence_r, valence_decoded_r, "
+            "split_half_cos "
             "from best_layers order by model, source <> 'reference', source, kind <> 'expression', kind"
         ).fetchall():
             lines.append(

@@ -50,8 +50,8 @@ class VectorCache:
     def get(self, corpora: list[str], segments: list[str] | None = None, any_source: bool = False) -> vectors.Vectors:
         key = (tuple(corpora), tuple(segments or ()), any_source)
         if key not in self.loaded:
-            generators = None if any_source else [self.source]
-            self.loaded[key] = vectors.load(self.lake, self.model, self.layer, corpora, generators, segments)
+            sources = None if any_source else [self.source]
+            self.loaded[key] = vectors.load(self.lake, self.model, self.layer, corpora, sources, segments)
         return self.loaded[key]
 
 
@@ -259,5 +259,5 @@ def summarise(rows: list[dict]) -> dict:
     """The best expression layer's figures, and the kinds evaluated."""
     layer = best_of(rows)
     best = next((r for r in rows if r["kind"] == "expression" and r["layer"] == layer), {})
-    keys = ("layer", "top1", "top5", "valence_r", "arousal_r", "scenario_diagonal")
+    keys = ("layer", "top1", "top5", "pc1_valence_r", "pc2_arousal_r", "scenario_diagonal")
     return {k: best.get(k) for k in keys} | {"kinds": sorted({r["kind"] for r in rows})}

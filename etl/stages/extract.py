@@ -37,9 +37,9 @@ def read_pending(lake: Lake, corpora: tuple[str, ...], model: str, layers: list[
         raise EmolakeError(f"the lake at {lake.root} has no texts: run `make generate` first")
     con = duckdb.connect()
     query = (
-        "select text_id, corpus, generator, text, spans"
+        "select text_id, corpus, source, text, spans"
         " from read_parquet(?, hive_partitioning = true, union_by_name = true)"
-        " where corpus in (select unnest(?)) order by generator, corpus, text_id"
+        " where corpus in (select unnest(?)) order by source, corpus, text_id"
     )
     texts = con.sql(query, params=[lake.glob("texts"), list(corpora)]).to_arrow_table().to_pylist()
     done = done_ids(lake, model, layers)
@@ -120,7 +120,7 @@ def write_shard(lake: Lake, model: str, layers: list[int], shard: int, texts: li
                     "text_id": text["text_id"],
                     "segment": name,
                     "corpus": text["corpus"],
-                    "generator": text["generator"],
+                    "source": text["source"],
                     "shard": shard,
                     "row": i,
                     "n_tokens": int(result.n_tokens[i]),

@@ -5,7 +5,7 @@ its `texts` file exists (its `rejects` file is
 written first), and a finished chunk is never written again unless `regenerate` is set; a chunk left half-written
 by a killed run is written again whole under the same name, and requests whose ids already landed in another file
 are not asked again, so a resumed run adds every row exactly once. Quality filters see the whole corpus of a
-generator: earlier runs' texts seed the duplicate index.
+source: earlier runs' texts seed the duplicate index.
 """
 
 from __future__ import annotations

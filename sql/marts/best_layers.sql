@@ -17,8 +17,8 @@ final as (
         top1,
         top5,
         chance_top1,
-        valence_r,
-        arousal_r,
+        pc1_valence_r,
+        pc2_arousal_r,
         valence_decoded_r,
         split_half_cos
     from ranked

@@ -1,9 +1,9 @@
--- generation_quality: per generator, corpus and emotion: texts generated, kept and rejected, reject rates by reason, word lengths of kept texts.
+-- generation_quality: per source, corpus and emotion: texts generated, kept and rejected, reject rates by reason, word lengths of kept texts.
 -- built by: make generate
 create or replace view generation_quality as
 with kept as (
     select
-        generator,
+        source,
         corpus,
         emotion,
         len(regexp_extract_all(text, '[A-Za-z]+(?:[-''][A-Za-z]+)*')) as n_words
@@ -12,7 +12,7 @@ with kept as (
 
 kept_stats as (
     select
-        generator,
+        source,
         corpus,
         emotion,
         count(*) as n_kept,
@@ -25,14 +25,14 @@ kept_stats as (
 ),
 
 reject_counts as (
-    select generator, corpus, emotion, reason, count(*) as n
+    select source, corpus, emotion, reason, count(*) as n
     from rejects
     group by all
 ),
 
 reject_stats as (
     select
-        generator,
+        source,
         corpus,
         emotion,
         sum(n) as n_rejected,
@@ -51,24 +51,24 @@ reject_stats as (
 
 joined as (
     select
-        coalesce(k.generator, r.generator) as generator,
+        coalesce(k.source, r.source) as source,
         coalesce(k.corpus, r.corpus) as corpus,
         coalesce(k.emotion, r.emotion) as emotion,
         coalesce(k.n_kept, 0) as n_kept,
         coalesce(r.n_rejected, 0) as n_rejected,
-        r.* exclude (generator, corpus, emotion, n_rejected),
-        k.* exclude (generator, corpus, emotion, n_kept)
+        r.* exclude (source, corpus, emotion, n_rejected),
+        k.* exclude (source, corpus, emotion, n_kept)
     from kept_stats as k
     full outer join reject_stats as r
         on
-            k.generator = r.generator
+            k.source = r.source
             and k.corpus = r.corpus
             and k.emotion is not distinct from r.emotion
 ),
 
 final as (
     select
-        generator,
+        source,
         corpus,
         emotion,
         n_kept + n_rejected as n_generated,

@@ -7,11 +7,11 @@ with texts as (
 final as (
     select
         texts.text_id,
-        texts.generator,
+        texts.source,
         texts.emotion,
         texts.topic,
         texts.text,
-        texts.model,
+        texts.writer_model,
         texts.prompt_hash,
         texts.seed,
         texts.created_at,

@@ -1,5 +1,5 @@
--- how many texts each generator wrote for each corpus
-select corpus, generator, count(*) as n_texts
+-- how many texts each source wrote for each corpus
+select corpus, source, count(*) as n_texts
 from texts
 group by all
 order by all

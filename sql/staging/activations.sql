@@ -12,7 +12,7 @@ final as (
         model,
         cast(layer as integer) as layer,
         corpus,
-        generator,
+        source,
         npy_path,
         shard,
         row as row_offset,

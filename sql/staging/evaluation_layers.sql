@@ -1,5 +1,5 @@
 -- evaluation_layers: probe quality per (model, source, layer, kind): held-out accuracy, valence/arousal r, and more.
--- valence_r / arousal_r: PC1 / PC2 of the probes against the norms (is valence the dominant axis?);
+-- pc1_valence_r / pc2_arousal_r: PC1 / PC2 of the probes against the norms (is valence the dominant axis?);
 -- valence_decoded_r / arousal_decoded_r: 5-fold ridge decoding of the norms from the probes (is it linearly there?);
 -- split_half_cos: cosine of each emotion's probes built from two disjoint halves of its texts (1 = no sampling noise).
 -- built by: make evaluate
@@ -19,10 +19,10 @@ final as (
         chance_top1,
         n_test,
         n_emotions,
-        valence_r,
-        valence_spearman,
-        arousal_r,
-        arousal_spearman,
+        pc1_valence_r,
+        pc1_valence_spearman,
+        pc2_arousal_r,
+        pc2_arousal_spearman,
         pc1_var,
         pc2_var,
         n_rated,

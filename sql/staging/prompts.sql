@@ -1,4 +1,4 @@
--- prompts: every writing template a generator used, stored once by hash, so that a text's prompt_hash can be joined
+-- prompts: every writing template a source used, stored once by hash, so that a text's prompt_hash can be joined
 -- back to the exact words that were sent (join texts on prompt_hash and corpus).
 -- built by: make generate
 create or replace view prompts as
@@ -10,7 +10,7 @@ final as (
     select
         prompt_hash,
         prompt_version,
-        generator,
+        source,
         corpus,
         template
     from source

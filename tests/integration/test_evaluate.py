@@ -41,7 +41,7 @@ def test_one_evaluation_row_per_probe_set_of_every_kind(tiny_lake):
         if row["top1"] is not None:
             assert 0 <= row["top1"] <= row["top5"] <= 1 and row["n_test"] > 0
     expression = [r for r in rows if r["kind"] == "expression"]
-    assert all(r["valence_r"] is not None and r["scenario_diagonal"] is not None for r in expression)
+    assert all(r["pc1_valence_r"] is not None and r["scenario_diagonal"] is not None for r in expression)
     assert all(r["n_scenarios"] == 6 for r in expression)
 
 

@@ -219,7 +219,7 @@ def test_rows_carry_provenance_and_exact_dialogue_spans(tmp_path, key):
     rows = landed(lake)
     hashes = {r[0] for r in duckdb.sql(f"select prompt_hash from read_parquet('{lake.glob('prompts')}')").fetchall()}
     for row in rows:
-        assert row["generator"] == "gemini" and row["model"] == "gemini-fake"
+        assert row["source"] == "gemini" and row["writer_model"] == "gemini-fake"
         assert row["prompt_hash"] in hashes and row["prompt_version"] and row["created_at"]
         assert row["seed"] is not None and row["temperature"] == 0.8
         if row["corpus"].endswith("_dialogue"):
@@ -298,7 +298,7 @@ def test_deflection_pairs_come_from_the_lakes_probes(tiny_lake_copy, tmp_path, k
             gemini_speaker_dialogues=0,
         )
         runner.execute("generate", load_preset(path, lake=tiny_lake_copy))
-    rows = [r for r in landed(Lake(tiny_lake_copy)) if r["generator"] == "gemini"]
+    rows = [r for r in landed(Lake(tiny_lake_copy)) if r["source"] == "gemini"]
     assert len(rows) == 6
     sources = {json.loads(r["spans"])["pair_source"] for r in rows}
     assert len(sources) == 1

@@ -84,7 +84,7 @@ def test_every_planned_row_lands_once_with_provenance(uninterrupted):
     texts_files = list((lake.root / "texts").rglob("*.parquet"))
     assert len(texts_files) == N_CHUNKS
     for row in rows:
-        assert row["generator"] == "local" and row["model"] == "tiny-random"
+        assert row["source"] == "local" and row["writer_model"] == "tiny-random"
         assert row["prompt_hash"] and row["prompt_version"] and row["created_at"] and row["temperature"] == 0.8
         assert row["seed"] is not None
     # The random model writes noise: the filters refuse it, each with a reason and what it found.
@@ -102,14 +102,14 @@ def test_a_killed_run_resumes_without_duplicates_and_matches_an_uninterrupted_on
     real = landing.write_chunk_files
     calls = {"n": 0}
 
-    def dying(lake_, generator, corpus, key, kept, rejected):
+    def dying(lake_, source, corpus, key, kept, rejected):
         calls["n"] += 1
         if calls["n"] == 4:
             # Dies between the chunk's two files: its rejects are written, its texts (the finished mark) are not.
-            real(lake_, generator, corpus, key, [], rejected)
-            (lake_.partition("texts", generator=generator, corpus=corpus) / f"part-{key}.parquet").unlink()
+            real(lake_, source, corpus, key, [], rejected)
+            (lake_.partition("texts", source=source, corpus=corpus) / f"part-{key}.parquet").unlink()
             raise KeyboardInterrupt
-        return real(lake_, generator, corpus, key, kept, rejected)
+        return real(lake_, source, corpus, key, kept, rejected)
 
     monkeypatch.setattr(generate, "write_chunk_files", dying)
     monkeypatch.setattr(landing, "write_chunk_files", dying)

@@ -46,7 +46,7 @@ def rows(tmp_path_factory):
 def test_every_request_lands_once_with_provenance(rows):
     assert len(rows) == len({r["text_id"] for r in rows}) == 4 + 1 + 2
     for row in rows:
-        assert row["generator"] == "local" and row["model"] == "smollm2-135m-instruct"
+        assert row["source"] == "local" and row["writer_model"] == "smollm2-135m-instruct"
         assert row["prompt_hash"] and row["prompt_version"] and row["seed"] is not None and row["created_at"]
     assert all(len(r["text"].split()) > 10 for r in rows)  # real answers, not empty strings
 

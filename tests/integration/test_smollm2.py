@@ -79,5 +79,6 @@ def test_local_generation_writes_rows_with_provenance(tmp_path):
     lake = Lake(tmp_path / "lake")
     rows = views.run(lake, "select * from texts union all by name select * exclude (reason) from rejects").to_pylist()
     assert len(rows) == 2
-    assert all(r["generator"] == "local" and r["model"] == "smollm2-135m-instruct" and r["prompt_hash"] for r in rows)
+    assert all(r["source"] == "local" and r["writer_model"] == "smollm2-135m-instruct" for r in rows)
+    assert all(r["prompt_hash"] for r in rows)
     assert all(len(r["text"].split()) > 3 for r in rows)

@@ -24,7 +24,7 @@ def test_every_stage_wrote_its_dataset(tiny_lake):
     layers = views.run(lake, "select distinct layer from probes order by 1").column("layer").to_pylist()
     assert layers == [0, 1, 2, 3]
     evaluated = views.run(
-        lake, "select layer, top1, top5, valence_r from evaluation_layers where kind = 'expression' order by layer"
+        lake, "select layer, top1, top5, pc1_valence_r from evaluation_layers where kind = 'expression' order by layer"
     ).to_pylist()
     assert [r["layer"] for r in evaluated] == [0, 1, 2, 3]
     assert all(0 <= r["top1"] <= r["top5"] <= 1 for r in evaluated)
@@ -94,7 +94,7 @@ def test_every_generated_text_traces_back_to_its_prompt_template(tiny_lake):
     untraced = views.run(
         Lake(tiny_lake),
         """
-        select t.generator, t.corpus, count(*) as n
+        select t.source, t.corpus, count(*) as n
         from texts as t
         left join prompts as p using (prompt_hash, corpus)
         where p.template is null
@@ -102,7 +102,7 @@ def test_every_generated_text_traces_back_to_its_prompt_template(tiny_lake):
         """,
     ).to_pylist()
     assert untraced == []
-    templates = views.run(Lake(tiny_lake), "select generator, corpus, template from prompts").to_pylist()
+    templates = views.run(Lake(tiny_lake), "select source, corpus, template from prompts").to_pylist()
     assert templates and all(row["template"].strip() for row in templates)
 
 

@@ -47,7 +47,7 @@ def build_lake(root, with_probes: bool = True) -> Lake:
         for e in EMOTIONS
         for i in range(2)
     ]
-    path = lake.partition("texts", generator="reference", corpus="emotional_story") / "part-0.parquet"
+    path = lake.partition("texts", source="reference", corpus="emotional_story") / "part-0.parquet"
     write_table(to_table(rows), path)
     if with_probes:
         rng = np.random.default_rng(0)
@@ -353,7 +353,7 @@ def test_generation_quality_copes_with_an_empty_rejects_view(ctx):
     from dashboards.pages import dataset
     from etl.generation.texts import REJECT_SCHEMA
 
-    path = ctx.reader.lake.partition("rejects", generator="reference", corpus="emotional_story") / "part-0.parquet"
+    path = ctx.reader.lake.partition("rejects", source="reference", corpus="emotional_story") / "part-0.parquet"
     write_table(to_table([], REJECT_SCHEMA), path)
     assert "rejects" in ctx.reader.retry_missing()
     parts = str(dataset.quality(ctx))

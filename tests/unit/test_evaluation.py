@@ -66,15 +66,15 @@ def probes_from_norms(emotions, flip=False, noise=0.05, seed=0):
 def test_geometry_finds_valence_on_pc1_and_arousal_on_pc2_whatever_the_sign(flip):
     vectors = probes_from_norms(RATED, flip=flip)
     out = geometry.correlations(vectors, RATED)
-    assert out["valence_r"] > 0.99 and out["valence_spearman"] > 0.98
-    assert out["arousal_r"] > 0.95
+    assert out["pc1_valence_r"] > 0.99 and out["pc1_valence_spearman"] > 0.98
+    assert out["pc2_arousal_r"] > 0.95
     assert out["pc1_var"] > out["pc2_var"] > 0
     assert out["n_rated"] == len(RATED)
 
 
 def test_geometry_of_unrelated_probes_is_weak():
     vectors = np.random.default_rng(5).normal(size=(len(RATED), 64))
-    assert abs(geometry.correlations(vectors, RATED)["valence_r"]) < 0.5
+    assert abs(geometry.correlations(vectors, RATED)["pc1_valence_r"]) < 0.5
 
 
 def test_map_rows_match_the_correlations_and_leave_unrated_emotions_without_norms():
@@ -215,9 +215,9 @@ def test_scenario_diagonal_strength_is_high_when_each_target_wins():
 
 
 def test_tables_have_fixed_schemas_and_store_nan_as_null():
-    table = tables.from_rows("evaluation_layers", [{"layer": 1, "kind": "expression", "valence_r": float("nan")}])
+    table = tables.from_rows("evaluation_layers", [{"layer": 1, "kind": "expression", "pc1_valence_r": float("nan")}])
     assert table.schema.names == [name for name, _ in tables.SCHEMAS["evaluation_layers"]]
-    assert table.column("valence_r").to_pylist() == [None] and table.column("top1").to_pylist() == [None]
+    assert table.column("pc1_valence_r").to_pylist() == [None] and table.column("top1").to_pylist() == [None]
     assert tables.from_rows("probe_map", []).num_rows == 0
     with pytest.raises(ValueError, match="bogus"):
         tables.from_rows("probe_map", [{"bogus": 1}])

@@ -26,7 +26,7 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
 
 def test_temporary_names_never_match_the_parquet_glob(tmp_path):
     lake = Lake(tmp_path)
-    final = lake.partition("texts", generator="x", corpus="y") / "part-0.parquet"
+    final = lake.partition("texts", source="x", corpus="y") / "part-0.parquet"
     with atomic_path(final) as tmp:
         tmp.write_bytes(b"partial")
         assert glob.glob(lake.glob("texts"), recursive=True) == []

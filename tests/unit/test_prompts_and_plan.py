@@ -28,14 +28,12 @@ SIZES = {
 STORIES_ONLY = {**dict.fromkeys(SIZES, 0), "stories_per_emotion": 3}
 
 
-@pytest.mark.parametrize("generator", ["local", "gemini"])
-def test_every_corpus_has_a_distinct_stable_hash(generator):
-    hashes = [prompts.template_hash(c, generator) for c in CORPORA]
+@pytest.mark.parametrize("source", ["local", "gemini"])
+def test_every_corpus_has_a_distinct_stable_hash(source):
+    hashes = [prompts.template_hash(c, source) for c in CORPORA]
     assert len(set(hashes)) == len(CORPORA) and all(re.fullmatch(r"[0-9a-f]{16}", h) for h in hashes)
-    assert hashes == [prompts.template_hash(c, generator) for c in CORPORA]
-    assert set(hashes).isdisjoint(
-        prompts.template_hash(c, "gemini" if generator == "local" else "local") for c in CORPORA
-    )
+    assert hashes == [prompts.template_hash(c, source) for c in CORPORA]
+    assert set(hashes).isdisjoint(prompts.template_hash(c, "gemini" if source == "local" else "local") for c in CORPORA)
 
 
 def test_records_store_each_template_by_its_hash():
@@ -137,7 +135,7 @@ def test_deflection_without_pairs_is_refused():
 
 def test_build_row_parses_a_local_dialogue_into_exact_spans():
     request = Request("speaker_dialogue", 0, "a bus ride", "calm", partner_emotion="afraid", speakers=("Ana", "Bo"))
-    provenance = {"generator": "local", "model": "m", "prompt_hash": "h", "seed": 1, "pair_source": None}
+    provenance = {"source": "local", "writer_model": "m", "prompt_hash": "h", "seed": 1, "pair_source": None}
     row = build_row(request, "Ana: Nice day.\n\n**Bo:** Is it?\nAna: It is.", None, provenance)
     assert row["text"] == "Ana: Nice day.\nBo: Is it?\nAna: It is."
     assert '"speakers": [{"name": "Ana", "emotion": "calm"}, {"name": "Bo", "emotion": "afraid"}]' in row["spans"]

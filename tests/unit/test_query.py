@@ -10,14 +10,14 @@ def small_lake(tmp_path):
     lake = Lake(tmp_path / "lake")
     rows = [{"text_id": "a", "emotion": "calm", "topic": "t", "text": "x", "created_at": "2026-01-01T00:00:00"}]
     write_table(
-        to_table(rows), lake.partition("texts", generator="reference", corpus="emotional_story") / "part-0.parquet"
+        to_table(rows), lake.partition("texts", source="reference", corpus="emotional_story") / "part-0.parquet"
     )
     return lake
 
 
 def test_views_read_hive_partitions(small_lake):
-    table = views.run(small_lake, "select corpus, generator, count(*) as n from texts group by all")
-    assert table.to_pylist() == [{"corpus": "emotional_story", "generator": "reference", "n": 1}]
+    table = views.run(small_lake, "select corpus, source, count(*) as n from texts group by all")
+    assert table.to_pylist() == [{"corpus": "emotional_story", "source": "reference", "n": 1}]
     assert views.run(small_lake, "select count(*) as n from stories").to_pylist() == [{"n": 1}]
 
 

@@ -10,7 +10,7 @@ from etl.generation.filters import normalised, word_count
 from etl.generation.writers.reference import read_corpus
 
 STORIES = read_corpus("emotional_story")
-REQUIRED = {"text_id", "corpus", "emotion", "topic", "text", "generator", "prompt_hash", "created_at"}
+REQUIRED = {"text_id", "corpus", "emotion", "topic", "text", "source", "prompt_hash", "created_at"}
 
 
 def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
@@ -33,7 +33,7 @@ def test_every_emotion_has_at_least_8_stories_on_distinct_topics():
 def test_rows_carry_provenance_and_unique_ids(corpus):
     rows = read_corpus(corpus)
     assert rows, f"{corpus} is not shipped"
-    assert all(set(r) >= REQUIRED and r["generator"] == "reference" for r in rows)
+    assert all(set(r) >= REQUIRED and r["source"] == "reference" for r in rows)
     assert all(r["corpus"] == corpus and r["text"].strip() for r in rows)
     ids = [r["text_id"] for r in rows]
     assert len(ids) == len(set(ids))

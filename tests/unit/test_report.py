@@ -22,7 +22,8 @@ def layer_rows(kinds=("expression",)) -> list[dict]:
     for kind in kinds:
         for layer in range(4):
             row = {"layer": layer, "kind": kind, "top1": 0.1 * layer, "top5": 0.2 + 0.1 * layer}
-            row |= {"chance_top1": 1 / 7, "valence_r": 0.2 * layer, "arousal_r": 0.1, "pc1_var": 0.3, "pc2_var": 0.1}
+            row |= {"chance_top1": 1 / 7, "pc1_valence_r": 0.2 * layer, "pc2_arousal_r": 0.1}
+            row |= {"pc1_var": 0.3, "pc2_var": 0.1}
             if kind == "deflection":
                 row |= {"matched_cosine": 0.05, "unmatched_abs_cosine": 0.02, "norm_kept": 0.8, "n_pairs": 3}
             rows.append(row)

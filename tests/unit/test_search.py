@@ -50,9 +50,7 @@ def test_emotion_profiles_are_unit_projections_on_the_probes():
 def test_story_index_round_trips_and_leaves_the_query_story_out(tmp_path):
     lake = Lake(tmp_path / "lake")
     profiles = unit_rows(np.eye(len(EMOTIONS)) + 0.1)
-    stories = [
-        {"text_id": f"s{i}", "generator": "reference", "emotion": e, "topic": "t"} for i, e in enumerate(EMOTIONS)
-    ]
+    stories = [{"text_id": f"s{i}", "source": "reference", "emotion": e, "topic": "t"} for i, e in enumerate(EMOTIONS)]
     path = lake.story_index_path("m", "reference", "expression", 3)
     write_story_index(lake, path, profiles, stories, {"fingerprint": "abc"})
     assert stored_fingerprint(path) == "abc"

@@ -252,8 +252,8 @@ class Writer:
         rows = []
         for call, seed, future in calls:
             provenance = {
-                "generator": "gemini",
-                "model": self.config.gemini_model,
+                "source": "gemini",
+                "writer_model": self.config.gemini_model,
                 "prompt_hash": prompts.template_hash(chunk.corpus, "gemini"),
                 "prompt_version": prompts.PROMPT_VERSION,
                 "seed": seed,

@@ -107,8 +107,8 @@ def write_chunk(loaded, chunk: Chunk, config, pair_source: str | None = None) ->
     seed = derived_seed(config.common.seed, chunk.key)
     outputs = sample(loaded, asks, max_new, config.temperature, seed, prefixes)
     provenance = {
-        "generator": "local",
-        "model": loaded.slug,
+        "source": "local",
+        "writer_model": loaded.slug,
         "prompt_hash": prompts.template_hash(chunk.corpus, "local"),
         "prompt_version": prompts.PROMPT_VERSION,
         "seed": seed,

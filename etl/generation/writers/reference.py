@@ -58,7 +58,7 @@ def lake_row(row: dict) -> dict:
                 spans[key] = row[key]
     return {
         **row,
-        "model": "emolake-authors",
+        "writer_model": "emolake-authors",
         "prompt_version": row.get("prompt_version", "reference-v1"),
         "spans": json.dumps(spans) if spans is not None else None,
     }
@@ -83,7 +83,7 @@ def prompt_records(rows_of_corpus: dict[str, list[dict]]) -> list[dict]:
         {
             "prompt_hash": prompt_hash,
             "prompt_version": version,
-            "generator": "reference",
+            "source": "reference",
             "corpus": corpus,
             "template": guideline,
         }
