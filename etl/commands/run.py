@@ -10,6 +10,14 @@ def register(subparsers) -> None:
     command.add_argument("stages", nargs="+", choices=[*STAGES, "all"])
     command.add_argument("--preset", default="default", help="tiny, default, full, or a path to a .toml preset")
     command.add_argument("--model", help="override the preset's model spec")
+    command.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="overrides",
+        metavar="SECTION.KEY=VALUE",
+        help="override a preset value (repeatable; VALUE is TOML), e.g. --set extract.skip_tokens=20",
+    )
     command.add_argument("--force", action="store_true", help="run even if an identical run already finished")
     command.set_defaults(handler=handle)
 
@@ -20,7 +28,7 @@ def handle(args) -> None:
     from etl.lake import Lake
     from etl.report.summary import render
 
-    preset = load_preset(args.preset, lake=args.lake, model=args.model)
+    preset = load_preset(args.preset, lake=args.lake, model=args.model, overrides=args.overrides)
     stages = PIPELINE if "all" in args.stages else [s for s in STAGES if s in args.stages]
     for stage in stages:
         runner.execute(stage, preset, force=args.force)

@@ -16,6 +16,14 @@ def register(subparsers) -> None:
     command = subparsers.add_parser("steer-sweep", help="steering sweep of a preset: fills steering_runs")
     command.add_argument("--preset", default="default", help="tiny, default, full, or a path to a .toml preset")
     command.add_argument("--model", help="override the preset's model spec")
+    command.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="overrides",
+        metavar="SECTION.KEY=VALUE",
+        help="override a preset value (repeatable; VALUE is TOML), e.g. --set extract.skip_tokens=20",
+    )
     command.add_argument("--force", action="store_true", help="run even if an identical sweep already finished")
     command.set_defaults(handler=handle)
 
@@ -27,7 +35,7 @@ def handle(args) -> None:
     from etl.lake import Lake, views
     from etl.model.load import model_slug
 
-    preset = load_preset(args.preset, lake=args.lake, model=args.model)
+    preset = load_preset(args.preset, lake=args.lake, model=args.model, overrides=args.overrides)
     runner.execute("steer", preset, force=args.force)
     catalog = views.connect(Lake(preset.common.lake))
     table = catalog.con.sql(SUMMARY, params=[model_slug(preset.common.model), preset.name]).to_arrow_table()

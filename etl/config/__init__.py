@@ -32,6 +32,7 @@ from etl.config.base import (
     reject_unknown,
 )
 from etl.config.steer import STEER_PROMPTS, SteerConfig
+from etl.config.writers import GeminiConfig, LocalConfig
 from etl.errors import EmolakeError
 
 __all__ = [
@@ -42,8 +43,10 @@ __all__ = [
     "Common",
     "EvaluateConfig",
     "ExtractConfig",
+    "GeminiConfig",
     "GenerateConfig",
     "IndexConfig",
+    "LocalConfig",
     "Preset",
     "ProbesConfig",
     "SteerConfig",
@@ -69,46 +72,10 @@ class GenerateConfig:
     """Emotional stories per emotion taken from the reference corpus (None: all)."""
     reference_neutral: int | None = None
     """Neutral stories and neutral dialogues taken from the reference corpus, each (None: all)."""
-    local_stories_per_emotion: int = 3
-    """Emotional stories the local model writes per emotion, each on a different topic."""
-    local_neutral_stories: int = 30
-    """Neutral stories the local model writes."""
-    local_neutral_dialogues: int = 0
-    local_deflection_per_target: int = 0
-    """Deflection dialogues per target emotion (see deflection_targets)."""
-    local_speaker_dialogues: int = 0
-    """Two-speaker dialogues; the first speaker's emotion cycles through the selected emotions."""
-    local_batch_size: int = 32
-    """Prompts sampled together: one padded batch, and one lake file per corpus (the unit of resumption)."""
-    local_max_new_tokens: int = 160
-    local_dialogue_max_new_tokens: int = 220
-    gemini_stories_per_emotion: int = 0
-    """Emotional stories Gemini writes per emotion (spread evenly over the 100 topics: 1200 = 12 per topic)."""
-    gemini_neutral_stories: int = 0
-    gemini_neutral_dialogues: int = 0
-    gemini_deflection_per_target: int = 0
-    gemini_speaker_dialogues: int = 0
-    gemini_model: str = "gemini-2.5-flash"
-    gemini_stories_per_call: int = 12
-    """Stories asked for in one request (structured JSON output)."""
-    gemini_dialogues_per_call: int = 4
-    gemini_concurrency: int = 8
-    """Requests in flight at once."""
-    gemini_max_requests: int = 2000
-    """Request budget of one run, retries included; a run that reaches it stops cleanly and a rerun resumes."""
-    gemini_max_attempts: int = 6
-    """Attempts per request on 429, 5xx, timeouts and malformed JSON; then its chunk waits for the next run."""
-    gemini_backoff_s: float = 2.0
-    """First retry delay; it doubles per attempt, with full jitter, up to gemini_max_backoff_s."""
-    gemini_max_backoff_s: float = 60.0
-    gemini_timeout_s: float = 120.0
-    gemini_calls_per_chunk: int = 25
-    """Requests whose texts are written to the lake together (the unit of resumption)."""
-    gemini_base_url: str | None = None
-    """Another endpoint (a proxy, or the tests' fake server); None: Google's."""
-    gemini_api_version: str | None = None
-    gemini_thinking_budget: int | None = None
-    """Thinking tokens allowed per request on models that think (0 turns thinking off on Flash); None: model default."""
+    local: LocalConfig = field(default_factory=LocalConfig)
+    """The probed model's own texts: preset table `[generate.local]`."""
+    gemini: GeminiConfig = field(default_factory=GeminiConfig)
+    """Gemini's texts: preset table `[generate.gemini]`."""
     deflection_targets: int = 16
     """Target (felt) emotions of the deflection dialogues, sampled with the seed from the selected emotions."""
     deflection_pairs: str = "probes"
@@ -134,16 +101,12 @@ class GenerateConfig:
         check_choices("generate.reference_corpora", self.reference_corpora, CORPORA)
         check_choices("generate.deflection_pairs", (self.deflection_pairs,), DEFLECTION_PAIRS)
         check_choices("generate.deflection_probe_source", (self.deflection_probe_source,), SOURCES)
-        for writer in ("local", "gemini"):
-            for size in WRITER_SIZES:
-                value = getattr(self, f"{writer}_{size}")
-                if not isinstance(value, int) or value < 0:
-                    raise EmolakeError(f"generate.{writer}_{size} = {value!r}: use 0 (leave out) or more")
-        for name in ("local_batch_size", "local_max_new_tokens", "local_dialogue_max_new_tokens", "deflection_targets"):
-            check_positive(f"generate.{name}", getattr(self, name))
-        for name in ("stories_per_call", "dialogues_per_call", "concurrency", "max_requests", "max_attempts"):
-            check_positive(f"generate.gemini_{name}", getattr(self, f"gemini_{name}"))
-        check_positive("generate.gemini_calls_per_chunk", self.gemini_calls_per_chunk)
+        for name, cls in (("local", LocalConfig), ("gemini", GeminiConfig)):
+            if not isinstance(getattr(self, name), cls):
+                raise EmolakeError(
+                    f"generate.{name} = {getattr(self, name)!r}: use a {cls.__name__} ([generate.{name}])"
+                )
+        check_positive("generate.deflection_targets", self.deflection_targets)
         if not 0.0 < self.temperature <= 2.0:
             raise EmolakeError(f"generate.temperature = {self.temperature} is out of range: use a value in (0, 2]")
         if self.min_words >= self.max_words:
@@ -157,19 +120,13 @@ class GenerateConfig:
             raise EmolakeError(f"generate.min_english = {self.min_english}: use a share in [0, 1)")
         if not 0.0 < self.near_duplicate <= 1.0:
             raise EmolakeError(f"generate.near_duplicate = {self.near_duplicate}: use a Jaccard similarity in (0, 1]")
-        if not 0.0 <= self.gemini_backoff_s <= self.gemini_max_backoff_s:
-            raise EmolakeError(
-                f"generate.gemini_backoff_s ({self.gemini_backoff_s}) must be in [0, gemini_max_backoff_s "
-                f"({self.gemini_max_backoff_s})]"
-            )
-        if self.gemini_timeout_s <= 0:
-            raise EmolakeError(f"generate.gemini_timeout_s = {self.gemini_timeout_s}: use a positive number of seconds")
-        if not self.gemini_model.strip():
-            raise EmolakeError('generate.gemini_model is empty: name a Gemini model, e.g. "gemini-2.5-flash"')
 
     def writer_sizes(self, writer: str) -> dict[str, int]:
         """The sizes one writer (`local` or `gemini`) is asked for, by size name (see WRITER_SIZES)."""
-        return {size: getattr(self, f"{writer}_{size}") for size in WRITER_SIZES}
+        if writer not in ("local", "gemini"):
+            raise EmolakeError(f"writer {writer!r} has no sizes: use 'local' or 'gemini'")
+        sizes = getattr(self, writer)
+        return {size: getattr(sizes, size) for size in WRITER_SIZES}
 
 
 @dataclass(frozen=True)
@@ -289,13 +246,24 @@ STAGE_TYPES: dict[str, type] = {
 }
 
 
-def load_preset(name_or_path: str, lake: str | Path | None = None, model: str | None = None) -> Preset:
-    """Reads a preset by name (`tiny`, `default`, `full`) or path; `lake`/`model` override the file."""
+def load_preset(
+    name_or_path: str,
+    lake: str | Path | None = None,
+    model: str | None = None,
+    overrides: typing.Iterable[str] = (),
+) -> Preset:
+    """Reads a preset by name (`tiny`, `default`, `full`) or path; `lake`/`model` override the file.
+
+    `overrides` are `SECTION.KEY=VALUE` strings (`--set`), merged into the file's tables before anything is checked:
+    VALUE is read as TOML (`3`, `0.5`, `true`, `"text"`, `[1, 2]`), or taken as a string when it is not valid TOML.
+    """
     path = _preset_path(name_or_path)
     try:
         raw = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise EmolakeError(f"preset {path} is not valid TOML ({exc}): fix the file or pick tiny/default/full") from exc
+    for item in (overrides,) if isinstance(overrides, str) else overrides:
+        apply_override(raw, item)
     top_keys = {"model", "seed", "emotions", "query_source", *STAGE_TYPES}
     reject_unknown("preset", raw, top_keys)
     lake_dir = Path(lake or os.environ.get("EMOLAKE_LAKE") or "lake")
@@ -316,16 +284,64 @@ def load_preset(name_or_path: str, lake: str | Path | None = None, model: str | 
 
 def build(cls: type, values: dict, common: Common, section: str):
     """Builds one stage config from a preset table, checking names and types of every field."""
+    return cls(common=common, **table_fields(cls, values, section))
+
+
+def table_fields(cls: type, values: dict, section: str) -> dict:
+    """A preset table's values as `cls`'s fields: unknown keys and wrong types are refused, nested tables (such as
+    `[generate.local]`) are built into their own dataclass, lists become tuples."""
     if not isinstance(values, dict):
         raise EmolakeError(f"preset section [{section}] must be a table, got {values!r}")
-    names = {f.name for f in dataclasses.fields(cls)} - {"common"}
-    reject_unknown(section, values, names)
-    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
     hints = typing.get_type_hints(cls)
-    for key, value in converted.items():
+    names = {f.name for f in dataclasses.fields(cls)} - {"common"}
+    nested = {name: hints[name] for name in names if dataclasses.is_dataclass(hints[name])}
+    for key in sorted(set(values) - names):
+        prefix, _, rest = key.partition("_")
+        if prefix in nested and rest in {f.name for f in dataclasses.fields(nested[prefix])}:
+            raise EmolakeError(f"{section}.{key} has moved: write `{rest} = ...` under [{section}.{prefix}]")
+    reject_unknown(section, values, names)
+    converted = {}
+    for key, value in values.items():
+        if key in nested:
+            converted[key] = nested[key](**table_fields(nested[key], value, f"{section}.{key}"))
+            continue
+        value = tuple(value) if isinstance(value, list) else value
         if not matches(value, hints[key]):
             raise EmolakeError(f"{section}.{key} = {value!r} has the wrong type: expected {hints[key]}")
-    return cls(common=common, **converted)
+        converted[key] = value
+    return converted
+
+
+def apply_override(raw: dict, item: str) -> None:
+    """Merges one `SECTION.KEY=VALUE` override (`--set`) into a preset's raw tables; the checks come after."""
+    key, sep, text = item.partition("=")
+    path = [part.strip() for part in key.split(".")]
+    if not sep or not all(path):
+        raise EmolakeError(f"--set {item!r} is malformed: write SECTION.KEY=VALUE, e.g. --set extract.skip_tokens=20")
+    table = raw
+    for depth, part in enumerate(path[:-1]):
+        table = table.setdefault(part, {})
+        if not isinstance(table, dict):
+            raise EmolakeError(f"--set {item!r}: {'.'.join(path[: depth + 1])} is a value, not a table: set it alone")
+    merge(table, path[-1], override_value(text))
+
+
+def override_value(text: str):
+    """An override's VALUE read as TOML; text that is not a TOML value (a bare word such as `norms`) is a string."""
+    try:
+        parsed = tomllib.loads(f"value = {text}")
+    except tomllib.TOMLDecodeError:
+        return text.strip()
+    return parsed["value"] if set(parsed) == {"value"} else text.strip()
+
+
+def merge(table: dict, key: str, value) -> None:
+    """Sets table[key] = value; a table merged into a table keeps the keys it does not set."""
+    if isinstance(value, dict) and isinstance(table.get(key), dict):
+        for inner, inner_value in value.items():
+            merge(table[key], inner, inner_value)
+    else:
+        table[key] = value
 
 
 def config_hash(config) -> str:

@@ -121,7 +121,7 @@ def write_prompts(lake: Lake, source: str, corpora: list[str], records: list[dic
 
 def writer_chunks(writer: str, model: str, planned: dict, config: GenerateConfig) -> list[Chunk]:
     """Every chunk of one writer's plan, corpus by corpus."""
-    per_chunk = config.local_batch_size if writer == "local" else config.gemini_calls_per_chunk
+    per_chunk = config.local.batch_size if writer == "local" else config.gemini.calls_per_chunk
     out = []
     for corpus in (c for c in CORPORA if c in planned):
         per_call = 1 if writer == "local" else texts_per_call(corpus, config)
@@ -130,4 +130,4 @@ def writer_chunks(writer: str, model: str, planned: dict, config: GenerateConfig
 
 
 def texts_per_call(corpus: str, config: GenerateConfig) -> int:
-    return config.gemini_stories_per_call if corpus.endswith("_story") else config.gemini_dialogues_per_call
+    return config.gemini.stories_per_call if corpus.endswith("_story") else config.gemini.dialogues_per_call

@@ -61,9 +61,9 @@ def deflection_pairs(config: GenerateConfig, lake: Lake) -> Pairs:
 def _write(writer: str, config: GenerateConfig, lake: Lake, result: StageResult) -> None:
     sizes = config.writer_sizes(writer)
     if not any(sizes.values()):
-        log.warning("generate: %s is a source but every %s_* size is 0: nothing to write", writer, writer)
+        log.warning("generate: %s is a source but every size in [generate.%s] is 0: nothing to write", writer, writer)
         return
-    model = model_slug(config.common.model) if writer == "local" else config.gemini_model
+    model = model_slug(config.common.model) if writer == "local" else config.gemini.model
     # Deflection needs probes that may not exist yet: every other corpus is written first, so a run that stops
     # here for `make probes` keeps them.
     planned = plan(config, {**sizes, "deflection_per_target": 0}, None)

@@ -133,29 +133,29 @@ class FakeGemini:
         handler.wfile.write(data)
 
 
-def preset_file(tmp_path, url: str, **overrides) -> str:
-    values = {
-        "sources": ["gemini"],
-        "gemini_model": "gemini-fake",
-        "gemini_stories_per_emotion": 5,
-        "gemini_neutral_stories": 4,
-        "gemini_neutral_dialogues": 3,
-        "gemini_deflection_per_target": 2,
-        "gemini_speaker_dialogues": 6,
-        "deflection_pairs": "norms",
-        "deflection_targets": 3,
-        "gemini_stories_per_call": 3,
-        "gemini_dialogues_per_call": 2,
-        "gemini_calls_per_chunk": 2,
-        "gemini_concurrency": 3,
-        "gemini_backoff_s": 0.01,
-        "gemini_max_backoff_s": 0.05,
-        "gemini_timeout_s": 0.5,
-        "gemini_base_url": url,
-        **overrides,
+def preset_file(tmp_path, url: str, gemini: dict | None = None, **overrides) -> str:
+    """A preset for the fake server; `gemini` overrides values of [generate.gemini], `overrides` of [generate]."""
+    values = {"sources": ["gemini"], "deflection_pairs": "norms", "deflection_targets": 3, **overrides}
+    writer = {
+        "model": "gemini-fake",
+        "stories_per_emotion": 5,
+        "neutral_stories": 4,
+        "neutral_dialogues": 3,
+        "deflection_per_target": 2,
+        "speaker_dialogues": 6,
+        "stories_per_call": 3,
+        "dialogues_per_call": 2,
+        "calls_per_chunk": 2,
+        "concurrency": 3,
+        "backoff_s": 0.01,
+        "max_backoff_s": 0.05,
+        "timeout_s": 0.5,
+        "base_url": url,
+        **(gemini or {}),
     }
     lines = ['model = "tiny-random"', f"emotions = {json.dumps(EMOTIONS)}", "[generate]"]
     lines += [f"{k} = {json.dumps(v)}" for k, v in values.items()]
+    lines += ["[generate.gemini]"] + [f"{k} = {json.dumps(v)}" for k, v in writer.items()]
     path = tmp_path / f"gemini-{len(list(tmp_path.glob('*.toml')))}.toml"
     path.write_text("\n".join(lines) + "\n")
     return str(path)
@@ -171,7 +171,7 @@ def key(monkeypatch):
 def planned_ids(preset) -> set[str]:
     config = preset.generate
     requests = plan(config, config.writer_sizes("gemini"), norm_pairs(tuple(EMOTIONS)))
-    return {r.id_for("gemini", config.gemini_model) for rs in requests.values() for r in rs}
+    return {r.id_for("gemini", config.gemini.model) for rs in requests.values() for r in rs}
 
 
 def landed(lake: Lake) -> list[dict]:
@@ -242,7 +242,7 @@ def test_rows_carry_provenance_and_exact_dialogue_spans(tmp_path, key):
 
 def test_budget_stops_cleanly_and_a_rerun_resumes_without_duplicates(tmp_path, key):
     with FakeGemini() as server:
-        small = load_preset(preset_file(tmp_path, server.url, gemini_max_requests=9), lake=tmp_path / "lake")
+        small = load_preset(preset_file(tmp_path, server.url, {"max_requests": 9}), lake=tmp_path / "lake")
         with pytest.raises(EmolakeError, match="budget reached") as caught:
             runner.execute("generate", small)
         first = {r["text_id"] for r in landed(Lake(tmp_path / "lake"))}
@@ -259,7 +259,7 @@ def test_budget_stops_cleanly_and_a_rerun_resumes_without_duplicates(tmp_path, k
 
 def test_a_fatal_error_names_the_status_and_never_the_key(tmp_path, key):
     with FakeGemini(["400"]) as server:
-        preset = load_preset(preset_file(tmp_path, server.url, gemini_concurrency=1), lake=tmp_path / "lake")
+        preset = load_preset(preset_file(tmp_path, server.url, {"concurrency": 1}), lake=tmp_path / "lake")
         with pytest.raises(EmolakeError, match="HTTP 400 INVALID_ARGUMENT") as caught:
             runner.execute("generate", preset)
     error = caught.value
@@ -291,11 +291,8 @@ def test_deflection_pairs_come_from_the_lakes_probes(tiny_lake_copy, tmp_path, k
         path = preset_file(
             tmp_path,
             server.url,
+            {"stories_per_emotion": 0, "neutral_stories": 0, "neutral_dialogues": 0, "speaker_dialogues": 0},
             deflection_pairs="probes",
-            gemini_stories_per_emotion=0,
-            gemini_neutral_stories=0,
-            gemini_neutral_dialogues=0,
-            gemini_speaker_dialogues=0,
         )
         runner.execute("generate", load_preset(path, lake=tiny_lake_copy))
     rows = [r for r in landed(Lake(tiny_lake_copy)) if r["source"] == "gemini"]
@@ -319,7 +316,7 @@ def test_deflection_pairs_come_from_the_lakes_probes(tiny_lake_copy, tmp_path, k
 
 def test_a_request_that_keeps_failing_costs_only_its_chunk_until_a_rerun(tmp_path, key):
     with FakeGemini(["malformed", "500", "malformed"]) as server:
-        path = preset_file(tmp_path, server.url, gemini_max_attempts=3, gemini_concurrency=1)
+        path = preset_file(tmp_path, server.url, {"max_attempts": 3, "concurrency": 1})
         preset = load_preset(path, lake=tmp_path / "lake")
         with pytest.raises(EmolakeError, match=r"1 chunk\(s\) gave up .*failed 3 times.*rerun"):
             runner.execute("generate", preset)

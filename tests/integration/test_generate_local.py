@@ -22,25 +22,26 @@ model = "tiny-random"
 emotions = ["afraid", "calm", "happy"]
 [generate]
 sources = ["local"]
-local_stories_per_emotion = 2
-local_neutral_stories = 2
-local_neutral_dialogues = 2
-local_deflection_per_target = 1
-local_speaker_dialogues = 3
 deflection_pairs = "norms"
 deflection_targets = 2
-local_batch_size = 3
-local_max_new_tokens = 8
-local_dialogue_max_new_tokens = 8
+[generate.local]
+stories_per_emotion = 2
+neutral_stories = 2
+neutral_dialogues = 2
+deflection_per_target = 1
+speaker_dialogues = 3
+batch_size = 3
+max_new_tokens = 8
+dialogue_max_new_tokens = 8
 """
 N_ROWS = 6 + 2 + 2 + 2 + 3
 N_CHUNKS = 2 + 1 + 1 + 1 + 1
 
 
-def preset_at(tmp_path, name: str, extra: str = ""):
+def preset_at(tmp_path, name: str, *overrides: str):
     path = tmp_path / f"{name}.toml"
-    path.write_text(PRESET + extra)
-    return load_preset(str(path), lake=tmp_path / name)
+    path.write_text(PRESET)
+    return load_preset(str(path), lake=tmp_path / name, overrides=overrides)
 
 
 def landed(lake: Lake) -> list[dict]:
@@ -136,7 +137,8 @@ def test_raising_a_size_asks_only_for_the_new_rows(tmp_path):
     lake = Lake(tmp_path / "lake")
     # 2 neutral stories in chunks of 3 leave a partial chunk; with 4 it becomes a new chunk whose first two rows
     # already landed, so only the 3rd and 4th stories are written.
-    generate.run(dataclasses.replace(preset.generate, local_neutral_stories=4))
+    local = dataclasses.replace(preset.generate.local, neutral_stories=4)
+    generate.run(dataclasses.replace(preset.generate, local=local))
     rows = landed(lake)
     ids = [r["text_id"] for r in rows]
     assert len(ids) == len(set(ids)) == N_ROWS + 2
@@ -144,7 +146,7 @@ def test_raising_a_size_asks_only_for_the_new_rows(tmp_path):
 
 
 def test_regenerate_rewrites_without_duplicates(tmp_path):
-    preset = preset_at(tmp_path, "lake", "regenerate = true\n")
+    preset = preset_at(tmp_path, "lake", "generate.regenerate=true")
     runner.execute("generate", preset)
     lake = Lake(tmp_path / "lake")
     before = files(lake)

@@ -18,14 +18,15 @@ model = "bundled:smollm2-135m-instruct"
 emotions = ["calm", "afraid"]
 [generate]
 sources = ["local"]
-local_stories_per_emotion = 2
-local_neutral_stories = 0
-local_neutral_dialogues = 1
-local_speaker_dialogues = 2
-local_max_new_tokens = 100
-local_dialogue_max_new_tokens = 120
-local_batch_size = 4
 min_words = 20
+[generate.local]
+stories_per_emotion = 2
+neutral_stories = 0
+neutral_dialogues = 1
+speaker_dialogues = 2
+max_new_tokens = 100
+dialogue_max_new_tokens = 120
+batch_size = 4
 """
 
 

@@ -28,3 +28,12 @@ def test_unknown_emotion_in_a_preset(cli, tmp_path):
     assert_one_line_error(
         cli("--lake", tmp_path / "l", "run", "generate", "--preset", preset), "unknown emotion(s) ['hangry']"
     )
+
+
+def test_a_malformed_set_is_refused_in_one_line(cli, tmp_path):
+    run = cli("--lake", tmp_path, "run", "generate", "--preset", "tiny", "--set", "extract.skip_tokens")
+    assert_one_line_error(run, "--set 'extract.skip_tokens' is malformed")
+    sweep = cli(
+        "--lake", tmp_path, "steer-sweep", "--preset", "tiny", "--set", "steer.seeds=2", "--set", "steer.sedes=2"
+    )
+    assert_one_line_error(sweep, "unknown key(s) ['sedes'] in [steer]")

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from etl.config import Common, GenerateConfig
+from etl.config import Common, GeminiConfig, GenerateConfig
 from etl.errors import EmolakeError
 from etl.generation import prompts
 from etl.generation.plan import Request, chunks, plan
@@ -13,8 +13,7 @@ from etl.generation.writers import gemini
 
 CONFIG = GenerateConfig(
     common=Common(model="tiny-random", lake="lake", emotions=("afraid", "calm")),
-    gemini_backoff_s=0.5,
-    gemini_max_backoff_s=4.0,
+    gemini=GeminiConfig(backoff_s=0.5, max_backoff_s=4.0),
 )
 
 

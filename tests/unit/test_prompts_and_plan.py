@@ -5,7 +5,7 @@ import re
 import pytest
 
 from etl import catalog
-from etl.config import CORPORA, Common, GenerateConfig
+from etl.config import CORPORA, Common, GeminiConfig, GenerateConfig, LocalConfig
 from etl.errors import EmolakeError
 from etl.generation import prompts
 from etl.generation.plan import Pairs, Request, build_row, chunks, norm_pairs, plan
@@ -147,19 +147,21 @@ def test_build_row_parses_a_local_dialogue_into_exact_spans():
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"local_neutral_dialogues": -1}, "local_neutral_dialogues = -1"),
+        ({"local": {"neutral_dialogues": -1}}, "generate.local.neutral_dialogues = -1"),
+        ({"local": {"batch_size": 0}}, "generate.local.batch_size = 0"),
         ({"deflection_pairs": "random"}, "deflection_pairs"),
         ({"near_duplicate": 0.0}, "near_duplicate"),
         ({"min_english": 1.0}, "min_english"),
         ({"dialogue_min_words": 700}, "dialogue_min_words"),
-        ({"gemini_backoff_s": 90.0}, "gemini_backoff_s"),
-        ({"gemini_concurrency": 0}, "gemini_concurrency"),
-        ({"gemini_model": " "}, "gemini_model"),
+        ({"gemini": {"backoff_s": 90.0}}, "generate.gemini.backoff_s"),
+        ({"gemini": {"concurrency": 0}}, "generate.gemini.concurrency"),
+        ({"gemini": {"model": " "}}, "generate.gemini.model"),
     ],
 )
 def test_bad_generate_values_are_refused_with_their_name(values, message):
+    nested = {"local": LocalConfig, "gemini": GeminiConfig}
     with pytest.raises(EmolakeError, match=message):
-        config(**values)
+        config(**{k: nested[k](**v) if k in nested else v for k, v in values.items()})
 
 
 def test_pairs_type_holds_candidates_per_target():

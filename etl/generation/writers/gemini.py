@@ -1,9 +1,9 @@
 """Gemini writes the corpora at paper scale, through the google-genai client, several texts per request.
 
-Each request asks for up to `gemini_stories_per_call` stories (or `gemini_dialogues_per_call` dialogues) as JSON that
-follows a response schema, each text tagged with its item id. Requests run `gemini_concurrency` at a time; a 429,
+Each request asks for up to `stories_per_call` stories (or `dialogues_per_call` dialogues) of `[generate.gemini]` as
+JSON that follows a response schema, each text tagged with its item id. Requests run `concurrency` at a time; a 429,
 5xx, timeout, dropped connection or malformed answer is retried with exponential backoff and full jitter, up to
-`gemini_max_attempts` times; every attempt counts against the run's request budget. Chunks are written as soon as
+`max_attempts` times; every attempt counts against the run's request budget. Chunks are written as soon as
 all their requests are answered, so an interrupted or budget-limited run loses at most the chunks in flight.
 
 The API key comes from GEMINI_API_KEY or GOOGLE_API_KEY. It goes to the client (and to the scrubber that blanks it
@@ -97,17 +97,17 @@ def make_client(config, key: str):
     from google.genai import types
 
     options = types.HttpOptions(
-        timeout=int(config.gemini_timeout_s * 1000),
+        timeout=int(config.gemini.timeout_s * 1000),
         retry_options=types.HttpRetryOptions(attempts=1),
-        base_url=config.gemini_base_url,
-        api_version=config.gemini_api_version,
+        base_url=config.gemini.base_url,
+        api_version=config.gemini.api_version,
     )
     return genai.Client(api_key=key, http_options=options)
 
 
 def backoff(attempt: int, config) -> float:
     """Full-jitter exponential backoff: uniform in [0, min(max, base * 2**attempt)]."""
-    return random.uniform(0.0, min(config.gemini_max_backoff_s, config.gemini_backoff_s * 2**attempt))
+    return random.uniform(0.0, min(config.gemini.max_backoff_s, config.gemini.backoff_s * 2**attempt))
 
 
 @dataclass
@@ -134,11 +134,11 @@ class Writer:
             seed=seed,
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
             thinking_config=None
-            if config.gemini_thinking_budget is None
-            else types.ThinkingConfig(thinking_budget=config.gemini_thinking_budget),
+            if config.gemini.thinking_budget is None
+            else types.ThinkingConfig(thinking_budget=config.gemini.thinking_budget),
         )
         problem = ""
-        for attempt in range(config.gemini_max_attempts):
+        for attempt in range(config.gemini.max_attempts):
             if self.stop.is_set():
                 raise Stopped
             try:
@@ -148,7 +148,7 @@ class Writer:
                 raise
             try:
                 response = self.client.models.generate_content(
-                    model=config.gemini_model, contents=render(corpus, call), config=generation
+                    model=config.gemini.model, contents=render(corpus, call), config=generation
                 )
                 items = prompts.parse_items(corpus, response.text, len(call))
                 self.usage.add(response.usage_metadata)
@@ -158,14 +158,14 @@ class Writer:
             if not retry:
                 self.stop.set()  # a fatal error: nothing else is sent
                 raise EmolakeError(
-                    f"gemini refused a request ({problem}): check generate.gemini_model and the key; what already "
+                    f"gemini refused a request ({problem}): check generate.gemini.model and the key; what already "
                     "landed is kept"
                 )
-            if attempt + 1 < config.gemini_max_attempts:
+            if attempt + 1 < config.gemini.max_attempts:
                 delay = backoff(attempt, config)
                 log.info("gemini: %s; retry %d in %.2f s", problem, attempt + 1, delay)
                 time.sleep(delay)
-        raise GaveUp(f"a gemini request failed {config.gemini_max_attempts} times (last: {problem})")
+        raise GaveUp(f"a gemini request failed {config.gemini.max_attempts} times (last: {problem})")
 
     def classify(self, exc: Exception) -> tuple[bool, str]:
         """(retry?, a description with the key scrubbed out)."""
@@ -198,7 +198,7 @@ class Writer:
         config = self.config
         bar = tqdm(total=sum(len(c.requests) for c in chunks), desc="generate (gemini)", unit="text")
         landed, failure, gave_up = 0, None, []
-        with ThreadPoolExecutor(max_workers=config.gemini_concurrency, thread_name_prefix="gemini") as pool:
+        with ThreadPoolExecutor(max_workers=config.gemini.concurrency, thread_name_prefix="gemini") as pool:
             futures = [
                 [
                     (call, seed, pool.submit(self.request, chunk.corpus, call, seed))
@@ -217,7 +217,7 @@ class Writer:
                         bar.update(len(chunk.requests))
                     elif isinstance(problem, GaveUp) and failure is None:
                         gave_up.append(problem)
-                        if len(gave_up) >= max(3, config.gemini_concurrency):
+                        if len(gave_up) >= max(3, config.gemini.concurrency):
                             failure = problem
                             self.halt(futures)
                     elif failure is None:
@@ -233,7 +233,7 @@ class Writer:
         done = f"{landed} of {len(chunks)} chunks landed"
         if isinstance(failure, BudgetExhausted):
             raise EmolakeError(
-                f"gemini request budget reached ({self.budget.limit} requests, generate.gemini_max_requests): "
+                f"gemini request budget reached ({self.budget.limit} requests, generate.gemini.max_requests): "
                 f"{done}; rerun to continue, or raise the budget"
             )
         if failure is not None:
@@ -253,7 +253,7 @@ class Writer:
         for call, seed, future in calls:
             provenance = {
                 "source": "gemini",
-                "writer_model": self.config.gemini_model,
+                "writer_model": self.config.gemini.model,
                 "prompt_hash": prompts.template_hash(chunk.corpus, "gemini"),
                 "prompt_version": prompts.PROMPT_VERSION,
                 "seed": seed,
@@ -270,16 +270,16 @@ class Writer:
 def write(config, pending: list[Chunk], land: Callable[[Chunk, list[dict]], None], pair_source: str | None) -> dict:
     """Prints the estimate, then writes every pending chunk through Gemini; returns usage for the manifest."""
     guess = estimate(pending)
-    print(guess.describe(config.gemini_model), file=sys.stderr, flush=True)
-    if guess.requests > config.gemini_max_requests:
+    print(guess.describe(config.gemini.model), file=sys.stderr, flush=True)
+    if guess.requests > config.gemini.max_requests:
         log.warning(
-            "gemini: %d requests needed but generate.gemini_max_requests = %d: this run stops at the budget; "
+            "gemini: %d requests needed but generate.gemini.max_requests = %d: this run stops at the budget; "
             "rerun to continue",
             guess.requests,
-            config.gemini_max_requests,
+            config.gemini.max_requests,
         )
     key = api_key()
-    writer = Writer(config, make_client(config, key), Budget(config.gemini_max_requests), secret=key)
+    writer = Writer(config, make_client(config, key), Budget(config.gemini.max_requests), secret=key)
     del key
     try:
         with quiet(HTTP_LOGGERS):
@@ -315,11 +315,11 @@ def main(argv: list[str] | None = None) -> None:
     # Pairs only decide which displayed emotion each dialogue gets, not how many requests there are.
     pairs = norm_pairs(select(config.common.emotions)) if sizes["deflection_per_target"] else None
     planned = plan(config, sizes, pairs)
-    every = writer_chunks("gemini", config.gemini_model, planned, config)
-    pending = pending_chunks(Lake(config.common.lake), "gemini", config.gemini_model, every, regenerate=False)
-    print(estimate(pending).describe(config.gemini_model))
+    every = writer_chunks("gemini", config.gemini.model, planned, config)
+    pending = pending_chunks(Lake(config.common.lake), "gemini", config.gemini.model, every, regenerate=False)
+    print(estimate(pending).describe(config.gemini.model))
     print(
-        f"({len(pending)} of {len(every)} chunks still to write; budget {config.gemini_max_requests} requests per run)"
+        f"({len(pending)} of {len(every)} chunks still to write; budget {config.gemini.max_requests} requests per run)"
     )
 
 

@@ -1,4 +1,5 @@
-"""The reference corpus written by the emolake team and shipped in `data/reference_corpus/`."""
+"""The texts written by the emolake team and shipped with it: the reference corpus (`data/reference_corpus/`), the
+short-text set (`data/short_texts/`) and the instruction prompts of the `prompted` probes (`etl/data/`)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,60 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-CORPUS_DIR = Path(__file__).resolve().parents[3] / "data" / "reference_corpus"
+DATA_DIR = Path(__file__).resolve().parents[3] / "data"
+CORPUS_DIR = DATA_DIR / "reference_corpus"
+SHORT_DIR = DATA_DIR / "short_texts"
+SHORT_CORPORA = ("short_text", "neutral_short")
+PROMPT_CORPORA = ("emotion_prompt", "neutral_prompt")
+TEMPLATES = Path(__file__).resolve().parents[2] / "data" / "prompt_templates.toml"
+
+
+def corpus_dir(corpus: str) -> Path:
+    return SHORT_DIR if corpus in SHORT_CORPORA else CORPUS_DIR
 
 
 def read_corpus(corpus: str) -> list[dict]:
-    """All shipped rows of one corpus (JSONL), in file order; [] if the corpus is not shipped."""
-    path = CORPUS_DIR / f"{corpus}.jsonl"
+    """All shipped rows of one corpus, in file order; [] if the corpus is not shipped."""
+    if corpus in PROMPT_CORPORA:
+        return prompt_rows(corpus)
+    path = corpus_dir(corpus) / f"{corpus}.jsonl"
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def prompt_rows(corpus: str) -> list[dict]:
+    """The instruction prompts: every emotion template x the 171 emotions, or every neutral template x task.
+
+    The template index is the row's `topic` (so held-out folds leave whole templates out)."""
+    import hashlib
+    import tomllib
+
+    from etl.catalog import emotions
+    from etl.generation.texts import text_id
+
+    raw = TEMPLATES.read_text()
+    templates = tomllib.loads(raw)
+    digest = hashlib.sha256(raw.encode()).hexdigest()[:16]
+    if corpus == "emotion_prompt":
+        cells = [(e, i, t.format(emotion=e)) for e in emotions() for i, t in enumerate(templates["emotion"])]
+    else:
+        cells = [(None, i, t.format(task=k)) for k in templates["tasks"] for i, t in enumerate(templates["neutral"])]
+    return [
+        {
+            "text_id": text_id("reference", "emolake-authors", corpus, emotion, f"template-{i}", text),
+            "corpus": corpus,
+            "emotion": emotion,
+            "displayed_emotion": None,
+            "topic": f"template-{i}",
+            "text": text,
+            "source": "reference",
+            "prompt_hash": digest,
+            "prompt_version": "prompts-v1",
+            "created_at": "2026-12-05T00:00:00+00:00",
+        }
+        for emotion, i, text in cells
+    ]
 
 
 def row_emotions(row: dict) -> list[str]:
@@ -78,14 +124,16 @@ def rows_by_corpus(config) -> dict[str, list[dict]]:
 
 def prompt_records(rows_of_corpus: dict[str, list[dict]]) -> list[dict]:
     """The writing guideline behind the shipped rows, one `prompts` row per (corpus, prompt_hash) they carry."""
-    guideline = (CORPUS_DIR / "GUIDELINES.md").read_text()
+    def guideline(corpus: str) -> str:
+        return TEMPLATES.read_text() if corpus in PROMPT_CORPORA else (corpus_dir(corpus) / "GUIDELINES.md").read_text()
+
     return [
         {
             "prompt_hash": prompt_hash,
             "prompt_version": version,
             "source": "reference",
             "corpus": corpus,
-            "template": guideline,
+            "template": guideline(corpus),
         }
         for corpus, rows in rows_of_corpus.items()
         for prompt_hash, version in sorted({(r["prompt_hash"], r["prompt_version"]) for r in rows})
