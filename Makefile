@@ -62,7 +62,7 @@ browsers: ## Debian's Chromium and ChromeDriver for the browser tests (installed
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 test: install model browsers ## the whole test suite (unit + integration + browser)
-	$(BIN)/ruff check etl tests bench dashboards
+	$(BIN)/ruff check etl tests bench dashboards tools
 	$(BIN)/python -m pytest -q
 
 test-unit: install ## unit tests only (no model is loaded: tests/unit/conftest.py refuses)
@@ -75,11 +75,11 @@ test-browser: install model browsers ## headless Chromium against the real Dash 
 	$(BIN)/python -m pytest -q tests/browser
 
 lint: install ## ruff lint and format check
-	$(BIN)/ruff check etl tests bench dashboards
-	$(BIN)/ruff format --check etl tests bench dashboards
+	$(BIN)/ruff check etl tests bench dashboards tools
+	$(BIN)/ruff format --check etl tests bench dashboards tools
 
 format: install ## apply ruff formatting
-	$(BIN)/ruff format etl tests bench dashboards
+	$(BIN)/ruff format etl tests bench dashboards tools
 
 clean-lake: ## delete the lake (keeps the model cache)
 	rm -rf $(LAKE)

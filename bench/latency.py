@@ -154,8 +154,7 @@ def dashboard_requests(url: str, callback: dict, base: dict, texts: list[str]) -
 
 
 def bench_dashboard(lake: Lake, scorer, clients: int, requests: int) -> dict:
-    from dashboards.app import create_app
-    from dashboards.browser import serve_in_thread
+    from dashboards.app import create_app, serve_in_thread
 
     app = create_app(lake, model=scorer.model, source=scorer.source)
     base = {

@@ -6,6 +6,10 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from dash import Dash, Input, Output, dcc, html
@@ -60,3 +64,19 @@ def create_app(lake: Lake | str | Path, model: str | None = None, source: str = 
         page.register(app, ctx)
     app.emolake_context = ctx  # the tests and bench/latency.py reach the reader and scorer through it
     return app
+
+
+@contextmanager
+def serve_in_thread(app, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serves a Dash app on a free loopback port in a daemon thread; yields its base URL, then shuts it down."""
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request would drown the output
+    server = make_server(host, 0, app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="emolake-dash", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -1,6 +1,6 @@
 """Screenshots of every page, taken with headless Debian Chromium, for docs/ and the README.
 
-    python -m dashboards.screenshots --lake lake --out docs [--width 1400]
+    python -m tools.screenshots --lake lake --out docs [--width 1400]
 
 Each page is opened, used the way a person would (a span dragged in the token viewer, an emotion clicked on the
 map, a text opened in the dataset explorer, a saved query run in the SQL console), and saved as
@@ -10,11 +10,17 @@ docs/dashboard-<page>.png at the height of its content.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 from dashboards.app import create_app
-from dashboards.browser import chromium, drag_select, open_page, serve_in_thread, wait_for
+
+# The Chromium helpers live beside the browser tests, their main user; tests/ is not a package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "browser"))
+from helpers import chromium, drag_select, open_page, wait_for
+
+from dashboards.app import serve_in_thread
 
 MAX_HEIGHT = 2600
 

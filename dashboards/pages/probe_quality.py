@@ -41,6 +41,13 @@ def layout(ctx: AppContext):
                 "and the split-half cosine (how little the probes depend on which texts they saw).",
             ),
             card(
+                "Outside its own data",
+                html.Div(id="pq-transfer"),
+                subtitle="Each probe kind at the chosen layer scoring held-out stories, short texts and instructions "
+                "(probes and centre rebuilt without the text's fold), with a bootstrap 95% interval and the "
+                "shuffled-label null; below, the TF-IDF nearest-centroid baseline on the same folds.",
+            ),
+            card(
                 "Cosine matrix",
                 dcc.Graph(id="pq-cosines", config=GRAPH_CONFIG),
                 subtitle="Cosine between the unit probes of the chosen layer, ordered by emotion group.",
@@ -211,6 +218,17 @@ def logit_lens(ctx: AppContext, filters: dict):
     return empty_state("No logit-lens table yet.", ctx.reader.target(LOGIT_VIEWS[0]), "pq-logit-empty")
 
 
+def transfer(ctx: AppContext, filters: dict):
+    """The cross-domain table of the chosen layer (every kind) and the lexical baseline, or an empty state."""
+    if not ctx.reader.has("cross_domain"):
+        return empty_state("No cross-domain evaluation yet.", ctx.reader.target("cross_domain"), "pq-transfer-empty")
+    layer_filters = {k: v for k, v in filters.items() if k != "kind"}
+    parts = [view_table(ctx, "cross_domain", layer_filters, "pq-transfer-table")]
+    if ctx.reader.has("lexical_baseline"):
+        parts.append(view_table(ctx, "lexical_baseline", layer_filters, "pq-lexical-table"))
+    return html.Div(parts)
+
+
 def register(app, ctx: AppContext) -> None:
     register_probe_controls(app, ctx, PREFIX)
 
@@ -218,6 +236,7 @@ def register(app, ctx: AppContext) -> None:
         Output("pq-curves", "children"),
         Output("pq-cosines", "figure"),
         Output("pq-logit", "children"),
+        Output("pq-transfer", "children"),
         Input("pq-probeset", "value"),
         Input("pq-kind", "value"),
         Input("pq-layer", "value"),
@@ -226,4 +245,4 @@ def register(app, ctx: AppContext) -> None:
         model, source = parse_probe_value(value)
         filters = {"model": model, "source": source, "kind": kind, "layer": layer}
         figure = cosine_figure(ctx, model, source, kind, layer) if layer is not None else {}
-        return curves(ctx, model, kind, layer), figure, logit_lens(ctx, filters)
+        return curves(ctx, model, kind, layer), figure, logit_lens(ctx, filters), transfer(ctx, filters)

@@ -33,7 +33,7 @@ def handle(args) -> None:
         raise EmolakeError(f"--batch-size {args.batch_size}: use a positive integer")
     texts = read_column(args.input, args.text_column)
     check_texts(texts)
-    scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, layer=args.layer)
+    scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, args.kind, args.layer)
     k = check_k(args.k, len(scorer.emotions))
     rows = []
     for start in tqdm(range(0, len(texts), args.batch_size), desc="classify", unit="batch"):

@@ -20,11 +20,11 @@ def handle(args) -> None:
     from etl.probes.scoring import check_texts, open_scorer
 
     check_texts([args.text])
-    scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, layer=args.layer)
+    scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, args.kind, args.layer)
     matches = scorer.nearest([args.text], args.k)[0]
     if args.json:
         print(json.dumps(matches))
         return
-    print(f"nearest emotions ({scorer.model}, {scorer.source} probes, layer {scorer.layer}):")
+    print(f"nearest emotions ({scorer.model}, {scorer.source} {scorer.kind} probes, layer {scorer.layer}):")
     for rank, match in enumerate(matches, 1):
         print(f"  {rank:>3}. {match['emotion']:<16} {match['score']:+.3f}")

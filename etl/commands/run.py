@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
+from etl.commands._common import add_preset_options
 from etl.runner import PIPELINE, STAGES
 
 
 def register(subparsers) -> None:
     command = subparsers.add_parser("run", help="run pipeline stages of a preset (skipped when already done)")
     command.add_argument("stages", nargs="+", choices=[*STAGES, "all"])
-    command.add_argument("--preset", default="default", help="tiny, default, full, or a path to a .toml preset")
-    command.add_argument("--model", help="override the preset's model spec")
-    command.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        dest="overrides",
-        metavar="SECTION.KEY=VALUE",
-        help="override a preset value (repeatable; VALUE is TOML), e.g. --set extract.skip_tokens=20",
-    )
+    add_preset_options(command)
     command.add_argument("--force", action="store_true", help="run even if an identical run already finished")
     command.set_defaults(handler=handle)
 

@@ -17,7 +17,6 @@ def register(subparsers) -> None:
     what.add_argument("--text", help="a text: the stories of the lake that feel most alike")
     what.add_argument("--story", metavar="TEXT_ID", help="a story's text_id: the stories most like it")
     add_scoring_options(command, default_k=5)
-    command.add_argument("--kind", default="expression", help="probe kind (expression, deflection, ...)")
     command.add_argument("--json", action="store_true", help="print a JSON list")
     command.set_defaults(handler=handle)
 

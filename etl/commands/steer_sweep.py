@@ -3,6 +3,8 @@ summary per setting."""
 
 from __future__ import annotations
 
+from etl.commands._common import add_preset_options
+
 SUMMARY = """
 select layer, emotion, strength, n_runs, round(success_rate, 2) as success, round(surgical_rate, 2) as surgical,
        round(repetitive_rate, 2) as repetitive, round(explosive_rate, 2) as explosive,
@@ -14,16 +16,7 @@ from steering_summary where model = ? and sweep = ? order by layer, emotion, str
 
 def register(subparsers) -> None:
     command = subparsers.add_parser("steer-sweep", help="steering sweep of a preset: fills steering_runs")
-    command.add_argument("--preset", default="default", help="tiny, default, full, or a path to a .toml preset")
-    command.add_argument("--model", help="override the preset's model spec")
-    command.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        dest="overrides",
-        metavar="SECTION.KEY=VALUE",
-        help="override a preset value (repeatable; VALUE is TOML), e.g. --set extract.skip_tokens=20",
-    )
+    add_preset_options(command)
     command.add_argument("--force", action="store_true", help="run even if an identical sweep already finished")
     command.set_defaults(handler=handle)
 

@@ -22,6 +22,8 @@ from etl.config.base import (
     DEFLECTION_PAIRS,
     PRESET_DIR,
     PROBE_KINDS,
+    PROMPT_CORPORA,
+    SHORT_CORPORA,
     SOURCES,
     WRITER_SIZES,
     Common,
@@ -38,6 +40,8 @@ from etl.errors import EmolakeError
 __all__ = [
     "CORPORA",
     "PROBE_KINDS",
+    "PROMPT_CORPORA",
+    "SHORT_CORPORA",
     "SOURCES",
     "STEER_PROMPTS",
     "Common",
@@ -132,8 +136,12 @@ class GenerateConfig:
 @dataclass(frozen=True)
 class ExtractConfig:
     common: Common
-    corpora: tuple[str, ...] = ("emotional_story", "neutral_story", "neutral_dialogue")
+    corpora: tuple[str, ...] = ("emotional_story", "neutral_story", "neutral_dialogue", *SHORT_CORPORA, *PROMPT_CORPORA)
     """Corpora whose texts are run through the model."""
+    whole_corpora: tuple[str, ...] = SHORT_CORPORA
+    """Corpora averaged over every token but the first (short texts have fewer than `skip_tokens` tokens)."""
+    prompt_corpora: tuple[str, ...] = PROMPT_CORPORA
+    """Instruction corpora: wrapped in the model's chat template and read at its last token (segment `last`)."""
     span_corpora: tuple[str, ...] = ("deflection_dialogue", "speaker_dialogue")
     """Corpora averaged over exact speaker spans (masking speaker; each speaker) instead of from `skip_tokens` on."""
     layers: tuple[int, ...] | None = None
@@ -150,6 +158,8 @@ class ExtractConfig:
     def __post_init__(self) -> None:
         check_choices("extract.corpora", self.corpora, CORPORA)
         check_choices("extract.span_corpora", self.span_corpora, CORPORA)
+        check_choices("extract.whole_corpora", self.whole_corpora, CORPORA)
+        check_choices("extract.prompt_corpora", self.prompt_corpora, CORPORA)
         if self.skip_tokens < 1:
             raise EmolakeError(f"extract.skip_tokens = {self.skip_tokens}: use 1 or more (position 0 is a sink)")
         check_positive("extract.max_tokens", self.max_tokens)
@@ -164,14 +174,20 @@ class ProbesConfig:
     common: Common
     sources: tuple[str, ...] = ("reference",)
     """Build one probe set per text source (who wrote the texts); the `source` column tells them apart."""
-    kinds: tuple[str, ...] = ("expression", "deflection", "present_speaker", "other_speaker")
+    kinds: tuple[str, ...] = PROBE_KINDS
     """Probe kinds to build; a kind whose corpus was not extracted is skipped (and logged)."""
     baseline_corpora: tuple[str, ...] = ("neutral_story",)
     """Neutral corpora whose top principal components are projected out of expression probes."""
     dialogue_baseline_corpora: tuple[str, ...] = ("neutral_dialogue",)
     """Neutral corpora whose top principal components are projected out of dialogue probes."""
+    short_baseline_corpora: tuple[str, ...] = ("neutral_short",)
+    """Neutral corpora whose top principal components are projected out of `short` probes."""
+    prompt_baseline_corpora: tuple[str, ...] = ("neutral_prompt",)
+    """Neutral instructions: the baseline of `prompted` probes (projected out up to `prompt_baseline_variance`)."""
     baseline_variance: float = 0.5
     """Share of the baseline's variance whose components are projected out (paper: 0.5)."""
+    prompt_baseline_variance: float = 0.0
+    """The same for `prompted` probes: 0 keeps them as centred instruction states (arXiv 2604.04064's recipe)."""
     expression_space_variance: float = 0.99
     """Deflection probes are orthogonalised against the expression probes' components up to this variance."""
 
@@ -180,7 +196,9 @@ class ProbesConfig:
         check_choices("probes.kinds", self.kinds, PROBE_KINDS)
         check_choices("probes.baseline_corpora", self.baseline_corpora, CORPORA)
         check_choices("probes.dialogue_baseline_corpora", self.dialogue_baseline_corpora, CORPORA)
-        for name in ("baseline_variance", "expression_space_variance"):
+        check_choices("probes.short_baseline_corpora", self.short_baseline_corpora, CORPORA)
+        check_choices("probes.prompt_baseline_corpora", self.prompt_baseline_corpora, CORPORA)
+        for name in ("baseline_variance", "prompt_baseline_variance", "expression_space_variance"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
                 raise EmolakeError(f"probes.{name} = {value}: use a value in [0, 1)")

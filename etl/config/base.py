@@ -14,7 +14,13 @@ from pathlib import Path
 from etl.errors import EmolakeError
 
 PRESET_DIR = Path(__file__).parent / "presets"
-CORPORA = ("emotional_story", "neutral_story", "neutral_dialogue", "deflection_dialogue", "speaker_dialogue")
+WRITER_CORPORA = ("emotional_story", "neutral_story", "neutral_dialogue", "deflection_dialogue", "speaker_dialogue")
+"""Corpora every writer (reference, local model, Gemini) can write."""
+SHORT_CORPORA = ("short_text", "neutral_short")
+"""First-person short texts (data/short_texts/): averaged over every token but the first."""
+PROMPT_CORPORA = ("emotion_prompt", "neutral_prompt")
+"""Instructions to write about an emotion (etl/data/prompt_templates.toml): read at their last token."""
+CORPORA = WRITER_CORPORA + SHORT_CORPORA + PROMPT_CORPORA
 SOURCES = ("reference", "local", "gemini")
 DEFLECTION_PAIRS = ("probes", "norms")
 # Sizes each writer (local model, Gemini) is asked for: `local_stories_per_emotion`, `gemini_neutral_stories`...
@@ -25,7 +31,7 @@ WRITER_SIZES = (
     "deflection_per_target",
     "speaker_dialogues",
 )
-PROBE_KINDS = ("expression", "deflection", "present_speaker", "other_speaker")
+PROBE_KINDS = ("expression", "deflection", "present_speaker", "other_speaker", "short", "prompted", "pooled")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from etl import catalog
+from etl.evaluation.controls import bootstrap_ci
+from etl.evaluation.transfer import fold_ids, shuffled
 from etl.probes.maths import probes_excluding, scores, top_k_hits
 
 """Where each probe kind's texts come from: the same table the probes stage builds from."""
@@ -23,19 +24,22 @@ def held_out(
     variance: float,
     folds: int,
     exclude: np.ndarray | None = None,
+    null_seed: int | None = None,
 ) -> dict:
-    """Top-1/top-5 over all emotions on texts whose topic fold was left out of the probes.
+    """Top-1/top-5 over all emotions on texts whose topic fold was left out of the probes, with a bootstrap 95%
+    interval of top-1; with `null_seed`, the training labels are shuffled first (the shuffled-label null).
 
     `exclude`, if given, holds orthonormal directions (k, hidden) projected out of the rebuilt probes, as the probes
     stage does for kinds orthogonalised against another probe space.
     """
-    fold_of = np.array([catalog.topic_fold(t, folds) for t in topics])
+    fold_of = fold_ids(topics, folds)
     hits1, hits5 = [], []
-    for fold in range(folds):
+    for fold in np.unique(fold_of):
         train, test = fold_of != fold, fold_of == fold
         if not train.any() or not test.any():
             continue
-        probe_set = probes_excluding(x[train], labels[train], n_emotions, baseline, variance, exclude)
+        train_labels = labels[train] if null_seed is None else shuffled(labels[train], null_seed)
+        probe_set = probes_excluding(x[train], train_labels, n_emotions, baseline, variance, exclude)
         known = np.isin(labels[test], np.unique(labels[train]))
         matrix = scores(x[test][known], probe_set)
         matrix[:, np.bincount(labels[train], minlength=n_emotions) == 0] = -np.inf
@@ -44,4 +48,9 @@ def held_out(
     n_test = int(sum(len(h) for h in hits1))
     if n_test == 0:
         return {"top1": None, "top5": None, "n_test": 0}
-    return {"top1": float(np.concatenate(hits1).mean()), "top5": float(np.concatenate(hits5).mean()), "n_test": n_test}
+    all1 = np.concatenate(hits1)
+    low, high = bootstrap_ci(all1, seed=0)
+    return {"top1": float(all1.mean()), "top5": float(np.concatenate(hits5).mean()), "n_test": n_test} | {
+        "top1_low": low,
+        "top1_high": high,
+    }

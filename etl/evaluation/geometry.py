@@ -80,3 +80,23 @@ def map_rows(vectors: np.ndarray, emotions: list[str], labels: np.ndarray) -> li
         }
         for i, emotion in enumerate(emotions)
     ]
+
+
+def correlation_controls(vectors: np.ndarray, emotions: list[str], seed: int) -> dict:
+    """A bootstrap 95% interval and a permutation p for PC1 vs valence and PC2 vs arousal (the `correlations`)."""
+    from etl.evaluation.controls import correlation_ci, permutation_p
+
+    norms = catalog.norms()
+    rated = [i for i, e in enumerate(emotions) if e in norms]
+    if len(emotions) < 3 or len(rated) < 5:
+        return {}
+    axes, _ = oriented_axes(vectors, emotions)
+    out = {}
+    for name, column in AXES:
+        if column >= axes.shape[1]:
+            continue
+        target = np.array([norms[emotions[i]][name] for i in rated])
+        prefix = f"pc{column + 1}_{name}"
+        out[f"{prefix}_low"], out[f"{prefix}_high"] = correlation_ci(axes[rated, column], target, seed)
+        out[f"{prefix}_p"] = permutation_p(axes[rated, column], target, seed)
+    return out

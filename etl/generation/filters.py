@@ -64,6 +64,8 @@ class Limits:
     max_words: int = 260
     dialogue_min_words: int = 20
     dialogue_max_words: int = 600
+    short_min_words: int = 10
+    short_max_words: int = 80
     min_english: float = 0.2
     near_duplicate: float = 0.5
 
@@ -93,10 +95,13 @@ def bad_dialogue(row: dict) -> Rejection | None:
 
 def bad_length(row: dict, limits: Limits) -> Rejection | None:
     n_words = word_count(row.get("text") or "")
-    dialogue = row.get("corpus") in DIALOGUE_CORPORA
-    low, high = (
-        (limits.dialogue_min_words, limits.dialogue_max_words) if dialogue else (limits.min_words, limits.max_words)
-    )
+    corpus = row.get("corpus")
+    if corpus in DIALOGUE_CORPORA:
+        low, high = limits.dialogue_min_words, limits.dialogue_max_words
+    elif corpus in ("short_text", "neutral_short"):
+        low, high = limits.short_min_words, limits.short_max_words
+    else:
+        low, high = limits.min_words, limits.max_words
     if n_words < low:
         return "too_short", f"{n_words} words < {low}"
     if n_words > high:
@@ -143,7 +148,7 @@ def row_emotions(row: dict) -> list[str]:
 
 
 def names_its_emotion(row: dict) -> Rejection | None:
-    if row.get("corpus") in ("neutral_story", "neutral_dialogue"):
+    if row.get("corpus") in ("neutral_story", "neutral_dialogue", "neutral_short"):
         return None
     for emotion in row_emotions(row):
         form = names_emotion(row.get("text") or "", emotion)

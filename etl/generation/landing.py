@@ -46,12 +46,12 @@ class Landing:
 
 def limits(config: GenerateConfig) -> Limits:
     return Limits(
-        config.min_words,
-        config.max_words,
-        config.dialogue_min_words,
-        config.dialogue_max_words,
-        config.min_english,
-        config.near_duplicate,
+        min_words=config.min_words,
+        max_words=config.max_words,
+        dialogue_min_words=config.dialogue_min_words,
+        dialogue_max_words=config.dialogue_max_words,
+        min_english=config.min_english,
+        near_duplicate=config.near_duplicate,
     )
 
 

@@ -17,6 +17,7 @@ Layout (hive-partitioned Parquet; partition values come from the path, never fro
     scores/model=M/source=S/kind=K/layer=L/part-KEY-NNNNN.parquet   per-token probe scores (`emolake score`)
     manifest/stage=STAGE/run-KEY.parquet                one row per finished stage run
     residual_norms/model=M/corpus=C/part-0.parquet      mean residual norm per layer on neutral text (steering unit)
+    validation_runs/model=M/source=S/run-ID.parquet      one row per probe set validated on a user's labelled file
     steering_runs/model=M/sweep=KEY/part-0.parquet      one row per steering setting, prompt and seed of a sweep
 Writes go to a hidden temporary name that no `*.parquet` glob matches, then are renamed into place.
 """
@@ -48,6 +49,10 @@ DATASETS = (
     "dose_curve",
     "scenario_scores",
     "deflection_vs_expression",
+    "cross_domain",
+    "lexical_baseline",
+    "learning_curve",
+    "validation_runs",
     "scores",
     "manifest",
     "residual_norms",

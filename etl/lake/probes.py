@@ -14,6 +14,18 @@ import numpy as np
 from etl.errors import EmolakeError
 from etl.lake import Lake
 
+FORM_KINDS = ("expression", "short")
+"""Kinds built on the forms users' texts come in (stories, short first-person texts): their centres are the forms'."""
+
+
+@dataclass(frozen=True)
+class FormCentre:
+    """The mean emotional text of one form at one layer (a probe kind's centre) and the median length of its texts."""
+
+    kind: str
+    median_tokens: float
+    vector: np.ndarray
+
 
 @dataclass
 class StoredProbes:
@@ -34,6 +46,19 @@ class StoredProbes:
     norm_kept: list[float | None] = field(default_factory=list)
     """Per emotion: the share of norm left after orthogonalisation (deflection probes), else None."""
     expression_space_variance: float | None = None
+    estimator: str = "mean_diff"
+    forms: list[FormCentre] = field(default_factory=list)
+    """Centres of the forms at this layer and source (see `centre_for`)."""
+
+    def centre_for(self, n_tokens: int) -> np.ndarray:
+        """What a text of `n_tokens` tokens is centred on before scoring: the mean emotional text of the form whose
+        median length is nearest its own on a log scale (a short message is centred on short messages, a story on
+        stories), else the probes' own centre. Centring on the wrong form leaves the form's offset in every score,
+        along directions many probes share (measured: story-centred short texts score at chance)."""
+        if not self.forms:
+            return self.center
+        nearest = min(self.forms, key=lambda f: (abs(np.log(max(n_tokens, 1)) - np.log(f.median_tokens)), f.kind))
+        return nearest.vector
 
 
 def _filters(model: str | None, source: str | None, kinds, layers) -> tuple[str, list]:
@@ -64,14 +89,17 @@ def read(
         f"where {where} order by model, source, kind, cast(layer as integer), emotion",
         params=[lake.glob("probes"), *params],
     ).to_arrow_table()
-    centers = {}
+    centers, forms = {}, {}
     if lake.has("probe_centers"):
-        for m, s, k, layer, vector in con.execute(
-            "select model, source, kind, cast(layer as integer), vector "
-            f"from read_parquet(?, hive_partitioning = true) where {where}",
-            [lake.glob("probe_centers"), *params],
+        every, every_params = _filters(model, source, None, layers)
+        for m, s, k, layer, vector, median in con.execute(
+            "select model, source, kind, cast(layer as integer), vector, median_tokens "
+            f"from read_parquet(?, hive_partitioning = true, union_by_name = true) where {every}",
+            [lake.glob("probe_centers"), *every_params],
         ).fetchall():
             centers[(m, s, k, layer)] = np.asarray(vector, np.float32)
+            if k in FORM_KINDS and median:
+                forms.setdefault((m, s, layer), []).append(FormCentre(k, float(median), centers[(m, s, k, layer)]))
     rows = table.drop_columns(["vector"]).to_pylist()
     matrix = _matrix(table.column("vector"))
     groups: dict[tuple, list[int]] = {}
@@ -93,6 +121,8 @@ def read(
             baseline_variance=float(first.get("baseline_variance") or 0.0),
             norm_kept=[rows[i].get("norm_kept") for i in members],
             expression_space_variance=first.get("expression_space_variance"),
+            estimator=first.get("estimator") or "mean_diff",
+            forms=sorted(forms.get((m, s, layer), []), key=lambda f: f.kind),
         )
     return out
 
@@ -168,6 +198,33 @@ def best_of(rows: list[dict], kind: str = "expression") -> int | None:
 def fallback_layer(layers: list[int]) -> int:
     """Unevaluated probes: two thirds of the way up, where emotion probes usually peak."""
     return layers[(2 * len(layers)) // 3]
+
+
+def default_set(lake: Lake, model: str, source: str) -> tuple[str, int]:
+    """(kind, layer) that `nearest`, `classify`, `score` and the dashboard use unless told otherwise.
+
+    The rule, applied to the evaluation and never by hand: the evaluated probe set with the highest mean of its
+    held-out top-1 on stories and on the short-text set (`story_top1`, `short_top1`: each text scored by probes and
+    a centre built without its fold); ties go to the lower layer. Unevaluated lakes fall back to the expression probes
+    at `best_layer`.
+    """
+    if lake.has("evaluation_layers"):
+        rows = (
+            duckdb.connect()
+            .execute(
+                "select kind, cast(layer as integer), (story_top1 + short_top1) / 2 as mean_top1 "
+                "from read_parquet(?, hive_partitioning = true, union_by_name = true) "
+                "where model = ? and source = ? and story_top1 is not null and short_top1 is not null "
+                "order by mean_top1 desc, 2, 1",
+                [lake.glob("evaluation_layers"), model, source],
+            )
+            .fetchall()
+        )
+        indexed = {(k, layer) for _, _, s, k, layer in probe_sets(lake) if s == source}
+        for kind, layer, _ in rows:
+            if (kind, layer) in indexed and lake.faiss_path(model, source, kind, layer).exists():
+                return kind, layer
+    return "expression", best_layer(lake, model, source, "expression")
 
 
 def best_layer(lake: Lake, model: str, source: str, kind: str, layer: int | None = None) -> int:

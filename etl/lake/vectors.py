@@ -15,7 +15,7 @@ from etl.lake import Lake
 @dataclass
 class Vectors:
     meta: list[dict]
-    """One dict per row: text_id, corpus, source, emotion, topic, displayed_emotion."""
+    """One dict per row: text_id, corpus, source, emotion, topic, displayed_emotion, text."""
     x: np.ndarray
     """(n, hidden) float32."""
 
@@ -50,7 +50,7 @@ def load(
         ),
         txt as (select * from read_parquet(?, hive_partitioning = true, union_by_name = true))
         select idx.text_id, idx.segment_name as segment, txt.corpus, txt.source, txt.emotion,
-               txt.displayed_emotion, txt.topic, txt.spans, idx.npy_path, idx.row
+               txt.displayed_emotion, txt.topic, txt.spans, txt.text, idx.n_tokens, idx.npy_path, idx.row
         from idx join txt using (text_id)
         where idx.status = 'ok' and txt.corpus in (select unnest(?))
           and (? or txt.source in (select unnest(?)))

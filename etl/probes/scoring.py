@@ -1,4 +1,7 @@
-"""Nearest emotions for live text: model loaded once, texts batched, FAISS over the unit probes of one layer."""
+"""Nearest emotions for live text: model loaded once, texts batched, FAISS over the unit probes of one layer.
+
+Each text is centred on the mean emotional text of its own form (`StoredProbes.centre_for`) before it is compared
+with the probes; the probe set defaults to the one `etl.lake.probes.default_set` picks from the evaluation."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import numpy as np
 
 from etl.errors import EmolakeError
 from etl.lake import Lake
+from etl.lake.probes import StoredProbes
 
 MAX_TOKENS = 2048
 
@@ -22,7 +26,7 @@ class Scorer:
     kind: str
     layer: int
     emotions: list[str]
-    center: np.ndarray
+    probes: StoredProbes
     index: object
 
     def vectors(self, texts: list[str], batch_tokens: int = 8192) -> np.ndarray:
@@ -36,7 +40,8 @@ class Scorer:
         too_short = np.flatnonzero(result.n_used == 0)
         if len(too_short):
             raise EmolakeError(f"text at row {int(too_short[0])} is a single token: give at least two tokens of text")
-        return result.vectors[:, 0] - self.center
+        centres = np.stack([self.probes.centre_for(int(n)) for n in result.n_tokens])
+        return result.vectors[:, 0] - centres
 
     def nearest(self, texts: list[str], k: int) -> list[list[dict]]:
         """The k best-matching emotions per text, best first, as {"emotion", "score"} (cosine)."""
@@ -64,18 +69,22 @@ def check_k(k: int, n: int) -> int:
 
 
 def open_scorer(
-    lake: Lake, model: str | None = None, source: str = "reference", kind: str = "expression", layer: int | None = None
+    lake: Lake, model: str | None = None, source: str = "reference", kind: str | None = None, layer: int | None = None
 ) -> Scorer:
-    """Loads the index and centre of one (model, source, kind, layer); layer defaults to the best evaluated one."""
+    """Loads the index and centres of one (model, source, kind, layer). Without a kind, the default probe set
+    (`etl.lake.probes.default_set`); without a layer, that kind's best evaluated layer."""
     import faiss
 
     from etl.lake import probes
 
     model, model_spec = probes.pick_model(lake, model, source, kind)
+    if kind is None:
+        kind, default_layer = probes.default_set(lake, model, source)
+        layer = default_layer if layer is None else layer
     layer = probes.best_layer(lake, model, source, kind, layer)
     path = lake.faiss_path(model, source, kind, layer)
     if not path.exists():
         raise EmolakeError(f"no FAISS index for {model}/{source}/{kind}/layer {layer}: run `make index`")
     emotions = json.loads(path.with_suffix(".json").read_text())["emotions"]
     (stored,) = probes.read(lake, model, source, [kind], [layer]).values()
-    return Scorer(lake, model_spec, model, source, kind, layer, emotions, stored.center, faiss.read_index(str(path)))
+    return Scorer(lake, model_spec, model, source, kind, layer, emotions, stored, faiss.read_index(str(path)))

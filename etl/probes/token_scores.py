@@ -1,6 +1,7 @@
 """Per-token probe scores: the one function the `score` command, the dashboard and steering share.
 
-A token's score for an emotion is the projection of its residual stream (minus the probes' centre) on the unit probe.
+A token's score for an emotion is the projection of its residual stream, minus the centre of the text's form
+(`StoredProbes.centre_for`), on the unit probe.
 Position 0 is never scored (an attention sink whose norm is ~100x the others).
 """
 
@@ -47,7 +48,8 @@ def score_texts(loaded, texts: list[str], probe_layers: dict[tuple[str, int], St
         scores, emotions = {}, {}
         for (kind, layer), probes in probe_layers.items():
             hidden = captured[layer][row, 1:n].float().cpu().numpy()
-            scores[(kind, layer)] = ((hidden - probes.center) @ probes.vectors.T).astype(np.float32)
+            centre = probes.centre_for(n)
+            scores[(kind, layer)] = ((hidden - centre) @ probes.vectors.T).astype(np.float32)
             emotions[(kind, layer)] = probes.emotions
         offsets = [tuple(int(v) for v in span) for span in encoded["offset_mapping"][row][1:n]]
         tokens = [texts[row][start:end] or tokenizer.decode([ids[i + 1]]) for i, (start, end) in enumerate(offsets)]

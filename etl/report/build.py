@@ -16,6 +16,7 @@ from etl.errors import EmolakeError
 from etl.evaluation.scenarios import SCENARIOS
 from etl.lake import Lake, atomic_path
 from etl.report import data, html, plots
+from etl.report.controls import controls_section
 
 log = logging.getLogger("emolake")
 
@@ -34,7 +35,8 @@ def write_report(lake: Lake, model: str) -> Path:
     sources = sorted({r["source"] for r in layer_rows}, key=lambda s: (s != "reference", s))
     primary = sources[0]
     layer = best.get(primary)
-    sections = [summary_section(layer_rows, sources), layer_section(layer_rows, directory)]
+    sections = [summary_section(layer_rows, sources), controls_section(lake, model, layer_rows)]
+    sections.append(layer_section(layer_rows, directory))
     if layer is not None:
         where = f"{primary} source, expression probes, layer {layer}"
         sections += [

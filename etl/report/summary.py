@@ -18,6 +18,56 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def interval(row: dict, name: str, digits: int = 3) -> str:
+    """`name` with its interval columns (`top1_low`, or `pc1_valence_low` for `pc1_valence_r`)."""
+    base = name.removesuffix("_r")
+    low, high = fmt(row.get(base + "_low"), digits), fmt(row.get(base + "_high"), digits)
+    return f"{fmt(row.get(name), digits)} [{low}, {high}]"
+
+
+def default_set_lines(lake: Lake, catalog) -> list[str]:
+    """The default probe set of each model (reference source) with its figures beside their baselines and nulls."""
+    from etl.lake.probes import default_set
+
+    lines = []
+    models = [m for (m,) in catalog.con.execute("select distinct model from evaluation_layers order by 1").fetchall()]
+    for model in models:
+        kind, layer = default_set(lake, model, "reference")
+        found = catalog.con.sql(
+            "select * from evaluation_layers where model = ? and source = 'reference' and kind = ? and layer = ?",
+            params=[model, kind, layer],
+        ).to_arrow_table()
+        found = found.to_pylist()
+        if not found:
+            continue
+        row = found[0]
+        lexical = {}
+        if "lexical_baseline" in catalog.views:
+            lexical = {
+                (d, m): t
+                for d, m, t in catalog.con.execute(
+                    "select test_domain, method, top1 from lexical_baseline where model = ? and source = 'reference'",
+                    [model],
+                ).fetchall()
+            }
+        lex = {key: fmt(value) for key, value in lexical.items()}
+        valence_p = fmt(row.get("pc1_valence_p"), 4)
+        lines += [
+            "",
+            f"  default probe set of {model} (nearest, classify, score, validate): reference {kind}, layer {layer}",
+            "    (the evaluated set with the best mean held-out top-1 on stories and short texts; docs/evaluation.md)",
+            f"    stories      held-out top-1 {interval(row, 'story_top1')}"
+            f"  lexical {lex.get(('story', 'tfidf_in_domain'))}"
+            f"  null {fmt(row.get('story_null_top1'))}  chance {fmt(row.get('chance_top1'))}",
+            f"    short texts  held-out top-1 {interval(row, 'short_top1')}, top-5 {fmt(row.get('short_top5'))}"
+            f"  lexical {lex.get(('short', 'tfidf_in_domain'))} (in-domain), "
+            f"{lex.get(('short', 'tfidf_from_stories'))} (from stories)  null {fmt(row.get('short_null_top1'))}",
+            f"    geometry     PC1 vs valence r {interval(row, 'pc1_valence_r', 2)} (permutation p {valence_p}),"
+            f" PC2 vs arousal r {interval(row, 'pc2_arousal_r', 2)}",
+        ]
+    return lines
+
+
 def render(lake: Lake) -> str:
     catalog = views.connect(lake)
     lines = [f"emolake: lake at {lake.root.resolve()}", ""]
@@ -37,6 +87,8 @@ def render(lake: Lake) -> str:
                 f"top-5 {fmt(top5)}, valence r {fmt(valence, 2)} (PC1) / {fmt(decoded, 2)} (decoded), "
                 f"split-half cos {fmt(stability, 2)}"
             )
+    if "evaluation_layers" in catalog.views:
+        lines += default_set_lines(lake, catalog)
     if "runs" in catalog.views:
         lines.append("")
         timings = catalog.con.execute(

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from etl.config import EvaluateConfig
 from etl.errors import EmolakeError
-from etl.evaluation import classification, deflection, geometry, reliability, tables
+from etl.evaluation import classification, deflection, geometry, reliability, tables, transfer
 from etl.lake import Lake, vectors, write_table
 from etl.lake.probes import StoredProbes, best_of
 from etl.lake.probes import read as read_probes
@@ -64,6 +64,7 @@ class KindInputs:
     topics: list[str]
     baseline: np.ndarray
     exclude: np.ndarray | None
+    texts: list[str]
 
 
 def kind_inputs(cache: VectorCache, kind: str, probes: StoredProbes, expression: StoredProbes | None):
@@ -90,18 +91,85 @@ def kind_inputs(cache: VectorCache, kind: str, probes: StoredProbes, expression:
         topics=[data.meta[i]["topic"] or "" for i in keep],
         baseline=baseline.x,
         exclude=exclude,
+        texts=[data.meta[i]["text"] for i in keep],
     )
 
 
-def held_out_row(inputs: KindInputs | None, probes: StoredProbes, folds: int) -> dict:
-    """Held-out top-1/top-5 of one probe set, rebuilt with the recipe its provenance records."""
+def held_out_row(inputs: KindInputs | None, probes: StoredProbes, folds: int, seed: int) -> dict:
+    """Held-out top-1/top-5 of one probe set (with its interval and shuffled-label null), rebuilt with the recipe its
+    provenance records."""
     if inputs is None:
         return {}
     n = len(probes.emotions)
-    result = classification.held_out(
-        inputs.x, inputs.labels, inputs.topics, n, inputs.baseline, probes.baseline_variance, folds, inputs.exclude
-    )
-    return result | {"chance_top1": 1 / n}
+    args = (inputs.x, inputs.labels, inputs.topics, n, inputs.baseline, probes.baseline_variance, folds, inputs.exclude)
+    result = classification.held_out(*args)
+    null = classification.held_out(*args, null_seed=seed)
+    return result | {"chance_top1": 1 / n, "null_top1": null["top1"]}
+
+
+def transfer_domains(cache: VectorCache, probe_sets: dict, layer: int, emotions: list[str], folds: int) -> dict:
+    """The story, short-text and instruction domains at one layer, labelled in one emotion order."""
+    code = {e: i for i, e in enumerate(emotions)}
+    domains = {}
+    for kind, name in transfer.DOMAIN_OF_KIND.items():
+        probes = probe_sets.get((kind, layer))
+        inputs = kind_inputs(cache, kind, probes, None) if probes is not None else None
+        if inputs is None:
+            continue
+        names = np.array(probes.emotions)[inputs.labels]
+        keep = np.array([e in code for e in names])
+        kept_texts = [text for text, k in zip(inputs.texts, keep, strict=True) if k]
+        domains[name] = transfer.Domain(
+            x=inputs.x[keep],
+            labels=np.array([code[e] for e in names[keep]]),
+            folds=transfer.fold_ids([t for t, k in zip(inputs.topics, keep, strict=True) if k], folds),
+            baseline=inputs.baseline,
+            variance=probes.baseline_variance,
+            texts=kept_texts,
+        )
+    return domains
+
+
+def transfer_rows(cache: VectorCache, probe_sets: dict, layer: int, config: EvaluateConfig, first: bool) -> dict:
+    """Cross-domain rows, learning curves and (once per source) the lexical baseline for one layer."""
+    kinds = [k for (k, probe_layer) in probe_sets if probe_layer == layer and k in transfer.RECIPES]
+    if not kinds:
+        return {}
+    reference = probe_sets.get(("pooled", layer)) or probe_sets.get((kinds[0], layer))
+    emotions = reference.emotions
+    domains = transfer_domains(cache, probe_sets, layer, emotions, config.folds)
+    seed = config.common.seed
+    out = {
+        "cross_domain": [{"layer": layer} | r for r in transfer.cross_domain_rows(kinds, domains, len(emotions), seed)]
+    }
+    out["learning_curve"] = [
+        {"layer": layer} | r
+        for kind, name in transfer.DOMAIN_OF_KIND.items()
+        if name in domains
+        for r in transfer.learning_rows(kind, domains[name], emotions, seed)
+    ]
+    if first:
+        out["lexical_baseline"] = transfer.lexical_rows(domains, len(emotions), seed)
+    return out
+
+
+def transfer_columns(kind: str, cross: list[dict]) -> dict:
+    """The cross-domain figures a kind's `evaluation_layers` row carries (story and short-text held-out)."""
+    mine = {r["test_domain"]: r for r in cross if r["kind"] == kind}
+    out = {}
+    for domain, columns in (
+        ("story", ("top1", "top1_low", "top1_high")),
+        ("short", ("top1", "top5", "top1_low", "top1_high")),
+    ):
+        if domain in mine:
+            out |= {f"{domain}_{c}": mine[domain][c] for c in columns}
+    for domain in ("story", "short"):
+        if domain in mine:
+            out[f"{domain}_null_top1"] = mine[domain]["null_top1"]
+    if kind == "pooled" and "story" in mine:
+        story = mine["story"]
+        out |= {c: story[c] for c in ("top1", "top5", "top1_low", "top1_high", "null_top1", "chance_top1", "n_test")}
+    return out
 
 
 def stability_row(inputs: KindInputs | None, probes: StoredProbes, seed: int) -> dict:
@@ -125,20 +193,24 @@ def unorthogonalised(inputs: KindInputs | None, probes: StoredProbes) -> np.ndar
 
 
 def evaluate_layer(
-    lake: Lake, model: str, source: str, layer: int, probe_sets: dict, config: EvaluateConfig
+    lake: Lake, model: str, source: str, layer: int, probe_sets: dict, config: EvaluateConfig, first: bool = False
 ) -> tuple[list[dict], dict[str, list[dict]]]:
     """Rows of `evaluation_layers` for one layer (one per kind) and the rows of the other tables it fills."""
     cache = VectorCache(lake, model, layer, source)
     expression = probe_sets.get(("expression", layer))
-    rows, extra = [], {"probe_map": [], "deflection_vs_expression": []}
+    extra = {"probe_map": [], "deflection_vs_expression": [], "cross_domain": [], "learning_curve": []}
+    extra |= transfer_rows(cache, probe_sets, layer, config, first)
+    rows = []
     for (kind, probe_layer), probes in probe_sets.items():
         if probe_layer != layer:
             continue
         row = {"layer": layer, "kind": kind, "n_emotions": len(probes.emotions)}
         inputs = kind_inputs(cache, kind, probes, expression)
-        row |= held_out_row(inputs, probes, config.folds)
+        row |= held_out_row(inputs, probes, config.folds, config.common.seed)
+        row |= transfer_columns(kind, extra["cross_domain"])
         row |= stability_row(inputs, probes, config.common.seed)
         row |= geometry.correlations(probes.vectors, probes.emotions)
+        row |= geometry.correlation_controls(probes.vectors, probes.emotions, config.common.seed)
         row |= reliability.decoded_norms(probes.vectors, probes.emotions)
         labels = geometry.clusters(probes.vectors, config.clusters, config.common.seed)
         extra["probe_map"] += [
@@ -162,8 +234,9 @@ def evaluate_source(lake: Lake, model: str, source: str, probe_sets: dict, confi
     """Every model-free result of one source, as rows per output table."""
     layers = sorted({layer for _, layer in probe_sets})
     out: dict[str, list[dict]] = {"evaluation_layers": [], "probe_map": [], "deflection_vs_expression": []}
+    out |= {"cross_domain": [], "learning_curve": [], "lexical_baseline": []}
     for layer in tqdm(layers, desc=f"evaluate ({source})", unit="layer"):
-        rows, extra = evaluate_layer(lake, model, source, layer, probe_sets, config)
+        rows, extra = evaluate_layer(lake, model, source, layer, probe_sets, config, first=layer == layers[0])
         out["evaluation_layers"] += rows
         for name, items in extra.items():
             out[name] += items

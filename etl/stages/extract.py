@@ -1,8 +1,10 @@
 """Stage `extract`: mean residual-stream vectors of the probed model per text segment, for every requested layer.
 
-Stories and neutral texts have one segment, `text` (tokens from `skip_tokens` on). Dialogues of `span_corpora` are
-averaged over exact speaker spans: deflection dialogues over the masking speaker's turns (`masking`), speaker
-dialogues over each speaker's turns (`speaker_0`, `speaker_1`).
+Stories and neutral texts have one segment, `text` (tokens from `skip_tokens` on); short texts (`whole_corpora`) are
+averaged over every token but the first; instructions (`prompt_corpora`) are wrapped in the model's chat template and
+read at the last token (segment `last`). Dialogues of `span_corpora` are averaged over exact speaker spans:
+deflection dialogues over the masking speaker's turns (`masking`), speaker dialogues over each speaker's turns
+(`speaker_0`, `speaker_1`).
 
 Writes float16 shards (`shards/model=M/layer=L/shard-N.npy`, one row per text) and their Parquet index
 (`activations/model=M/layer=L/shard-N.parquet`). A shard is the unit of checkpointing: its arrays are written
@@ -57,9 +59,13 @@ def done_ids(lake: Lake, model: str, layers: list[int]) -> dict[int, set[str]]:
     return out
 
 
-def segments_of(text: dict, span_corpora: tuple[str, ...]) -> list[tuple[str, list[tuple[int, int]] | None]]:
-    """(segment name, character spans or None for the whole-text rule) for one text."""
-    if text["corpus"] not in span_corpora or not text["spans"]:
+def segments_of(text: dict, config: ExtractConfig) -> list[tuple[str, list[tuple[int, int]] | None]]:
+    """(segment name, character spans or None for the `skip_tokens` rule) for one text, as the model reads it."""
+    if text["corpus"] in config.prompt_corpora:
+        return [("last", [(len(text["model_text"]) - 1, len(text["model_text"]))])]
+    if text["corpus"] in config.whole_corpora:
+        return [("text", [(0, len(text["model_text"]))])]
+    if text["corpus"] not in config.span_corpora or not text["spans"]:
         return [("text", None)]
     spans = json.loads(text["spans"])
     turns = spans.get("turns", [])
@@ -71,6 +77,15 @@ def segments_of(text: dict, span_corpora: tuple[str, ...]) -> list[tuple[str, li
         (f"speaker_{i}", [(t["start"], t["end"]) for t in turns if t["speaker"] == name])
         for i, name in enumerate(speakers)
     ]
+
+
+def model_text(text: dict, config: ExtractConfig, tokenizer) -> str:
+    """What the model reads: instructions wrapped in its chat template (read at the last token), else the text."""
+    if text["corpus"] in config.prompt_corpora:
+        from etl.generation.plan import chat_prompt
+
+        return chat_prompt(tokenizer, text["text"])
+    return text["text"]
 
 
 def span_lists(segments: list[tuple[str, list[tuple[int, int]] | None]]) -> list | None:
@@ -148,9 +163,10 @@ def run(config: ExtractConfig) -> StageResult:
     next_shard = drop_incomplete_shards(lake, model, layers)
     pending = read_pending(lake, config.corpora, model, layers)
     for text in pending:
-        text["segments"] = segments_of(text, config.span_corpora)
+        text["model_text"] = model_text(text, config, loaded.tokenizer)
+        text["segments"] = segments_of(text, config)
     done = done_ids(lake, model, layers)
-    lengths = [len(ids) for ids in tokenize(loaded.tokenizer, [t["text"] for t in pending], config.max_tokens)]
+    lengths = [len(ids) for ids in tokenize(loaded.tokenizer, [t["model_text"] for t in pending], config.max_tokens)]
     order = sorted(range(len(pending)), key=lambda i: (lengths[i], pending[i]["text_id"]))
     pending = [pending[i] for i in order]
     lengths = [lengths[i] for i in order]
@@ -166,7 +182,7 @@ def run(config: ExtractConfig) -> StageResult:
         means = mean_residuals(
             loaded.model,
             loaded.tokenizer,
-            [t["text"] for t in texts],
+            [t["model_text"] for t in texts],
             layers,
             config.skip_tokens,
             config.max_tokens,

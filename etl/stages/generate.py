@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from etl import catalog
-from etl.config import GenerateConfig
+from etl.config import PROMPT_CORPORA, GenerateConfig
 from etl.generation.filters import Duplicates, split_rows
 from etl.generation.landing import (
     Landing,
@@ -117,7 +117,13 @@ def _land_reference(config: GenerateConfig, lake: Lake, result: StageResult) -> 
     write_prompts(lake, "reference", list(rows_of_corpus), prompt_records(rows_of_corpus))
     for corpus, rows in rows_of_corpus.items():
         # The shipped corpus is landed whole each time: a fresh index, so it is never compared with itself.
-        kept, rejected = split_rows(rows, limits(config), Duplicates(config.near_duplicate, seed=config.common.seed))
+        if corpus in PROMPT_CORPORA:
+            # Instructions built from our templates: they name their emotion by design and are never filtered.
+            kept, rejected = rows, []
+        else:
+            kept, rejected = split_rows(
+                rows, limits(config), Duplicates(config.near_duplicate, seed=config.common.seed)
+            )
         write_chunk_files(lake, "reference", corpus, "reference", kept, rejected)
         log.info("generate: reference %s: %d texts landed, %d rejected", corpus, len(kept), len(rejected))
         result.rows_read += len(rows)

@@ -20,20 +20,14 @@ from tqdm import tqdm
 from etl import catalog
 from etl.config import ProbesConfig, config_hash
 from etl.errors import EmolakeError
-from etl.lake import Lake, vectors, write_table
+from etl.lake import Lake, schemas, vectors, write_table
+from etl.lake.schemas import fixed_vectors
 from etl.model.load import model_slug
-from etl.probes.kinds import KINDS, KindSpec
+from etl.probes.kinds import KINDS, POOLED, KindSpec
 from etl.probes.maths import ProbeSet, baseline_components, expression_probes, project_out, unit
 from etl.runner import StageResult
 
 log = logging.getLogger("emolake")
-
-
-def vector_column(table: pa.Table, name: str, width: int) -> pa.Table:
-    """Casts a list column to a fixed-size float32 list (DuckDB reads it as FLOAT[width])."""
-    vector_type = pa.list_(pa.float32(), width)
-    index = table.schema.get_field_index(name)
-    return table.set_column(index, pa.field(name, vector_type), table.column(index).cast(vector_type))
 
 
 def probe_rows(emotions, probe_set: ProbeSet, counts, meta: dict, norm_kept=None) -> pa.Table:
@@ -49,18 +43,18 @@ def probe_rows(emotions, probe_set: ProbeSet, counts, meta: dict, norm_kept=None
         for i, e in enumerate(emotions)
         if counts[i] > 0
     ]
-    return vector_column(pa.Table.from_pylist(rows), "vector", probe_set.vectors.shape[1])
+    return fixed_vectors(pa.Table.from_pylist(rows, schema=schemas.PROBES))
 
 
 def labelled(
     lake: Lake, model: str, layer: int, source: str, spec: KindSpec, emotions
-) -> tuple[np.ndarray, np.ndarray]:
-    """(x, integer labels) of the kind's segments whose label is one of `emotions`."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, integer labels, token counts) of the kind's segments whose label is one of `emotions`."""
     data = vectors.load(lake, model, layer, [spec.corpus], [source], list(spec.segments))
     code = {e: i for i, e in enumerate(emotions)}
     keep = [i for i, m in enumerate(data.meta) if m.get(spec.label) in code]
     labels = np.array([code[data.meta[i][spec.label]] for i in keep], dtype=np.int64)
-    return data.x[keep], labels
+    return data.x[keep], labels, np.array([data.meta[i]["n_tokens"] for i in keep])
 
 
 def baseline(lake: Lake, model: str, layer: int, source: str, corpora: tuple[str, ...]) -> np.ndarray:
@@ -83,25 +77,58 @@ def orthogonalise(probe_set: ProbeSet, expression: np.ndarray, variance: float) 
     return norm_kept
 
 
+def baseline_of(spec: KindSpec, config: ProbesConfig) -> tuple[tuple[str, ...], float]:
+    """(neutral corpora, variance share) projected out of one kind's probes."""
+    corpora = {
+        "story": config.baseline_corpora,
+        "dialogue": config.dialogue_baseline_corpora,
+        "short": config.short_baseline_corpora,
+        "prompt": config.prompt_baseline_corpora,
+    }[spec.baseline]
+    return corpora, config.prompt_baseline_variance if spec.baseline == "prompt" else config.baseline_variance
+
+
+def pooled(built: dict[str, tuple[ProbeSet, np.ndarray, dict]], config: ProbesConfig):
+    """The `pooled` kind: the mean of the unit probes of the `POOLED` kinds built at this layer, unit norm.
+
+    Each domain (stories, short texts, instructions) weighs the same whatever its size; an emotion counts where any
+    domain has it. Its centre is the expression probes' (scoring centres queries by their form anyway)."""
+    parts = [built[k] for k in POOLED if k in built]
+    if len(parts) < 2:
+        return None
+    total = sum(p[0].vectors.astype(np.float64) for p in parts)
+    counts = sum(p[1] for p in parts)
+    center = parts[0][0].center
+    probe_set = ProbeSet(unit(total).astype(np.float32), center, 0, 0.0)
+    meta = {
+        **parts[0][2]["meta"],
+        "baseline_corpora": "",
+        "baseline_variance": 0.0,
+        "baseline_components": 0,
+        "variance_removed": 0.0,
+        "estimator": f"pooled:{'+'.join(k for k in POOLED if k in built)}",
+    }
+    return probe_set, counts, {"meta": meta, "norm_kept": None}
+
+
 def build_kind(
     lake, model, layer, source, kind, config, expression_vectors
 ) -> tuple[ProbeSet, np.ndarray, dict] | None:
     spec = KINDS[kind]
     emotions = catalog.select(config.common.emotions)
-    x, labels = labelled(lake, model, layer, source, spec, emotions)
+    x, labels, n_tokens = labelled(lake, model, layer, source, spec, emotions)
     if len(labels) == 0:
         return None
-    corpora = config.dialogue_baseline_corpora if spec.dialogue else config.baseline_corpora
-    probe_set = expression_probes(
-        x, labels, len(emotions), baseline(lake, model, layer, source, corpora), config.baseline_variance
-    )
+    corpora, variance = baseline_of(spec, config)
+    probe_set = expression_probes(x, labels, len(emotions), baseline(lake, model, layer, source, corpora), variance)
     counts = np.bincount(labels, minlength=len(emotions))
     norm_kept = None
     if kind == "deflection" and expression_vectors is not None:
         norm_kept = orthogonalise(probe_set, expression_vectors, config.expression_space_variance)
     meta = {
         "baseline_corpora": ",".join(corpora),
-        "baseline_variance": config.baseline_variance,
+        "baseline_variance": variance,
+        "estimator": spec.estimator,
         "expression_space_variance": config.expression_space_variance if kind == "deflection" else None,
         "baseline_components": probe_set.n_components,
         "variance_removed": probe_set.variance_removed,
@@ -109,7 +136,7 @@ def build_kind(
         "model_spec": config.common.model,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    return probe_set, counts, {"meta": meta, "norm_kept": norm_kept}
+    return probe_set, counts, {"meta": meta, "norm_kept": norm_kept, "median_tokens": float(np.median(n_tokens))}
 
 
 def build_layer(lake: Lake, model: str, layer: int, source: str, config: ProbesConfig) -> dict[str, int]:
@@ -117,10 +144,15 @@ def build_layer(lake: Lake, model: str, layer: int, source: str, config: ProbesC
     emotions = catalog.select(config.common.emotions)
     written: dict[str, int] = {}
     expression_vectors = None
+    done: dict[str, tuple] = {}
     for kind in config.kinds:
-        built = build_kind(lake, model, layer, source, kind, config, expression_vectors)
+        if kind == "pooled":
+            built = pooled(done, config)
+        else:
+            built = build_kind(lake, model, layer, source, kind, config, expression_vectors)
         if built is None:
             continue
+        done[kind] = built
         probe_set, counts, extra = built
         if kind == "expression":
             expression_vectors = probe_set.vectors[counts > 0]
@@ -128,9 +160,18 @@ def build_layer(lake: Lake, model: str, layer: int, source: str, config: ProbesC
         write_table(
             table, lake.partition("probes", model=model, source=source, kind=kind, layer=layer) / "part-0.parquet"
         )
-        center = pa.table({"vector": [probe_set.center.tolist()], "n_emotions": [int((counts > 0).sum())]})
+        center = pa.table(
+            {
+                "vector": [probe_set.center.tolist()],
+                "n_emotions": [int((counts > 0).sum())],
+                "median_tokens": [extra.get("median_tokens")],
+            },
+            schema=pa.schema(
+                [("vector", pa.list_(pa.float32())), ("n_emotions", pa.int64()), ("median_tokens", pa.float64())]
+            ),
+        )
         center_path = lake.partition("probe_centers", model=model, source=source, kind=kind, layer=layer)
-        write_table(vector_column(center, "vector", len(probe_set.center)), center_path / "part-0.parquet")
+        write_table(fixed_vectors(center), center_path / "part-0.parquet")
         written[kind] = int((counts > 0).sum())
     if "expression" in config.kinds and "expression" not in written:
         raise EmolakeError(f"no extracted emotional stories from source {source!r}: run `make generate extract`")

@@ -1,15 +1,14 @@
 -- steering_summary: per sweep setting (layer, emotion, strength): success rate, regimes, boundary and side effects.
 -- built by: make steer
 create or replace view steering_summary as
-with per_setting as (
+with settings as (
+    select distinct setting_id, model, sweep, operator, positions, layer, emotion, strength
+    from steering_runs
+),
+
+per_setting as (
     select
-        model,
-        sweep,
-        operator,
-        positions,
-        layer,
-        emotion,
-        strength,
+        setting_id,
         count(*) as n_runs,
         avg(success::integer) as success_rate,
         avg((target_delta > 0)::integer) as target_up_rate,
@@ -21,46 +20,36 @@ with per_setting as (
         avg(repetition_rate) as mean_repetition,
         avg(baseline_repetition) as mean_baseline_repetition
     from steering_runs
-    group by all
+    group by setting_id
 ),
 
 boundaries as (
-    -- the smallest positive strength at which fewer than half of the runs stay surgical
+    -- the smallest positive strength at which fewer than half of the runs stay surgical, along each strength curve
+    -- (the settings that differ only in strength)
     select
-        model,
-        sweep,
-        operator,
-        positions,
-        layer,
-        emotion,
-        min(strength) filter (where strength > 0 and surgical_rate < 0.5) as leaves_surgical_at
-    from per_setting
-    group by all
+        s.setting_id,
+        min(s.strength) filter (where s.strength > 0 and p.surgical_rate < 0.5)
+            over (partition by s.model, s.sweep, s.operator, s.positions, s.layer, s.emotion)
+            as leaves_surgical_at
+    from settings as s
+    join per_setting as p using (setting_id)
 ),
 
 ranked_effects as (
     select
-        *,
-        rank() over (partition by model, sweep, operator, positions, layer, emotion, strength order by mean_delta desc)
-            as delta_rank,
-        row_number() over (
-            partition by model, sweep, operator, positions, layer, emotion, strength, is_target order by mean_delta desc
-        ) as raised_order,
-        row_number() over (
-            partition by model, sweep, operator, positions, layer, emotion, strength, is_target order by mean_delta asc
-        ) as lowered_order
+        setting_id,
+        probe_emotion,
+        is_target,
+        mean_delta,
+        rank() over (partition by setting_id order by mean_delta desc) as delta_rank,
+        row_number() over (partition by setting_id, is_target order by mean_delta desc) as raised_order,
+        row_number() over (partition by setting_id, is_target order by mean_delta asc) as lowered_order
     from steering_effects
 ),
 
 side_effects as (
     select
-        model,
-        sweep,
-        operator,
-        positions,
-        layer,
-        emotion,
-        strength,
+        setting_id,
         max(delta_rank) filter (where is_target) as target_delta_rank,
         count(*) as n_probes,
         avg(abs(mean_delta)) filter (where not is_target) as mean_abs_off_target_delta,
@@ -69,18 +58,19 @@ side_effects as (
         max(probe_emotion) filter (where not is_target and lowered_order = 1) as most_lowered_other,
         max(mean_delta) filter (where not is_target and lowered_order = 1) as most_lowered_delta
     from ranked_effects
-    group by all
+    group by setting_id
 ),
 
 final as (
     select
-        p.model,
-        p.sweep,
-        p.operator,
-        p.positions,
-        p.layer,
-        p.emotion,
-        p.strength,
+        s.setting_id,
+        s.model,
+        s.sweep,
+        s.operator,
+        s.positions,
+        s.layer,
+        s.emotion,
+        s.strength,
         p.n_runs,
         p.success_rate,
         p.target_up_rate,
@@ -88,20 +78,21 @@ final as (
         p.repetitive_rate,
         p.explosive_rate,
         p.mean_target_delta,
-        s.target_delta_rank,
-        s.n_probes,
+        e.target_delta_rank,
+        e.n_probes,
         p.median_perplexity_ratio,
         p.mean_repetition,
         p.mean_baseline_repetition,
         b.leaves_surgical_at,
-        s.mean_abs_off_target_delta,
-        s.most_raised_other,
-        s.most_raised_delta,
-        s.most_lowered_other,
-        s.most_lowered_delta
-    from per_setting as p
-    left join boundaries as b using (model, sweep, operator, positions, layer, emotion)
-    left join side_effects as s using (model, sweep, operator, positions, layer, emotion, strength)
+        e.mean_abs_off_target_delta,
+        e.most_raised_other,
+        e.most_raised_delta,
+        e.most_lowered_other,
+        e.most_lowered_delta
+    from settings as s
+    join per_setting as p using (setting_id)
+    left join boundaries as b using (setting_id)
+    left join side_effects as e using (setting_id)
 )
 
 select * from final

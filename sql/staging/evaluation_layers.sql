@@ -2,6 +2,9 @@
 -- pc1_valence_r / pc2_arousal_r: PC1 / PC2 of the probes against the norms (is valence the dominant axis?);
 -- valence_decoded_r / arousal_decoded_r: 5-fold ridge decoding of the norms from the probes (is it linearly there?);
 -- split_half_cos: cosine of each emotion's probes built from two disjoint halves of its texts (1 = no sampling noise).
+-- top1_low/high: bootstrap 95% interval; null_top1: the same held-out top-1 with shuffled training labels;
+-- story_* / short_*: held-out figures on stories and on the short-text set (see cross_domain); *_low/high/p on the
+-- correlations: bootstrap interval and permutation p.
 -- built by: make evaluate
 create or replace view evaluation_layers as
 with source as (
@@ -19,9 +22,27 @@ final as (
         chance_top1,
         n_test,
         n_emotions,
+        top1_low,
+        top1_high,
+        null_top1,
+        story_top1,
+        story_top1_low,
+        story_top1_high,
+        story_null_top1,
+        short_top1,
+        short_top5,
+        short_top1_low,
+        short_top1_high,
+        short_null_top1,
         pc1_valence_r,
+        pc1_valence_low,
+        pc1_valence_high,
+        pc1_valence_p,
         pc1_valence_spearman,
         pc2_arousal_r,
+        pc2_arousal_low,
+        pc2_arousal_high,
+        pc2_arousal_p,
         pc2_arousal_spearman,
         pc1_var,
         pc2_var,

@@ -6,7 +6,7 @@ with source as (
 ),
 
 final as (
-    select model, source, kind, cast(layer as integer) as layer, vector, n_emotions
+    select model, source, kind, cast(layer as integer) as layer, vector, n_emotions, median_tokens
     from source
 )
 

@@ -19,6 +19,7 @@ final as (
         baseline_variance,
         baseline_components,
         variance_removed,
+        estimator,
         config_hash,
         model_spec,
         cast(created_at as timestamp) as created_at

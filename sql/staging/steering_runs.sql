@@ -1,4 +1,5 @@
 -- steering_runs: one row per steered continuation of a sweep (setting x prompt x seed), beside its unsteered twin.
+-- setting_id names one steering setting (model, sweep, layer, emotion, strength, operator, positions): the marts' key.
 -- built by: make steer
 create or replace view steering_runs as
 with source as (
@@ -10,6 +11,7 @@ final as (
         model,
         sweep,
         run_id,
+        left(md5(concat_ws('|', model, sweep, layer, emotion, strength, operator, positions)), 16) as setting_id,
         emotion,
         layer,
         strength,

@@ -63,7 +63,7 @@ def server_url(tiny_lake, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser():
-    from dashboards.browser import chromium
+    from helpers import chromium
 
     driver = chromium()
     driver.set_page_load_timeout(60)
@@ -74,7 +74,7 @@ def browser():
 @pytest.fixture
 def page(browser, server_url):
     """Opens a page by path and waits for its main content; console errors are checked after the test."""
-    from dashboards.browser import console_errors, open_page
+    from helpers import console_errors, open_page
 
     console_errors(browser)
 

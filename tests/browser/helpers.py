@@ -1,4 +1,6 @@
-"""Headless Debian Chromium and an in-process server, shared by the browser tests and the screenshot script.
+"""Headless Debian Chromium and an in-process Dash server, for the browser tests and tools/screenshots.py.
+
+The in-process server itself is `dashboards.app.serve_in_thread`.
 
 Chromium is the system one (/usr/bin/chromium with /usr/bin/chromedriver, from `make browsers`); nothing is
 downloaded. Background networking is off because the machine has no network, and retries would flood the log.
@@ -6,12 +8,8 @@ downloaded. Background networking is off because the machine has no network, and
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from etl.errors import EmolakeError
 
@@ -47,22 +45,6 @@ def chromium(width: int = 1400, height: int = 1000):
     options.add_argument(f"--window-size={width},{height}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-
-
-@contextmanager
-def serve_in_thread(app, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serves a Dash app on a free loopback port in a daemon thread; yields its base URL, then shuts it down."""
-    from werkzeug.serving import make_server
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request would drown the output
-    server = make_server(host, 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="emolake-dash", daemon=True)
-    thread.start()
-    try:
-        yield f"http://{host}:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 READY = {

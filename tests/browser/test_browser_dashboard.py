@@ -3,10 +3,10 @@
 import re
 
 import pytest
+from helpers import READY, drag_select, replace_text, wait_for
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
-from dashboards.browser import READY, drag_select, replace_text, wait_for
 from etl.lake import Lake
 from etl.lake.probes import read_layers
 from etl.model.load import load

@@ -1,9 +1,8 @@
 """The Steering page in headless Chromium: it loads clean, steers the tiny model and writes nothing to the lake."""
 
 import pytest
+from helpers import console_errors, replace_text, wait_for
 from selenium.webdriver.common.by import By
-
-from dashboards.browser import console_errors, replace_text, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 

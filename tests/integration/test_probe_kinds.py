@@ -21,7 +21,8 @@ def probes_of(lake: Lake, kind: str, layer: int) -> np.ndarray:
 def test_every_kind_is_built_at_every_layer(tiny_lake):
     rows = views.run(Lake(tiny_lake), "select kind, count(distinct layer) as n from probes group by 1 order by 1")
     assert rows.to_pylist() == [
-        {"kind": k, "n": 4} for k in ("deflection", "expression", "other_speaker", "present_speaker")
+        {"kind": k, "n": 4}
+        for k in ("deflection", "expression", "other_speaker", "pooled", "present_speaker", "prompted", "short")
     ]
 
 

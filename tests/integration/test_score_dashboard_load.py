@@ -11,8 +11,7 @@ import urllib.request
 
 import pytest
 
-from dashboards.app import create_app
-from dashboards.browser import serve_in_thread
+from dashboards.app import create_app, serve_in_thread
 
 pytestmark = pytest.mark.integration
 

@@ -209,3 +209,20 @@ def test_sweep_fills_steering_runs_and_the_summary(tiny_lake_copy, cli):
     again = views.run(lake, "select run_id, steered, target_delta from steering_runs order by run_id").to_pylist()
     before = sorted((r["run_id"], r["steered"], r["target_delta"]) for r in runs)
     assert [(r["run_id"], r["steered"], r["target_delta"]) for r in again] == before
+
+
+def test_setting_id_names_one_setting_and_the_summary_has_one_row_per_setting(tiny_lake):
+    lake = Lake(tiny_lake)
+    key = "model, sweep, layer, emotion, strength, operator, positions"
+
+    def settings(view: str) -> list[tuple]:
+        rows = views.run(lake, f"select setting_id, {key} from {view}").to_pylist()
+        return [tuple(row.values()) for row in rows]
+
+    runs = set(settings("steering_runs"))
+    ids = {run[0] for run in runs}
+    assert len(runs) > 1 and len(ids) == len(runs) == len({run[1:] for run in runs})
+    assert all(len(i) == 16 and int(i, 16) >= 0 for i in ids)
+    summary = settings("steering_summary")
+    assert len(summary) == len(runs) and set(summary) == runs
+    assert {row[0] for row in settings("steering_effects")} == ids

@@ -115,7 +115,11 @@ def test_summary_lists_what_the_lake_holds_with_expression_first(cli, tiny_lake)
         "deflection",
         "present_speaker",
         "other_speaker",
+        "short",
+        "prompted",
+        "pooled",
     }
+    assert "default probe set of tiny-random" in out and "PC1 vs valence r" in out
     best = [line for line in out.splitlines() if line.strip().startswith("best expression layer tiny-random/reference")]
     assert len(best) == 1 and "split-half cos" in best[0]
     assert "stage time (s): generate" in out

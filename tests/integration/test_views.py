@@ -17,6 +17,12 @@ def test_every_view_builds_on_the_tiny_lake(tiny_lake_copy, cli):
     args = ("score", "--input", texts, "--text-column", "text", "--id-column", "id")
     code, _, err = cli("--lake", tiny_lake_copy, *args)
     assert code == 0, err
+    # ... and a validation run (`emolake validate`), the other dataset only a user command fills.
+    labelled = tiny_lake_copy.parent / "labelled.csv"
+    labelled.write_text('text,label\n"We won the final!",happy\n"My cat died today.",sad\n')
+    args = ("validate", "--input", labelled, "--text-column", "text", "--label-column", "label")
+    code, _, err = cli("--lake", tiny_lake_copy, *args)
+    assert code == 0, err
     catalog = views.connect(Lake(tiny_lake_copy))
     every = {path.stem for path in views.view_files()}
     assert catalog.missing == {}
@@ -49,6 +55,7 @@ def test_a_view_over_an_absent_dataset_names_the_target_that_fills_it(tiny_lake,
     catalog = views.connect(Lake(lake))
     assert catalog.missing == {
         "scores": "emolake score --input FILE --text-column COL",
+        "validation_runs": "emolake validate --input FILE --text-column C --label-column L",
         "steering_runs": "make steer",
         "steering_effects": "make steer",
         "steering_summary": "make steer",

@@ -116,7 +116,7 @@ def test_set_overrides_a_top_level_a_stage_and_a_nested_value(tmp_path):
     assert preset.common.seed == 3 and preset.extract.common.seed == 3
     assert preset.extract.skip_tokens == 20
     assert preset.generate.local.batch_size == 4
-    assert preset.generate.local.stories_per_emotion == 2  # the rest of [generate.local] is kept
+    assert preset.generate.local.stories_per_emotion == 1  # the rest of [generate.local] is kept
     assert preset.generate.gemini.model == "gemini-2.5-pro"  # a bare word is a string
     assert preset.steer.prompts == ("Hi.", "Hello.")
     assert preset.probes.baseline_variance == 0.25 and preset.evaluate.report is False

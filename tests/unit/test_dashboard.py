@@ -12,6 +12,7 @@ from dashboards.tokens import colour, from_rows, heatmap_figure, p99, shown_emot
 from etl.errors import EmolakeError
 from etl.generation.texts import to_table
 from etl.lake import Lake, write_table
+from etl.lake.schemas import PROBE_CENTERS, PROBES, fixed_vectors
 
 EMOTIONS = ["afraid", "angry", "calm", "happy", "proud", "sad"]
 HIDDEN = 8
@@ -20,22 +21,23 @@ HIDDEN = 8
 def probe_table(vectors: np.ndarray) -> pa.Table:
     """Probe rows with the columns the `probes` view selects (values are placeholders but for the vectors)."""
     n = len(EMOTIONS)
-    vector_type = pa.list_(pa.float32(), vectors.shape[1])
     return pa.table(
         {
             "emotion": EMOTIONS,
-            "vector": pa.array(vectors.tolist(), vector_type),
+            "vector": vectors.tolist(),
             "n_texts": [2] * n,
             "norm_kept": [1.0] * n,
             "baseline_corpora": ["neutral_story"] * n,
             "baseline_variance": [0.5] * n,
             "baseline_components": [1] * n,
             "variance_removed": [0.5] * n,
-            "n_baseline_texts": [4] * n,
+            "estimator": ["mean_diff"] * n,
+            "expression_space_variance": [None] * n,
             "config_hash": ["test"] * n,
             "model_spec": ["tiny-random"] * n,
             "created_at": ["2026-01-01T00:00:00"] * n,
-        }
+        },
+        schema=PROBES,
     )
 
 
@@ -56,14 +58,15 @@ def build_lake(root, with_probes: bool = True) -> Lake:
                 vectors = rng.normal(size=(len(EMOTIONS), HIDDEN)).astype(np.float32)
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
                 part = lake.partition("probes", model="tiny-random", source="reference", kind=kind, layer=layer)
-                write_table(probe_table(vectors), part / "part-0.parquet")
+                write_table(fixed_vectors(probe_table(vectors)), part / "part-0.parquet")
         for layer in (1, 2):
-            # The shape the probes stage writes: the centre and how many emotions it averages.
+            # The schema the probes stage writes: the centre, the emotions it averages, the texts' median length.
             center = pa.table(
-                {"vector": pa.array([[0.0] * HIDDEN], pa.list_(pa.float32(), HIDDEN)), "n_emotions": [len(EMOTIONS)]}
+                {"vector": [[0.0] * HIDDEN], "n_emotions": [len(EMOTIONS)], "median_tokens": [40.0]},
+                schema=PROBE_CENTERS,
             )
             write_table(
-                center,
+                fixed_vectors(center),
                 lake.partition("probe_centers", model="tiny-random", source="reference", kind="expression", layer=layer)
                 / "part-0.parquet",
             )

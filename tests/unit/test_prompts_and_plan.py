@@ -5,7 +5,8 @@ import re
 import pytest
 
 from etl import catalog
-from etl.config import CORPORA, Common, GeminiConfig, GenerateConfig, LocalConfig
+from etl.config import Common, GeminiConfig, GenerateConfig, LocalConfig
+from etl.config.base import WRITER_CORPORA as CORPORA
 from etl.errors import EmolakeError
 from etl.generation import prompts
 from etl.generation.plan import Pairs, Request, build_row, chunks, norm_pairs, plan

@@ -1,5 +1,8 @@
+from pathlib import Path
+
 import numpy as np
 
+from etl.config import Common, ExtractConfig
 from etl.model.residuals import segment_positions, span_positions
 from etl.stages.extract import segments_of
 
@@ -28,9 +31,18 @@ def test_segments_of_deflection_and_speaker_dialogues():
     import json
 
     deflection = {"corpus": "deflection_dialogue", "spans": json.dumps(spans)}
-    assert segments_of(deflection, ("deflection_dialogue",)) == [("masking", [(8, 16)])]
+    config = ExtractConfig(Common("tiny-random", Path("lake")))
+    assert segments_of(deflection, config) == [("masking", [(8, 16)])]
     spans["speakers"] = [{"name": "AI", "emotion": "calm"}, {"name": "Person", "emotion": "sad"}]
     speaker = {"corpus": "speaker_dialogue", "spans": json.dumps(spans)}
-    assert segments_of(speaker, ("speaker_dialogue",)) == [("speaker_0", [(21, 26)]), ("speaker_1", [(8, 16)])]
-    assert segments_of({"corpus": "emotional_story", "spans": None}, ("speaker_dialogue",)) == [("text", None)]
+    assert segments_of(speaker, config) == [("speaker_0", [(21, 26)]), ("speaker_1", [(8, 16)])]
+    assert segments_of({"corpus": "emotional_story", "spans": None}, config) == [("text", None)]
+
+
+def test_short_texts_average_every_token_and_prompts_read_their_last_one():
+    config = ExtractConfig(Common("tiny-random", Path("lake")))
+    short = {"corpus": "short_text", "spans": None, "model_text": "on my way, ten minutes"}
+    assert segments_of(short, config) == [("text", [(0, 22)])]
+    prompt = {"corpus": "emotion_prompt", "spans": None, "model_text": "<user>Write.</user>\n"}
+    assert segments_of(prompt, config) == [("last", [(19, 20)])]  # the closing newline, the 20th character
     assert np.array_equal(segment_positions([8], 50, [[[(8, 16)]]], [OFFSETS])[0][0], [3, 4])

@@ -124,6 +124,7 @@ def rows_by_corpus(config) -> dict[str, list[dict]]:
 
 def prompt_records(rows_of_corpus: dict[str, list[dict]]) -> list[dict]:
     """The writing guideline behind the shipped rows, one `prompts` row per (corpus, prompt_hash) they carry."""
+
     def guideline(corpus: str) -> str:
         return TEMPLATES.read_text() if corpus in PROMPT_CORPORA else (corpus_dir(corpus) / "GUIDELINES.md").read_text()
 

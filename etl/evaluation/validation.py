@@ -1,0 +1,95 @@
+"""Validation on labelled texts a user brings: accuracy, macro-F1, per-class F1 and a confusion matrix per probe set.
+
+Predictions are restricted to the emotions the labels use (k of them), so chance is 1/k, and every text is centred
+on the mean emotional text of its form, as `nearest` does. Intervals are bootstrap 95% intervals over texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pyarrow as pa
+
+from etl.evaluation.controls import N_BOOTSTRAP, macro_f1
+
+SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("input", pa.string()),
+        ("input_hash", pa.string()),
+        ("kind", pa.string()),
+        ("layer", pa.int32()),
+        ("n_texts", pa.int32()),
+        ("n_classes", pa.int32()),
+        ("chance", pa.float64()),
+        ("accuracy", pa.float64()),
+        ("accuracy_low", pa.float64()),
+        ("accuracy_high", pa.float64()),
+        ("macro_f1", pa.float64()),
+        ("macro_f1_low", pa.float64()),
+        ("macro_f1_high", pa.float64()),
+        ("per_class_f1", pa.string()),
+        ("confusion", pa.string()),
+        ("created_at", pa.string()),
+    ]
+)
+
+
+def map_labels(labels: list[str], mapping: dict[str, str], emotions: list[str]) -> tuple[list[int], list[str], list]:
+    """(kept row indices, their emotion words, unmapped labels). A label maps through `mapping`, else must be one of
+    the probe emotions itself; rows whose label maps to nothing are dropped (and reported)."""
+    known = set(emotions)
+    kept, words, unmapped = [], [], []
+    for row, label in enumerate(labels):
+        word = mapping.get(label, label)
+        if word in known:
+            kept.append(row)
+            words.append(word)
+        else:
+            unmapped.append(label)
+    return kept, words, unmapped
+
+
+def figures(scores: np.ndarray, truth: np.ndarray, classes: np.ndarray, seed: int) -> dict:
+    """Accuracy and macro-F1 (with bootstrap intervals), per-class F1 and the confusion matrix of restricted argmax."""
+    predicted = classes[np.argmax(scores[:, classes], axis=1)]
+    accuracy = float(np.mean(predicted == truth))
+    f1, per_class = macro_f1(predicted, truth, classes)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(truth), size=(N_BOOTSTRAP, len(truth)))
+    accuracies = [(predicted[d] == truth[d]).mean() for d in draws]
+    # Each resample's macro-F1 averages the classes it holds (a class drawn zero times has no F1).
+    f1s = [macro_f1(predicted[d], truth[d])[0] for d in draws]
+    confusion = {int(t): {} for t in classes}
+    for t, p in zip(truth, predicted, strict=True):
+        confusion[int(t)][int(p)] = confusion[int(t)].get(int(p), 0) + 1
+    return {
+        "chance": 1 / len(classes),
+        "accuracy": accuracy,
+        "accuracy_low": float(np.quantile(accuracies, 0.025)),
+        "accuracy_high": float(np.quantile(accuracies, 0.975)),
+        "macro_f1": f1,
+        "macro_f1_low": float(np.quantile(f1s, 0.025)),
+        "macro_f1_high": float(np.quantile(f1s, 0.975)),
+        "per_class": per_class,
+        "confusion": confusion,
+    }
+
+
+def run_id(input_hash: str, model: str, source: str, kind: str, layer: int) -> str:
+    """Same input, mapping and probe set -> same id: a repeated validation replaces its row."""
+    return hashlib.sha256(f"{input_hash}|{model}|{source}|{kind}|{layer}".encode()).hexdigest()[:16]
+
+
+def row(meta: dict, found: dict, emotions: list[str]) -> dict:
+    """One `validation_runs` row; classes and confusion are stored by emotion word as JSON."""
+    return {
+        **meta,
+        **{k: v for k, v in found.items() if k not in ("per_class", "confusion")},
+        "per_class_f1": json.dumps({emotions[c]: round(v, 4) for c, v in found["per_class"].items()}),
+        "confusion": json.dumps(
+            {emotions[t]: {emotions[p]: n for p, n in row_.items()} for t, row_ in found["confusion"].items()}
+        ),
+    }

@@ -1,0 +1,44 @@
+"""The default probe set is picked by its stated rule from the evaluation, never by hand."""
+
+import pyarrow as pa
+
+from etl.lake import Lake, write_table
+from etl.lake.probes import default_set
+
+
+def write_probes(lake: Lake, kind: str, layer: int) -> None:
+    table = pa.table({"emotion": ["calm"], "vector": [[1.0, 0.0]], "model_spec": ["tiny-random"]})
+    write_table(
+        table, lake.partition("probes", model="m", source="reference", kind=kind, layer=layer) / "part-0.parquet"
+    )
+    path = lake.faiss_path("m", "reference", kind, layer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"index")
+
+
+def evaluation(lake: Lake, rows: list[dict]) -> None:
+    write_table(pa.Table.from_pylist(rows), lake.evaluation_path("evaluation_layers", "m", "reference"))
+
+
+def test_the_best_mean_of_story_and_short_text_top1_wins_ties_to_the_lower_layer(tmp_path):
+    lake = Lake(tmp_path)
+    for kind, layer in (("expression", 3), ("pooled", 3), ("pooled", 5), ("short", 5)):
+        write_probes(lake, kind, layer)
+    evaluation(
+        lake,
+        [
+            {"kind": "expression", "layer": 3, "top1": 0.5, "story_top1": 0.5, "short_top1": 0.0},  # mean 0.25
+            # Binary fractions, so that the tie is exact on every machine.
+            {"kind": "pooled", "layer": 3, "top1": 0.25, "story_top1": 0.25, "short_top1": 0.375},  # mean 0.3125
+            {"kind": "pooled", "layer": 5, "top1": 0.125, "story_top1": 0.125, "short_top1": 0.5},  # mean 0.3125
+            {"kind": "short", "layer": 5, "top1": 0.9, "story_top1": None, "short_top1": 0.9},  # not on both
+        ],
+    )
+    assert default_set(lake, "m", "reference") == ("pooled", 3)
+
+
+def test_an_unevaluated_lake_falls_back_to_the_expression_probes(tmp_path):
+    lake = Lake(tmp_path)
+    for layer in (0, 1, 2):
+        write_probes(lake, "expression", layer)
+    assert default_set(lake, "m", "reference") == ("expression", 2)
