@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from etl import __version__
 from etl.config import Preset, config_hash
-from etl.lake import Lake, clean_temporaries, write_table
+from etl.lake import Lake, clean_temporaries, schemas, write_table
 
 log = logging.getLogger("emolake")
 
@@ -100,6 +100,6 @@ def execute(stage: str, preset: Preset, force: bool = False) -> StageResult | No
         "started_at": started.isoformat(timespec="seconds"),
         "seconds": round(seconds, 2),
     }
-    write_table(pa.Table.from_pylist([row]), manifest)
+    write_table(pa.Table.from_pylist([row], schema=schemas.MANIFEST), manifest)
     log.info("%s: done in %.1f s, read %d rows, wrote %d rows", stage, seconds, result.rows_read, result.rows_written)
     return result

@@ -12,8 +12,9 @@ from etl.config import CORPORA, GenerateConfig
 from etl.generation import prompts
 from etl.generation.filters import Duplicates, Limits, split_rows
 from etl.generation.plan import Chunk, chunks
-from etl.generation.texts import REJECT_SCHEMA, to_table
-from etl.lake import Lake, write_table
+from etl.generation.texts import to_table
+from etl.lake import Lake, schemas, write_table
+from etl.lake.schemas import REJECT_SCHEMA
 
 log = logging.getLogger("emolake")
 
@@ -116,7 +117,7 @@ def write_prompts(lake: Lake, source: str, corpora: list[str], records: list[dic
     for row in records if records is not None else prompts.records(source, tuple(corpora)):
         path = lake.partition("prompts", source=source) / f"part-{row['corpus']}-{row['prompt_hash']}.parquet"
         if not path.exists():
-            write_table(pa.Table.from_pylist([row]), path)
+            write_table(pa.Table.from_pylist([row], schema=schemas.PROMPTS), path)
 
 
 def writer_chunks(writer: str, model: str, planned: dict, config: GenerateConfig) -> list[Chunk]:

@@ -14,24 +14,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-TEXT_SCHEMA = pa.schema(
-    [
-        ("text_id", pa.string()),
-        ("emotion", pa.string()),
-        ("displayed_emotion", pa.string()),
-        ("topic", pa.string()),
-        ("text", pa.string()),
-        ("writer_model", pa.string()),
-        ("prompt_hash", pa.string()),
-        ("prompt_version", pa.string()),
-        ("seed", pa.int64()),
-        ("temperature", pa.float64()),
-        ("spans", pa.string()),
-        ("created_at", pa.string()),
-    ]
-)
-REJECT_SCHEMA = TEXT_SCHEMA.append(pa.field("reason", pa.string())).append(pa.field("detail", pa.string()))
-"""A rejected row: the text with its provenance, the filter that refused it and what it found (a word, an id...)."""
+from etl.lake.schemas import TEXT_SCHEMA
 
 DIALOGUE_CORPORA = ("neutral_dialogue", "deflection_dialogue", "speaker_dialogue")
 ASSISTANT_PAIR = ("Person", "AI")

@@ -1,10 +1,80 @@
-"""Explicit Arrow schemas of the lake's probe datasets: every writer (and every test that fakes a lake) uses these,
-so a view never meets a file without one of its columns. Partition columns (model, source, kind, layer) live in the
-path, never in the file. The evaluation datasets' schemas are in `etl.evaluation.tables`."""
+"""Explicit Arrow schemas of the lake's datasets: every writer (and every test that fakes a lake) uses these, so a
+view never meets a file without one of its columns, and the staging views need no `union_by_name`. Partition columns
+(model, source, corpus, kind, layer, stage...) live in the path, never in the file. The evaluation datasets' schemas
+are in `etl.evaluation.tables`, `validation_runs`' in `etl.evaluation.validation`."""
 
 from __future__ import annotations
 
 import pyarrow as pa
+
+TEXT_SCHEMA = pa.schema(
+    [
+        ("text_id", pa.string()),
+        ("emotion", pa.string()),
+        ("displayed_emotion", pa.string()),
+        ("topic", pa.string()),
+        ("text", pa.string()),
+        ("writer_model", pa.string()),
+        ("prompt_hash", pa.string()),
+        ("prompt_version", pa.string()),
+        ("seed", pa.int64()),
+        ("temperature", pa.float64()),
+        ("spans", pa.string()),
+        ("created_at", pa.string()),
+    ]
+)
+REJECT_SCHEMA = TEXT_SCHEMA.append(pa.field("reason", pa.string())).append(pa.field("detail", pa.string()))
+"""A rejected row: the text with its provenance, the filter that refused it and what it found (a word, an id...)."""
+
+ACTIVATIONS = pa.schema(
+    [
+        ("text_id", pa.string()),
+        ("segment", pa.string()),
+        ("corpus", pa.string()),
+        ("source", pa.string()),
+        ("shard", pa.int64()),
+        ("row", pa.int64()),
+        ("n_tokens", pa.int64()),
+        ("n_used", pa.int64()),
+        ("skip_tokens", pa.int64()),
+        ("status", pa.string()),
+        ("npy_path", pa.string()),
+    ]
+)
+"""The index of the float16 shards: one row per (text, segment) at one layer, pointing at its row of the `.npy`."""
+
+PROMPTS = pa.schema(
+    [("prompt_hash", pa.string()), ("prompt_version", pa.string()), ("corpus", pa.string()), ("template", pa.string())]
+)
+"""One writing template (or guideline) of a source, stored once by its hash."""
+
+RESIDUAL_NORMS = pa.schema(
+    [
+        ("layer", pa.int64()),
+        ("mean_norm", pa.float64()),
+        ("n_texts", pa.int64()),
+        ("n_requested", pa.int64()),
+        ("n_tokens", pa.int64()),
+        ("created_at", pa.string()),
+    ]
+)
+"""The mean residual norm per layer on neutral text: the unit of steering strengths."""
+
+MANIFEST = pa.schema(
+    [
+        ("run_key", pa.string()),
+        ("preset", pa.string()),
+        ("config_hash", pa.string()),
+        ("model", pa.string()),
+        ("code_version", pa.string()),
+        ("rows_read", pa.int64()),
+        ("rows_written", pa.int64()),
+        ("details", pa.string()),
+        ("started_at", pa.string()),
+        ("seconds", pa.float64()),
+    ]
+)
+"""One row per finished stage run (the stage is the partition)."""
 
 PROBES = pa.schema(
     [
@@ -37,3 +107,47 @@ def fixed_vectors(table: pa.Table, name: str = "vector") -> pa.Table:
     vector_type = pa.list_(pa.float32(), width)
     index = table.schema.get_field_index(name)
     return table.set_column(index, pa.field(name, vector_type), table.column(index).cast(vector_type))
+
+
+STEERING_RUNS = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("emotion", pa.string()),
+        ("layer", pa.int32()),
+        ("strength", pa.float64()),
+        ("operator", pa.string()),
+        ("positions", pa.string()),
+        ("prompt_index", pa.int32()),
+        ("prompt", pa.string()),
+        ("seed", pa.int64()),
+        ("baseline", pa.string()),
+        ("steered", pa.string()),
+        ("baseline_tokens", pa.int32()),
+        ("steered_tokens", pa.int32()),
+        ("baseline_target", pa.float64()),
+        ("steered_target", pa.float64()),
+        ("target_delta", pa.float64()),
+        ("baseline_perplexity", pa.float64()),
+        ("steered_perplexity", pa.float64()),
+        ("perplexity_ratio", pa.float64()),
+        ("baseline_repetition", pa.float64()),
+        ("repetition_rate", pa.float64()),
+        ("regime", pa.string()),
+        ("success", pa.bool_()),
+        ("probe_emotions", pa.list_(pa.string())),
+        ("baseline_scores", pa.list_(pa.float32())),
+        ("steered_scores", pa.list_(pa.float32())),
+        ("source", pa.string()),
+        ("score_layer", pa.int32()),
+        ("norm", pa.float64()),
+        ("max_perplexity_ratio", pa.float64()),
+        ("max_repetition", pa.float64()),
+        ("temperature", pa.float64()),
+        ("top_p", pa.float64()),
+        ("max_new_tokens", pa.int32()),
+        ("config_hash", pa.string()),
+        ("model_spec", pa.string()),
+        ("created_at", pa.string()),
+    ]
+)
+"""One row per steering setting, prompt and seed of a sweep."""

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from etl.config import ExtractConfig
-from etl.lake import Lake, atomic_path, write_table
+from etl.lake import Lake, atomic_path, schemas, write_table
 from etl.model.load import load, model_slug
 from etl.model.residuals import mean_residuals, tokenize
 from etl.runner import StageResult
@@ -145,7 +145,7 @@ def write_shard(lake: Lake, model: str, layers: list[int], shard: int, texts: li
                     "npy_path": str(lake.shard_npy(model, layer, shard).relative_to(lake.root)),
                 }
             )
-        write_table(pa.Table.from_pylist(rows), lake.shard_index(model, layer, shard))
+        write_table(pa.Table.from_pylist(rows, schema=schemas.ACTIVATIONS), lake.shard_index(model, layer, shard))
         written += len(rows)
     return written
 

@@ -10,6 +10,7 @@ Kinds (each the paper's recipe on different tokens and labels):
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import UTC, datetime
 
@@ -28,6 +29,8 @@ from etl.probes.maths import ProbeSet, baseline_components, expression_probes, p
 from etl.runner import StageResult
 
 log = logging.getLogger("emolake")
+# Part of the stage's run key: a lake whose probes were written with other columns is built again, once.
+OUTPUT_SIGNATURE = hashlib.sha256(f"{schemas.PROBES}|{schemas.PROBE_CENTERS}".encode()).hexdigest()[:12]
 
 
 def probe_rows(emotions, probe_set: ProbeSet, counts, meta: dict, norm_kept=None) -> pa.Table:

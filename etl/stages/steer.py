@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from etl.config import SteerConfig, config_hash
 from etl.lake import Lake, write_table
+from etl.lake.schemas import STEERING_RUNS
 from etl.runner import StageResult
 from etl.steering.compare import Case, Comparison, Setting, Steerer
 
@@ -122,7 +123,7 @@ def runs_table(comparisons: list[Comparison], steerer: Steerer, config: SteerCon
                 "created_at": created,
             }
         )
-    return pa.Table.from_pylist(rows, schema=RUNS_SCHEMA)
+    return pa.Table.from_pylist(rows, schema=STEERING_RUNS)
 
 
 def _num(value) -> float | None:
@@ -131,47 +132,5 @@ def _num(value) -> float | None:
     return None if value != value else value
 
 
-RUNS_SCHEMA = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("emotion", pa.string()),
-        ("layer", pa.int32()),
-        ("strength", pa.float64()),
-        ("operator", pa.string()),
-        ("positions", pa.string()),
-        ("prompt_index", pa.int32()),
-        ("prompt", pa.string()),
-        ("seed", pa.int64()),
-        ("baseline", pa.string()),
-        ("steered", pa.string()),
-        ("baseline_tokens", pa.int32()),
-        ("steered_tokens", pa.int32()),
-        ("baseline_target", pa.float64()),
-        ("steered_target", pa.float64()),
-        ("target_delta", pa.float64()),
-        ("baseline_perplexity", pa.float64()),
-        ("steered_perplexity", pa.float64()),
-        ("perplexity_ratio", pa.float64()),
-        ("baseline_repetition", pa.float64()),
-        ("repetition_rate", pa.float64()),
-        ("regime", pa.string()),
-        ("success", pa.bool_()),
-        ("probe_emotions", pa.list_(pa.string())),
-        ("baseline_scores", pa.list_(pa.float32())),
-        ("steered_scores", pa.list_(pa.float32())),
-        ("source", pa.string()),
-        ("score_layer", pa.int32()),
-        ("norm", pa.float64()),
-        ("max_perplexity_ratio", pa.float64()),
-        ("max_repetition", pa.float64()),
-        ("temperature", pa.float64()),
-        ("top_p", pa.float64()),
-        ("max_new_tokens", pa.int32()),
-        ("config_hash", pa.string()),
-        ("model_spec", pa.string()),
-        ("created_at", pa.string()),
-    ]
-)
-
 # A change to the runs' columns runs the sweep again instead of leaving old files marked done.
-OUTPUT_SIGNATURE = hashlib.sha256(str(RUNS_SCHEMA).encode()).hexdigest()[:12]
+OUTPUT_SIGNATURE = hashlib.sha256(str(STEERING_RUNS).encode()).hexdigest()[:12]

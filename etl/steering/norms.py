@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from etl.errors import EmolakeError
-from etl.lake import Lake, write_table
+from etl.lake import Lake, schemas, write_table
 
 log = logging.getLogger("emolake")
 MAX_TOKENS = 256
@@ -45,7 +45,7 @@ def layer_norms(lake: Lake, loaded, corpus: str = "neutral_story", n_texts: int 
             }
             for layer, norm in sorted(norms.items())
         ]
-        write_table(pa.Table.from_pylist(rows), path)
+        write_table(pa.Table.from_pylist(rows, schema=schemas.RESIDUAL_NORMS), path)
         log.info("steering: wrote %s", path)
     return norms
 

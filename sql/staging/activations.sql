@@ -2,7 +2,7 @@
 -- built by: make extract
 create or replace view activations as
 with source as (
-    select * from read_parquet('${lake}/activations/**/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet('${lake}/activations/**/*.parquet', hive_partitioning = true)
 ),
 
 final as (

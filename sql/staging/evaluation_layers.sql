@@ -8,7 +8,7 @@
 -- built by: make evaluate
 create or replace view evaluation_layers as
 with source as (
-    select * from read_parquet('${lake}/evaluation_layers/**/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet('${lake}/evaluation_layers/**/*.parquet', hive_partitioning = true)
 ),
 
 final as (

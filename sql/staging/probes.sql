@@ -2,7 +2,7 @@
 -- built by: make probes
 create or replace view probes as
 with source as (
-    select * from read_parquet('${lake}/probes/**/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet('${lake}/probes/**/*.parquet', hive_partitioning = true)
 ),
 
 final as (

@@ -3,7 +3,7 @@
 -- built by: make generate
 create or replace view prompts as
 with source as (
-    select * from read_parquet('${lake}/prompts/**/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet('${lake}/prompts/**/*.parquet', hive_partitioning = true)
 ),
 
 final as (

@@ -2,7 +2,7 @@
 -- built by: make generate
 create or replace view rejects as
 with source as (
-    select * from read_parquet('${lake}/rejects/**/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet('${lake}/rejects/**/*.parquet', hive_partitioning = true)
 ),
 
 final as (

@@ -2,7 +2,7 @@
 -- built by: any make stage target
 create or replace view runs as
 with source as (
-    select * from read_parquet('${lake}/manifest/**/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet('${lake}/manifest/**/*.parquet', hive_partitioning = true)
 ),
 
 final as (

@@ -3,7 +3,7 @@
 -- built by: make steer
 create or replace view steering_runs as
 with source as (
-    select * from read_parquet('${lake}/steering_runs/**/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet('${lake}/steering_runs/**/*.parquet', hive_partitioning = true)
 ),
 
 final as (

@@ -2,7 +2,7 @@
 -- built by: make generate
 create or replace view texts as
 with source as (
-    select * from read_parquet('${lake}/texts/**/*.parquet', hive_partitioning = true, union_by_name = true)
+    select * from read_parquet('${lake}/texts/**/*.parquet', hive_partitioning = true)
 ),
 
 final as (

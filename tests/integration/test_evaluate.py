@@ -10,6 +10,7 @@ import pytest
 
 from etl.config import load_preset
 from etl.lake import Lake, views, write_table
+from etl.lake.schemas import PROBES, fixed_vectors
 from etl.model.load import load
 from etl.stages import evaluate
 
@@ -160,17 +161,12 @@ def synthetic_deflection(lake_dir, layer: int, cosine: float, norm_kept: float) 
     basis = np.linalg.qr(np.hstack([vectors.T, np.random.default_rng(layer).normal(size=(vectors.shape[1], 1))]))[0]
     orthogonal = basis[:, len(vectors)]
     deflection = cosine * vectors[:3] + np.sqrt(1 - cosine**2) * orthogonal
-    table = pa.table(
-        {
-            "emotion": emotions,
-            "vector": pa.array(deflection.tolist(), pa.list_(pa.float32(), vectors.shape[1])),
-            "n_texts": [4] * 3,
-            "norm_kept": [norm_kept] * 3,
-            "baseline_corpora": ["neutral_story"] * 3,
-            "baseline_variance": [0.5] * 3,
-            "model_spec": [MODEL] * 3,
-        }
-    )
+    rows = [
+        {"emotion": e, "vector": v, "n_texts": 4, "norm_kept": norm_kept, "baseline_corpora": "neutral_story"}
+        | {"baseline_variance": 0.5, "estimator": "mean_diff", "model_spec": MODEL}
+        for e, v in zip(emotions, deflection.tolist(), strict=True)
+    ]
+    table = fixed_vectors(pa.Table.from_pylist(rows, schema=PROBES))  # the probes schema; absent columns are null
     target = Lake(lake_dir).partition("probes", model=MODEL, source="reference", kind="deflection", layer=layer)
     write_table(table, target / "part-0.parquet")
     return emotions

@@ -354,7 +354,7 @@ def serve_parser_defaults():
 
 def test_generation_quality_copes_with_an_empty_rejects_view(ctx):
     from dashboards.pages import dataset
-    from etl.generation.texts import REJECT_SCHEMA
+    from etl.lake.schemas import REJECT_SCHEMA
 
     path = ctx.reader.lake.partition("rejects", source="reference", corpus="emotional_story") / "part-0.parquet"
     write_table(to_table([], REJECT_SCHEMA), path)

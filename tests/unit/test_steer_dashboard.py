@@ -75,7 +75,7 @@ def sweep_rows(n: int = 6) -> list[dict]:
 
 
 def write_sweep(lake: Lake) -> None:
-    from etl.stages.steer import RUNS_SCHEMA
+    from etl.lake.schemas import STEERING_RUNS as RUNS_SCHEMA
 
     rows = [{name: row.get(name) for name in RUNS_SCHEMA.names} for row in sweep_rows()]
     write_table(pa.Table.from_pylist(rows, schema=RUNS_SCHEMA), lake.steering_runs_path("tiny-random", "tiny"))
