@@ -32,7 +32,8 @@ def naive(loaded, requests: list[str], max_new_tokens: int, temperature: float, 
     import torch
 
     from etl.generation.plan import chat_prompt
-    from etl.generation.writers.local import sampling_options, stop_ids
+    from etl.model.generate import stop_ids
+    from etl.model.sampling import sampling_options
 
     tokenizer, model = loaded.tokenizer, loaded.model
     stops = stop_ids(loaded)
@@ -48,7 +49,7 @@ def naive(loaded, requests: list[str], max_new_tokens: int, temperature: float, 
 
 
 def batched(loaded, requests: list[str], max_new_tokens: int, temperature: float, seed: int, batch_size: int) -> int:
-    from etl.generation.writers.local import sample
+    from etl.model.sampling import sample
 
     tokens = 0
     for start in range(0, len(requests), batch_size):

@@ -31,9 +31,9 @@ def handle(args) -> None:
     if args.threads is not None:
         if args.threads < 1:
             raise EmolakeError(f"--threads {args.threads}: use 1 or more")
-        import torch
+        from etl.model.load import set_threads
 
-        torch.set_num_threads(args.threads)
+        set_threads(args.threads)
     app = create_app(Lake(lake_dir(args)), model=args.model, source=args.source)
     log = logging.getLogger("emolake")
     log.info("serving the lake at %s on http://%s:%d/ (Ctrl-C to stop)", lake_dir(args), args.host, args.port)

@@ -181,3 +181,10 @@ def tiny_random():
     )
     torch.manual_seed(0)
     return LlamaForCausalLM(config).to(torch.float32), tokenizer
+
+
+def set_threads(n: int) -> None:
+    """Torch's CPU threads for this process (live scoring on a busy machine wants fewer)."""
+    import torch
+
+    torch.set_num_threads(n)

@@ -245,8 +245,9 @@ def evaluate_source(lake: Lake, model: str, source: str, probe_sets: dict, confi
 
 def run_model_checks(lake: Lake, model: str, source: str, probe_sets: dict, config: EvaluateConfig) -> dict:
     """Logit lens, dose curve and implicit scenarios through the probed model; rows per output table."""
-    from etl.evaluation import dose, logit_lens, scenarios
+    from etl.evaluation import dose, scenarios
     from etl.lake.probes import read_layers
+    from etl.model.lens import lens_rows
     from etl.model.load import load
 
     spec = next(iter(probe_sets.values())).model_spec
@@ -258,7 +259,7 @@ def run_model_checks(lake: Lake, model: str, source: str, probe_sets: dict, conf
     for (kind, layer), probes in tqdm(probe_sets.items(), desc=f"logit lens ({source})", unit="set"):
         lens += [
             {"kind": kind, "layer": layer} | r
-            for r in logit_lens.lens_rows(loaded, probes.emotions, probes.vectors, config.lens_tokens)
+            for r in lens_rows(loaded, probes.emotions, probes.vectors, config.lens_tokens)
         ]
     layers = sorted({layer for kind, layer in probe_sets if kind == "expression"})
     if not layers:

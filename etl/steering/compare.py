@@ -15,8 +15,9 @@ from etl.config import SteerConfig
 from etl.errors import EmolakeError
 from etl.lake import Lake
 from etl.model.generate import encode_prompts, generate, stop_ids
+from etl.model.perplexity import perplexities
 from etl.model.steer import Intervention
-from etl.steering.judging import perplexities, regime, repetition_rate
+from etl.steering.judging import regime, repetition_rate
 
 KIND = "expression"
 SCORE_BATCH = 16

@@ -1,4 +1,4 @@
-"""What a steered continuation is judged by: perplexity under the unsteered model, repetition, regime, sign test.
+"""What a steered continuation is judged by: repetition, regime, sign test (perplexity: `etl.model.perplexity`).
 
 Regimes describe the quality of the steered text, compared with the unsteered continuation of the same prompt and
 seed (thresholds live in `[steer]` of the preset):
@@ -15,11 +15,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-
-import numpy as np
-
-MAX_LOGIT_CELLS = 1 << 25
-"""Upper bound on batch x length x vocabulary of one perplexity chunk (128 MB of float32 logits)."""
 
 
 def repetition_rate(ids: Sequence[int], n: int) -> float:
@@ -42,49 +37,6 @@ def regime(perplexity_ratio: float, repetition: float, max_perplexity_ratio: flo
     if not perplexity_ratio < max_perplexity_ratio:
         return "explosive"
     return "surgical"
-
-
-def perplexities(loaded, prompt_ids: list[list[int]], new_ids: list[list[int]]) -> np.ndarray:
-    """Perplexity of each continuation given its prompt under the model as it is (call outside any steering)."""
-    import torch
-
-    vocab = loaded.model.get_output_embeddings().weight.shape[0]
-    pad = loaded.tokenizer.pad_token_id
-    device = next(loaded.model.parameters()).device
-    result = np.full(len(prompt_ids), np.nan)
-    rows = [i for i, ids in enumerate(new_ids) if ids]
-    for chunk in _chunks(rows, [len(prompt_ids[i]) + len(new_ids[i]) for i in rows], vocab):
-        width = max(len(prompt_ids[i]) + len(new_ids[i]) for i in chunk)
-        ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-        mask = torch.zeros_like(ids)
-        for row, i in enumerate(chunk):
-            sequence = prompt_ids[i] + new_ids[i]
-            ids[row, : len(sequence)] = torch.tensor(sequence)
-            mask[row, : len(sequence)] = 1
-        with torch.inference_mode():
-            logits = loaded.model(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False).logits
-            logprobs = torch.log_softmax(logits.float(), dim=-1).cpu()
-        for row, i in enumerate(chunk):
-            start, targets = len(prompt_ids[i]), torch.tensor(new_ids[i])
-            predicted = logprobs[row, start - 1 : start - 1 + len(targets)]
-            nll = -predicted.gather(-1, targets[:, None]).mean()
-            result[i] = math.exp(float(nll))
-    return result
-
-
-def _chunks(rows: list[int], lengths: list[int], vocab: int) -> list[list[int]]:
-    """Consecutive groups of rows whose padded logits stay under MAX_LOGIT_CELLS."""
-    chunks, current, longest = [], [], 0
-    for row, length in zip(rows, lengths, strict=True):
-        wider = max(longest, length)
-        if current and wider * vocab * (len(current) + 1) > MAX_LOGIT_CELLS:
-            chunks.append(current)
-            current, wider = [], length
-        current.append(row)
-        longest = wider
-    if current:
-        chunks.append(current)
-    return chunks
 
 
 def sign_test(deltas: Sequence[float]) -> tuple[int, int, float]:

@@ -54,3 +54,17 @@ def test_no_module_is_much_over_400_lines():
         for p in (ROOT / d).rglob("*.py")
     }
     assert {path: n for path, n in sizes.items() if n > 420} == {}
+
+
+def test_only_the_model_package_imports_torch():
+    importers = []
+    for path in (ROOT / "etl").rglob("*.py"):
+        names = {
+            alias.name.split(".")[0]
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module or "")])
+        }
+        if "torch" in names and "model" not in path.relative_to(ROOT).parts[:2]:
+            importers.append(str(path.relative_to(ROOT)))
+    assert importers == []

@@ -7,8 +7,9 @@ import pytest
 
 from etl.config import load_preset
 from etl.errors import EmolakeError
+from etl.model.perplexity import _chunks
 from etl.stages.steer import grid, steered_layers
-from etl.steering.judging import _chunks, regime, repetition_rate, sign_test
+from etl.steering.judging import regime, repetition_rate, sign_test
 
 
 def test_repetition_rate_counts_ngrams_seen_before():
