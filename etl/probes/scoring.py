@@ -87,4 +87,8 @@ def open_scorer(
         raise EmolakeError(f"no FAISS index for {model}/{source}/{kind}/layer {layer}: run `make index`")
     emotions = json.loads(path.with_suffix(".json").read_text())["emotions"]
     (stored,) = probes.read(lake, model, source, [kind], [layer]).values()
+    from etl.probes.search import fingerprint, stored_fingerprint
+
+    if stored_fingerprint(path) != fingerprint(stored.emotions, stored.vectors):
+        raise EmolakeError(f"the index {path} was built from other probes than the lake holds now: run `make index`")
     return Scorer(lake, model_spec, model, source, kind, layer, emotions, stored, faiss.read_index(str(path)))
