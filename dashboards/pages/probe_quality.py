@@ -45,7 +45,8 @@ def layout(ctx: AppContext):
                 html.Div(id="pq-transfer"),
                 subtitle="Each probe kind at the chosen layer scoring held-out stories, short texts and instructions "
                 "(probes and centre rebuilt without the text's fold), with a bootstrap 95% interval and the "
-                "shuffled-label null; below, the TF-IDF nearest-centroid baseline on the same folds.",
+                "shuffled-label null; below, the TF-IDF nearest-centroid baseline on the same folds, the learning "
+                "curve (held-out top-1 by texts per emotion) and the `emolake validate` runs on users' labelled texts.",
             ),
             card(
                 "Cosine matrix",
@@ -224,8 +225,9 @@ def transfer(ctx: AppContext, filters: dict):
         return empty_state("No cross-domain evaluation yet.", ctx.reader.target("cross_domain"), "pq-transfer-empty")
     layer_filters = {k: v for k, v in filters.items() if k != "kind"}
     parts = [view_table(ctx, "cross_domain", layer_filters, "pq-transfer-table")]
-    if ctx.reader.has("lexical_baseline"):
-        parts.append(view_table(ctx, "lexical_baseline", layer_filters, "pq-lexical-table"))
+    for view in ("lexical_baseline", "learning_curve", "validation_runs"):
+        if ctx.reader.has(view):
+            parts += [html.H4(view.replace("_", " ")), view_table(ctx, view, layer_filters, f"pq-{view}-table")]
     return html.Div(parts)
 
 

@@ -7,8 +7,8 @@ from etl.lake import Lake
 from etl.report import data, html
 
 
-def span(row: dict) -> str:
-    return f"{html.fmt(row['top1_low'])}-{html.fmt(row['top1_high'])}"
+def span(row: dict, name: str = "top1") -> str:
+    return f"{html.fmt(row[name + '_low'])}-{html.fmt(row[name + '_high'])}"
 
 
 def controls_section(lake: Lake, model: str, layer_rows: list[dict]) -> str:
@@ -41,4 +41,45 @@ def controls_section(lake: Lake, model: str, layer_rows: list[dict]) -> str:
         f"{html.fmt(default.get('pc1_valence_high'), 2)}, permutation p {html.fmt(default.get('pc1_valence_p'), 4)}).",
         "note",
     )
-    return html.section("Outside its own data", [html.table(headers, body, {2, 4, 5, 6, 7}), note], "controls")
+    parts = [html.table(headers, body, {2, 4, 5, 6, 7}), note]
+    parts += learning_parts(lake, model, source, layer) + validation_parts(lake, model, source)
+    return html.section("Outside its own data", parts, "controls")
+
+
+def learning_parts(lake: Lake, model: str, source: str, layer: int) -> list[str]:
+    """Held-out top-1 and PC1-vs-valence r by texts per emotion, at the default set's layer."""
+    rows = data.rows(lake, "learning_curve", model, "source = ? and layer = ?", [source, layer])
+    if not rows:
+        return []
+    body = [[r["kind"], r["texts_per_emotion"], r["top1"], r["pc1_valence_r"], r["n_texts"]] for r in rows]
+    headers = ["probes built on", "texts per emotion", "held-out top-1", "PC1 vs valence r", "texts"]
+    caption = html.paragraph(
+        f"Learning curve at layer {layer}: a curve still rising at the right means more texts per emotion would pay.",
+        "note",
+    )
+    return [html.table(headers, body, {1, 2, 3, 4}), caption]
+
+
+def validation_parts(lake: Lake, model: str, source: str) -> list[str]:
+    """Every `emolake validate` run on the lake: the probes on labelled texts users brought."""
+    if not lake.has("validation_runs"):
+        return []
+    rows = data.rows(lake, "validation_runs", model, "source = ?", [source])
+    headers = ["file", "kind", "layer", "texts", "chance", "accuracy", "macro-F1", "macro-F1 95% interval"]
+    body = [
+        [
+            r["input"],
+            r["kind"],
+            r["layer"],
+            r["n_texts"],
+            r["chance"],
+            r["accuracy"],
+            r["macro_f1"],
+            span(r, "macro_f1"),
+        ]
+        for r in rows
+    ]
+    caption = html.paragraph(
+        "Labelled texts users brought (`emolake validate`), scored among their own labels.", "note"
+    )
+    return [html.table(headers, body, {2, 3, 4, 5, 6}), caption]
