@@ -68,3 +68,11 @@ def test_prompts_cover_every_emotion_in_every_template_and_name_it():
     neutral = read_corpus("neutral_prompt")
     assert len(neutral) >= 40 and all(r["emotion"] is None for r in neutral)
     assert len({r["text_id"] for r in prompts + neutral}) == len(prompts) + len(neutral)
+
+
+def test_every_shipped_text_passes_the_lakes_quality_filters():
+    from etl.generation.filters import Limits, split_rows
+
+    for rows in (SHORT, NEUTRAL):
+        _, rejected = split_rows(rows, Limits())
+        assert [(r["text_id"], r["reason"], r["detail"]) for r in rejected] == []
