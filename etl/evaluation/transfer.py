@@ -122,21 +122,22 @@ def cross_domain_rows(kinds: list[str], domains: dict[str, Domain], n: int, seed
             if len(hits1) == 0:
                 continue
             null1, _ = held_out_hits(kind, domains, test, n, null_seed=seed)
-            low, high = bootstrap_ci(hits1, seed)
-            rows.append(
-                {
-                    "kind": kind,
-                    "test_domain": test,
-                    "top1": float(hits1.mean()),
-                    "top5": float(hits5.mean()),
-                    "top1_low": low,
-                    "top1_high": high,
-                    "null_top1": float(null1.mean()) if len(null1) else None,
-                    "chance_top1": 1 / n,
-                    "n_test": len(hits1),
-                }
-            )
+            null = {"null_top1": float(null1.mean()) if len(null1) else None}
+            rows.append({"kind": kind, "test_domain": test} | figures(hits1, hits5, n, seed) | null)
     return rows
+
+
+def figures(hits1: np.ndarray, hits5: np.ndarray, n: int, seed: int) -> dict:
+    """Top-1 (with its bootstrap interval), top-5, chance and the number of texts of a set of held-out hits."""
+    low, high = bootstrap_ci(hits1, seed)
+    return {
+        "top1": float(hits1.mean()),
+        "top5": float(hits5.mean()),
+        "top1_low": low,
+        "top1_high": high,
+        "chance_top1": 1 / n,
+        "n_test": len(hits1),
+    }
 
 
 def lexical_rows(domains: dict[str, Domain], n: int, seed: int) -> list[dict]:
@@ -166,20 +167,8 @@ def lexical_rows(domains: dict[str, Domain], n: int, seed: int) -> list[dict]:
                 )
                 hits1.append(top_k_hits(scores, data.labels[rows_], 1))
                 hits5.append(top_k_hits(scores, data.labels[rows_], 5))
-            h1, h5 = np.concatenate(hits1), np.concatenate(hits5)
-            low, high = bootstrap_ci(h1, seed)
-            rows.append(
-                {
-                    "test_domain": test,
-                    "method": method,
-                    "top1": float(h1.mean()),
-                    "top5": float(h5.mean()),
-                    "top1_low": low,
-                    "top1_high": high,
-                    "chance_top1": 1 / n,
-                    "n_test": len(h1),
-                }
-            )
+            found = figures(np.concatenate(hits1), np.concatenate(hits5), n, seed)
+            rows.append({"test_domain": test, "method": method} | found)
     return rows
 
 
