@@ -42,6 +42,7 @@ class LakeReader:
         self.views = list(catalog.views)
         self.missing = dict(catalog.missing)
         self._lock = threading.Lock()
+        self._seen = commit_mark(lake)
         root = str(lake.root.resolve()).replace("'", "''")
         for statement in (
             f"set threads = {int(threads)}",
@@ -64,6 +65,7 @@ class LakeReader:
     def retry_missing(self) -> list[str]:
         """Creates views whose data has appeared since start-up (e.g. after `make evaluate`); returns the new ones."""
         with self._lock:
+            self._seen = commit_mark(self.lake)
             created = views.create_views(self._con, self.lake, only=set(self.missing))
             added = [v for v in created.views if v in self.missing]
             self.missing = {v: target for v, target in self.missing.items() if v not in added}
@@ -72,7 +74,21 @@ class LakeReader:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
+            self._follow_commits()
             return self._con.cursor()
+
+    def _follow_commits(self) -> None:
+        """Re-creates the views on the newest committed files when a writer committed since they were made (the
+        views list committed files, so without this the app would keep answering from the version it started on)."""
+        mark = commit_mark(self.lake)
+        if mark == self._seen:
+            return
+        catalog = views.create_views(self._con, self.lake, only=set(self.views) | set(self.missing))
+        for gone in set(self.views) - set(catalog.views):
+            self._con.execute(f'drop view if exists "{gone}"')
+        self.views = list(catalog.views)
+        self.missing = {**{v: t for v, t in self.missing.items() if v not in catalog.views}, **catalog.missing}
+        self._seen = mark
 
     def rows(self, sql: str, params: list | None = None) -> list[dict]:
         """Rows of a trusted query written by the dashboard (parameters bound, never formatted in)."""
@@ -114,6 +130,14 @@ class LakeReader:
             cursor.close()
         rows = table.slice(0, row_limit).to_pylist()
         return QueryResult(table.column_names, rows, table.num_rows > row_limit, time.perf_counter() - started)
+
+
+def commit_mark(lake: Lake) -> int:
+    """Changes whenever a commit lands (records are renamed into `_commits/`, which changes its mtime)."""
+    try:
+        return (lake.root / "_commits").stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
 
 
 def console_message(exc: duckdb.Error, missing: dict[str, str]) -> str:

@@ -8,6 +8,7 @@ import json
 import logging
 import subprocess
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ import pyarrow as pa
 
 from etl import __version__
 from etl.config import Preset, config_hash
-from etl.lake import Lake, clean_temporaries, schemas, write_table
+from etl.lake import Lake, clean_temporaries, commits, schemas, write_table
 
 log = logging.getLogger("emolake")
 
@@ -53,8 +54,8 @@ def upstream_state(lake: Lake, stage: str) -> str:
     """Names of the manifest files of every upstream stage: a new upstream run changes this stage's run key."""
     names = []
     for upstream in UPSTREAM[stage]:
-        directory = lake.partition("manifest", stage=upstream)
-        names += sorted(p.name for p in directory.glob("run-*.parquet"))
+        prefix = f"manifest/stage={upstream}/run-"
+        names += sorted(r.rsplit("/", 1)[-1] for r in lake.committed("manifest") if r.startswith(prefix))
     return ",".join(names)
 
 
@@ -80,14 +81,34 @@ def execute(stage: str, preset: Preset, force: bool = False) -> StageResult | No
         log.info("removed %d temporary file(s) left by an interrupted run", removed)
     key = run_key(lake, stage, config)
     manifest = lake.manifest_path(stage, key)
-    if manifest.exists() and not force:
+    if lake.exists(manifest) and not force:
         log.info("%s: already done for this config and input (%s), skipping", stage, manifest)
         return None
     log.info("%s: starting (preset %s, model %s, lake %s)", stage, preset.name, config.common.model, lake.root)
     started, clock = datetime.now(UTC), time.perf_counter()
-    result: StageResult = module.run(config)
-    seconds = time.perf_counter() - clock
-    row = {
+    cost = commits.COST["seconds"]
+    # A stage's files and its manifest row commit together; stages whose unit of resume is smaller (generate's
+    # chunks, extract's shards) commit each unit themselves, and their manifest row commits alone after the last.
+    with nullcontext() if getattr(module, "COMMITS_PER_UNIT", False) else lake.transaction():
+        result: StageResult = module.run(config)
+        seconds = time.perf_counter() - clock
+        row = manifest_row(stage, key, preset, config, result, started, seconds)
+        with lake.transaction():
+            write_table(pa.Table.from_pylist([row], schema=schemas.MANIFEST), manifest)
+    log.info(
+        "%s: done in %.1f s, read %d rows, wrote %d rows; checksums and fsync took %.2f s",
+        stage,
+        seconds,
+        result.rows_read,
+        result.rows_written,
+        commits.COST["seconds"] - cost,
+    )
+    return result
+
+
+def manifest_row(stage: str, key: str, preset: Preset, config, result: StageResult, started, seconds: float) -> dict:
+    """The row that marks a finished stage run."""
+    return {
         "stage": stage,
         "run_key": key,
         "preset": preset.name,
@@ -100,6 +121,3 @@ def execute(stage: str, preset: Preset, force: bool = False) -> StageResult | No
         "started_at": started.isoformat(timespec="seconds"),
         "seconds": round(seconds, 2),
     }
-    write_table(pa.Table.from_pylist([row], schema=schemas.MANIFEST), manifest)
-    log.info("%s: done in %.1f s, read %d rows, wrote %d rows", stage, seconds, result.rows_read, result.rows_written)
-    return result

@@ -1,8 +1,9 @@
 """`emolake score --input FILE --text-column COL`: per-token probe scores of every row, written to the lake.
 
 Rows land in `scores/model=M/source=S/kind=K/layer=L/part-KEY-NNNNN.parquet` (the `scores` view), one row per
-(text, token, emotion). KEY is a hash of the input's ids and texts, so scoring the same input again replaces its
-files instead of adding duplicates. Scoring itself is `etl.probes.token_scores.score_texts`, the function the dashboard
+(text, token, emotion). KEY is a hash of the input's ids and texts. Writes are idempotent by text id: the rows of a
+text scored again (from this file or another) replace its earlier rows, and the whole call commits at once, so a
+killed `score` leaves the view as it was. Scoring is `etl.probes.token_scores.score_texts`, which the dashboard
 uses too: the model is loaded once and texts run in length-bucketed batches.
 """
 
@@ -105,16 +106,17 @@ def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_token
         raise EmolakeError(f"text {ids[row]!r} has {lengths[row]} tokens: the limit is {MAX_TOKENS}; split it")
     probes = read_layers(lake, model, source, kinds, layers)
     key = hashlib.sha256("\x1f".join(i + "\x1e" + t for i, t in zip(ids, texts, strict=True)).encode()).hexdigest()
-    writer = ChunkWriter(lake, model, source, key[:16])
+    writer = ChunkWriter(lake, model, source, key[:16], set(ids))
     bar = tqdm(total=sum(lengths), desc="score", unit="tok", unit_scale=True)
-    for batch in length_batches(lengths, batch_tokens):
-        results = score_texts(loaded, [texts[i] for i in batch], probes)
-        for i, scored in zip(batch, results, strict=True):
-            for pair, matrix in scored.scores.items():
-                writer.add(pair, token_rows(ids[i], scored, matrix, scored.emotions[pair]))
-        bar.update(sum(lengths[i] for i in batch))
-    bar.close()
-    return writer.close()
+    with lake.transaction():
+        for batch in length_batches(lengths, batch_tokens):
+            results = score_texts(loaded, [texts[i] for i in batch], probes)
+            for i, scored in zip(batch, results, strict=True):
+                for pair, matrix in scored.scores.items():
+                    writer.add(pair, token_rows(ids[i], scored, matrix, scored.emotions[pair]))
+            bar.update(sum(lengths[i] for i in batch))
+        bar.close()
+        return writer.close()
 
 
 def token_rows(text_id: str, scored, matrix: np.ndarray, emotions: list[str]):
@@ -139,10 +141,10 @@ def token_rows(text_id: str, scored, matrix: np.ndarray, emotions: list[str]):
 
 
 class ChunkWriter:
-    """Buffers rows per (kind, layer) and writes them as numbered Parquet chunks; stale chunks of the key go."""
+    """Buffers rows per (kind, layer) and writes them as numbered Parquet chunks; earlier rows of the same texts go."""
 
-    def __init__(self, lake, model: str, source: str, key: str) -> None:
-        self.lake, self.model, self.source, self.key = lake, model, source, key
+    def __init__(self, lake, model: str, source: str, key: str, ids: set[str]) -> None:
+        self.lake, self.model, self.source, self.key, self.ids = lake, model, source, key, ids
         self.pending: dict[tuple[str, int], list] = {}
         self.chunks: dict[tuple[str, int], int] = {}
         self.written: set = set()
@@ -172,15 +174,37 @@ class ChunkWriter:
     def close(self) -> int:
         for pair in list(self.pending):
             self.flush(pair)
-        stale = [
-            p
-            for directory in {p.parent for p in self.written}
-            for p in directory.glob(f"part-{self.key}-*.parquet")
-            if p not in self.written
-        ]
-        for path in stale:
-            path.unlink()
+        for directory in {p.parent for p in self.written}:
+            self.drop_earlier_rows(directory)
         log.info(
             "score: wrote %d rows in %d file(s) under %s", self.rows, len(self.written), self.lake.dataset("scores")
         )
         return self.rows
+
+    def drop_earlier_rows(self, directory: Path) -> None:
+        """Removes earlier rows of this call's texts from the partition's other files (rewritten or removed)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        from etl.lake import remove, write_table
+        from etl.lake.commits import absolute
+
+        written = {absolute(w) for w in self.written}
+        pa_ids = pa.array(sorted(self.ids), pa.string())
+        for name in self.lake.files("scores", under=directory):
+            path = Path(name)
+            if path in written:
+                continue
+            if path.name.startswith(f"part-{self.key}-"):
+                remove(path)
+                continue
+            table = pq.read_table(path)
+            keep = pc.invert(pc.is_in(table.column("text_id"), value_set=pa_ids))
+            if pc.all(keep).as_py():
+                continue
+            kept = table.filter(keep)
+            if kept.num_rows:
+                write_table(kept, path)
+            else:
+                remove(path)

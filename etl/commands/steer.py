@@ -39,7 +39,9 @@ def handle(args) -> None:
     loaded = load(config.common.model)
     layer = args.layer if args.layer is not None else steered_layers(config, loaded.n_layers)[0]
     steered_layers(replace(config, layers=(layer,)), loaded.n_layers)
-    steerer = Steerer(Lake(config.common.lake), loaded, config)
+    lake = Lake(config.common.lake)
+    with lake.transaction():  # the residual norms it may measure and store
+        steerer = Steerer(lake, loaded, config)
     seed = args.seed if args.seed is not None else config.common.seed
     setting = Setting(args.emotion, layer, args.strength, config.operator, config.positions)
     (result,) = steerer.run([(setting, Case(args.prompt, seed))])

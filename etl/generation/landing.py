@@ -13,7 +13,7 @@ from etl.generation import prompts
 from etl.generation.filters import Duplicates, Limits, split_rows
 from etl.generation.plan import Chunk, chunks
 from etl.generation.texts import to_table
-from etl.lake import Lake, schemas, write_table
+from etl.lake import Lake, remove, schemas, write_table
 from etl.lake.schemas import REJECT_SCHEMA
 
 log = logging.getLogger("emolake")
@@ -60,17 +60,17 @@ def write_chunk_files(lake: Lake, source: str, corpus: str, key: str, kept: list
     """Rejects first, texts last: the texts file marks the chunk finished. Both are written even when empty, so
     the `rejects` view exists as soon as anything was generated."""
     rejects = lake.partition("rejects", source=source, corpus=corpus) / f"part-{key}.parquet"
-    write_table(to_table(rejected, REJECT_SCHEMA), rejects)
-    write_table(to_table(kept), lake.partition("texts", source=source, corpus=corpus) / f"part-{key}.parquet")
+    with lake.transaction():
+        write_table(to_table(rejected, REJECT_SCHEMA), rejects)
+        write_table(to_table(kept), lake.partition("texts", source=source, corpus=corpus) / f"part-{key}.parquet")
 
 
 def landed_rows(lake: Lake, dataset: str, source: str, corpus: str, columns: str) -> list[tuple]:
     """`columns` of every row already in one partition of `texts` or `rejects` ([] if none)."""
-    directory = lake.partition(dataset, source=source, corpus=corpus)
-    if not any(directory.glob("*.parquet")):
+    files = lake.files(dataset, under=lake.partition(dataset, source=source, corpus=corpus))
+    if not files:
         return []
-    pattern = str(directory / "*.parquet").replace("'", "''")
-    return duckdb.sql(f"select {columns} from read_parquet('{pattern}', filename = true)").fetchall()
+    return duckdb.connect().execute(f"select {columns} from read_parquet(?, filename = true)", [files]).fetchall()
 
 
 def pending_chunks(lake: Lake, source: str, model: str, all_chunks: list[Chunk], regenerate: bool) -> list[Chunk]:
@@ -90,7 +90,7 @@ def pending_chunks(lake: Lake, source: str, model: str, all_chunks: list[Chunk],
                 landed.setdefault(text_id, set()).add(filename.rsplit("/", 1)[-1])
         for chunk in group:
             own = f"part-{chunk.key}.parquet"
-            if (lake.partition("texts", source=source, corpus=corpus) / own).exists():
+            if lake.exists(lake.partition("texts", source=source, corpus=corpus) / own):
                 continue
             calls = tuple(
                 kept
@@ -103,21 +103,23 @@ def pending_chunks(lake: Lake, source: str, model: str, all_chunks: list[Chunk],
 
 def drop_files(lake: Lake, source: str, corpus: str, ids: set[str]) -> None:
     """Removes the files holding any of `ids` (regenerate: their texts are about to be written again)."""
-    for dataset in ("texts", "rejects"):
-        rows = landed_rows(lake, dataset, source, corpus, "text_id, filename")
-        for filename in sorted({f for text_id, f in rows if text_id in ids}):
-            log.info("generate: regenerate: removing %s", filename)
-            Path(filename).unlink(missing_ok=True)
+    with lake.transaction():
+        for dataset in ("texts", "rejects"):
+            rows = landed_rows(lake, dataset, source, corpus, "text_id, filename")
+            for filename in sorted({f for text_id, f in rows if text_id in ids}):
+                log.info("generate: regenerate: removing %s", filename)
+                remove(Path(filename))
 
 
 def write_prompts(lake: Lake, source: str, corpora: list[str], records: list[dict] | None = None) -> None:
     """The templates a writer uses, stored by hash in the lake's `prompts` dataset: one file per template."""
     import pyarrow as pa
 
-    for row in records if records is not None else prompts.records(source, tuple(corpora)):
-        path = lake.partition("prompts", source=source) / f"part-{row['corpus']}-{row['prompt_hash']}.parquet"
-        if not path.exists():
-            write_table(pa.Table.from_pylist([row], schema=schemas.PROMPTS), path)
+    with lake.transaction():
+        for row in records if records is not None else prompts.records(source, tuple(corpora)):
+            path = lake.partition("prompts", source=source) / f"part-{row['corpus']}-{row['prompt_hash']}.parquet"
+            if not lake.exists(path):
+                write_table(pa.Table.from_pylist([row], schema=schemas.PROMPTS), path)
 
 
 def writer_chunks(writer: str, model: str, planned: dict, config: GenerateConfig) -> list[Chunk]:

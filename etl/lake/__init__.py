@@ -19,7 +19,8 @@ Layout (hive-partitioned Parquet; partition values come from the path, never fro
     residual_norms/model=M/corpus=C/part-0.parquet      mean residual norm per layer on neutral text (steering unit)
     validation_runs/model=M/source=S/run-ID.parquet      one row per probe set validated on a user's labelled file
     steering_runs/model=M/sweep=KEY/part-0.parquet      one row per steering setting, prompt and seed of a sweep
-Writes go to a hidden temporary name that no `*.parquet` glob matches, then are renamed into place.
+Writes go to a hidden temporary name, are staged in a transaction and become visible when it commits: readers list
+files from the commit records (`_commits/`, see `etl.lake.commits`), never by globbing.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from etl.errors import EmolakeError
+from etl.lake import commits
 
 DATASETS = (
     "texts",
@@ -58,6 +62,8 @@ DATASETS = (
     "residual_norms",
     "steering_runs",
 )
+KNOWN_DIRS = frozenset(DATASETS) | {"shards", "index", "reports"}
+"""Top-level directories of a lake (datasets and the files beside them): what `lake_root_of` recognises."""
 
 
 class Lake:
@@ -70,11 +76,56 @@ class Lake:
         return self.root / name
 
     def glob(self, name: str) -> str:
-        """The Parquet glob of a dataset, as DuckDB and Polars read it."""
+        """Every Parquet file under a dataset, committed or not: for tests and debugging (readers use `files`)."""
         return str(self.dataset(name) / "**" / "*.parquet")
 
-    def has(self, name: str) -> bool:
-        return any(self.dataset(name).rglob("*.parquet"))
+    def transaction(self):
+        """A block whose lake writes become visible together when it ends (see `etl.lake.commits`)."""
+        return commits.transaction(self.root)
+
+    def committed(self, name: str) -> dict[str, dict]:
+        """{relative path: record entry} of a dataset's files as this process sees them: the committed ones, plus the
+        writes and less the removals of its own open transaction (a stage reads what it wrote before it commits)."""
+        if not commits.has_records(self.root):
+            if self.dataset(name).is_dir() and any(self.dataset(name).rglob("*.parquet")):
+                raise EmolakeError(
+                    f"the lake at {self.root} has no commit records (an older emolake wrote it): "
+                    "run `emolake verify --repair` once to adopt its files"
+                )
+            entries = {}
+        else:
+            entries = commits.snapshot(self.root).get(name, {}).get("files", {})
+        tx = commits.current(self.root / name)
+        return entries if tx is None else tx.overlay(name, entries)
+
+    def files(self, name: str, under: Path | None = None, suffix: str = ".parquet") -> list[str]:
+        """Absolute paths of a dataset's committed files (under a partition directory, if given), each checked
+        against its recorded size and checksum; raises naming the first damaged one."""
+        prefix = "" if under is None else self.rel(under).rstrip("/") + "/"
+        chosen = sorted(r for r in self.committed(name) if r.endswith(suffix) and r.startswith(prefix))
+        return [str(self.verified(self.root / r)) for r in chosen]
+
+    def has(self, name: str, under: Path | None = None) -> bool:
+        """Whether a dataset (or one partition of it) has committed Parquet files."""
+        prefix = "" if under is None else self.rel(under).rstrip("/") + "/"
+        return any(r.endswith(".parquet") and r.startswith(prefix) for r in self.committed(name))
+
+    def verified(self, path: Path) -> Path:
+        """The path to read a committed file from, after checking its size and checksum (raises naming it when
+        damaged); a file staged by this process's open transaction is read from its temporary."""
+        rel = self.rel(path)
+        tx = commits.current(path)
+        if tx is not None and rel in tx.writes:
+            return tx.writes[rel][0]
+        return commits.verified(self.root, rel)
+
+    def exists(self, path: Path) -> bool:
+        """Whether a file is committed (present in its dataset's record, or staged by this process)."""
+        rel = self.rel(path)
+        return rel in self.committed(commits.dataset_of(rel))
+
+    def rel(self, path: Path) -> str:
+        return commits.absolute(path).relative_to(commits.absolute(self.root)).as_posix()
 
     def partition(self, name: str, **keys: object) -> Path:
         """The directory of one partition, keys in the order given."""
@@ -130,15 +181,41 @@ def partition_value(value: object) -> str:
 
 @contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
-    """Yields a hidden temporary path beside `final`; renames it into place only if the block succeeds."""
+    """Yields a hidden temporary path beside `final`. When the block succeeds, the file is fsynced and staged in the
+    open transaction of the lake holding `final` (visible at its commit); a lake file written outside a transaction
+    commits alone; any other file is renamed into place at once."""
+    tx = commits.current(final)
+    root = None if tx is not None else lake_root_of(final)
+    if root is not None:
+        with commits.transaction(root), atomic_path(final) as tmp:
+            yield tmp
+        return
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{uuid.uuid4().hex}-{final.name}.partial"
+    tmp = final.parent / f".tmp-{tx.id if tx else uuid.uuid4().hex}-{uuid.uuid4().hex[:8]}-{final.name}.partial"
     try:
         yield tmp
+        if tx is not None:
+            tx.stage(tmp, final)
+            return
+        commits.fsync_file(tmp)
         os.replace(tmp, final)
+        commits.fsync_dir(final.parent)
     finally:
-        if tmp.exists():
+        if tx is None and tmp.exists():
             tmp.unlink()
+
+
+def lake_root_of(path: Path) -> Path | None:
+    """The lake that holds `path` by its layout (DATASET/key=value/... under a root, or a root with commit records),
+    or None for a file outside any lake (e.g. a user's output file)."""
+    path = commits.absolute(path)
+    for ancestor in path.parents:
+        if ancestor.name not in KNOWN_DIRS:
+            continue
+        inner = path.relative_to(ancestor).parts
+        if commits.has_records(ancestor.parent) or (len(inner) >= 2 and "=" in inner[0]):
+            return ancestor.parent
+    return None
 
 
 def write_table(table: pa.Table, final: Path) -> Path:
@@ -154,10 +231,29 @@ def write_json(payload: dict, final: Path) -> Path:
     return final
 
 
+def remove(final: Path) -> None:
+    """Removes a lake file at the commit of the open transaction that owns it (or of its own); any other at once."""
+    tx = commits.current(final)
+    root = None if tx is not None else lake_root_of(final)
+    if tx is None and root is not None:
+        with commits.transaction(root) as own:
+            own.remove(final)
+    elif tx is not None:
+        tx.remove(final)
+    else:
+        final.unlink(missing_ok=True)
+
+
 def clean_temporaries(root: Path) -> int:
-    """Removes temporaries left by a killed writer; returns how many were removed."""
+    """Removes temporaries left by killed writers (never those of a live transaction); returns how many."""
+    if not commits.has_records(root):
+        return sum(1 for tmp in Path(root).rglob(".tmp-*.partial") if tmp.unlink() is None)
+    commits.recover(root)
     removed = 0
-    for tmp in Path(root).rglob(".tmp-*.partial"):
-        tmp.unlink(missing_ok=True)
-        removed += 1
+    with commits.locked(root, exclusive=True):
+        live = commits.live_transactions(root)
+        for tmp in Path(root).rglob(".tmp-*.partial"):
+            if tmp.name.split("-")[1] not in live:
+                tmp.unlink(missing_ok=True)
+                removed += 1
     return removed

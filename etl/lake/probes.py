@@ -87,7 +87,7 @@ def read(
     table = con.sql(
         "select * from read_parquet(?, hive_partitioning = true, union_by_name = true) "
         f"where {where} order by model, source, kind, cast(layer as integer), emotion",
-        params=[lake.glob("probes"), *params],
+        params=[lake.files("probes"), *params],
     ).to_arrow_table()
     centers, forms = {}, {}
     if lake.has("probe_centers"):
@@ -95,7 +95,7 @@ def read(
         for m, s, k, layer, vector, median in con.execute(
             "select model, source, kind, cast(layer as integer), vector, median_tokens "
             f"from read_parquet(?, hive_partitioning = true, union_by_name = true) where {every}",
-            [lake.glob("probe_centers"), *every_params],
+            [lake.files("probe_centers"), *every_params],
         ).fetchall():
             centers[(m, s, k, layer)] = np.asarray(vector, np.float32)
             if k in FORM_KINDS and median:
@@ -160,7 +160,7 @@ def probe_sets(lake: Lake) -> list[tuple[str, str, str, str, int]]:
         .execute(
             "select distinct model, model_spec, source, kind, cast(layer as integer) "
             "from read_parquet(?, hive_partitioning = true) order by 1, 3, 4, 5",
-            [lake.glob("probes")],
+            [lake.files("probes")],
         )
         .fetchall()
     )
@@ -216,7 +216,7 @@ def default_set(lake: Lake, model: str, source: str) -> tuple[str, int]:
                 "from read_parquet(?, hive_partitioning = true, union_by_name = true) "
                 "where model = ? and source = ? and story_top1 is not null and short_top1 is not null "
                 "order by mean_top1 desc, 2, 1",
-                [lake.glob("evaluation_layers"), model, source],
+                [lake.files("evaluation_layers"), model, source],
             )
             .fetchall()
         )
@@ -243,7 +243,7 @@ def best_layer(lake: Lake, model: str, source: str, kind: str, layer: int | None
                 "select model, source, kind, cast(layer as integer) as layer, top1 "
                 "from read_parquet(?, hive_partitioning = true, union_by_name = true) "
                 "where model = ? and source = ? and kind = ?",
-                [lake.glob("evaluation_layers"), model, source, kind],
+                [lake.files("evaluation_layers"), model, source, kind],
             )
             .fetchall()
         )

@@ -37,6 +37,7 @@ ACTIVATIONS = pa.schema(
         ("n_tokens", pa.int64()),
         ("n_used", pa.int64()),
         ("skip_tokens", pa.int64()),
+        ("settings_hash", pa.string()),
         ("status", pa.string()),
         ("npy_path", pa.string()),
     ]

@@ -22,8 +22,10 @@ class Vectors:
 
 def model_layers(lake: Lake, model: str) -> list[int]:
     """Layers that have activations for a model, ascending."""
-    base = lake.dataset("activations") / f"model={model}"
-    layers = sorted(int(p.name.split("=")[1]) for p in base.glob("layer=*") if any(p.glob("*.parquet")))
+    prefix = f"activations/model={model}/layer="
+    layers = sorted(
+        {int(r[len(prefix) :].split("/")[0]) for r in lake.committed("activations") if r.startswith(prefix)}
+    )
     if not layers:
         raise EmolakeError(f"the lake at {lake.root} has no activations for model {model}: run `make extract`")
     return layers
@@ -42,7 +44,9 @@ def load(
     Rows come in (text_id, segment) order; meta carries the text's labels and, for speaker segments, the
     speaker's own emotion (`speaker_emotion`) and the other speaker's (`other_emotion`).
     """
-    index_glob = str(lake.dataset("activations") / f"model={model}" / f"layer={layer}" / "*.parquet")
+    index_files = lake.files("activations", under=lake.partition("activations", model=model, layer=layer))
+    if not index_files:
+        return Vectors(meta=[], x=np.zeros((0, 0), dtype=np.float32))
     query = """
         with idx as (
             select *, coalesce(segment, 'text') as segment_name
@@ -58,8 +62,8 @@ def load(
         order by idx.text_id, idx.segment_name
     """
     params = [
-        index_glob,
-        lake.glob("texts"),
+        index_files,
+        lake.files("texts"),
         corpora,
         sources is None,
         sources or [],
@@ -90,10 +94,15 @@ def gather(lake: Lake, meta: list[dict]) -> np.ndarray:
     by_file: dict[str, list[int]] = {}
     for position, item in enumerate(meta):
         by_file.setdefault(item["npy_path"], []).append(position)
-    first = np.load(lake.root / meta[0]["npy_path"], mmap_mode="r")
-    out = np.empty((len(meta), first.shape[1]), dtype=np.float32)
+    out = None
     for path, positions in by_file.items():
-        array = np.load(lake.root / path, mmap_mode="r")
+        array = np.load(lake.verified(lake.root / path), mmap_mode="r")
         rows = [meta[p]["row"] for p in positions]
+        if array.ndim != 2 or max(rows) >= array.shape[0]:
+            from etl.lake.commits import damage
+
+            raise damage(path, f"shaped {array.shape}, but its index points at row {max(rows)}")
+        if out is None:
+            out = np.empty((len(meta), array.shape[1]), dtype=np.float32)
         out[positions] = array[rows]
     return out

@@ -106,7 +106,7 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Lake, only: set[str] | No
             catalog.missing[view.name] = catalog.missing[upstream[0]] if upstream and not absent else view.target
             continue
         try:
-            con.execute(view.sql.replace("${lake}", root))
+            con.execute(committed_sql(view, lake).replace("${lake}", root))
         except duckdb.Error as exc:
             where = f"sql/{view.path.parent.name}/{view.path.name}"
             raise EmolakeError(f"view `{view.name}` ({where}) failed: {first_line(exc)}") from exc
@@ -114,6 +114,16 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Lake, only: set[str] | No
     if only is not None:
         catalog.views = [v for v in catalog.views if v in only and v not in catalog.missing]
     return catalog
+
+
+def committed_sql(view: ViewFile, lake: Lake) -> str:
+    """The view's SQL with each dataset glob replaced by the list of the dataset's committed, checked files: a view
+    never reads a file that a writer has not committed (a leftover, a partial write, a superseded version)."""
+    sql = view.sql
+    for dataset in view.datasets:
+        listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in lake.files(dataset)) + "]"
+        sql = re.sub(rf"'\$\{{lake\}}/{dataset}/\*\*/\*\.parquet'", lambda _, listed=listed: listed, sql)
+    return sql
 
 
 def connect(lake: Lake) -> Views:

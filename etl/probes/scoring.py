@@ -83,12 +83,13 @@ def open_scorer(
         layer = default_layer if layer is None else layer
     layer = probes.best_layer(lake, model, source, kind, layer)
     path = lake.faiss_path(model, source, kind, layer)
-    if not path.exists():
+    if not lake.exists(path):
         raise EmolakeError(f"no FAISS index for {model}/{source}/{kind}/layer {layer}: run `make index`")
-    emotions = json.loads(path.with_suffix(".json").read_text())["emotions"]
+    emotions = json.loads(lake.verified(path.with_suffix(".json")).read_text())["emotions"]
     (stored,) = probes.read(lake, model, source, [kind], [layer]).values()
     from etl.probes.search import fingerprint, stored_fingerprint
 
-    if stored_fingerprint(path) != fingerprint(stored.emotions, stored.vectors):
+    if stored_fingerprint(lake, path) != fingerprint(stored.emotions, stored.vectors):
         raise EmolakeError(f"the index {path} was built from other probes than the lake holds now: run `make index`")
-    return Scorer(lake, model_spec, model, source, kind, layer, emotions, stored, faiss.read_index(str(path)))
+    index = faiss.read_index(str(lake.verified(path)))
+    return Scorer(lake, model_spec, model, source, kind, layer, emotions, stored, index)

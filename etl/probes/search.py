@@ -46,12 +46,15 @@ def fingerprint(emotions: list[str], vectors: np.ndarray, *extra: object) -> str
     return digest.hexdigest()[:20]
 
 
-def stored_fingerprint(index_path: Path) -> str | None:
-    """The fingerprint recorded beside an index, or None when the index or its sidecar is missing."""
+def stored_fingerprint(lake: Lake, index_path: Path) -> str | None:
+    """The fingerprint recorded beside an index, or None when the index or its sidecar is not committed or damaged
+    (so the index stage rebuilds it)."""
     sidecar = index_path.with_suffix(".json")
-    if not index_path.exists() or not sidecar.exists():
+    try:
+        lake.verified(index_path)
+        return json.loads(lake.verified(sidecar).read_text()).get("fingerprint")
+    except EmolakeError:
         return None
-    return json.loads(sidecar.read_text()).get("fingerprint")
 
 
 def flat_index(vectors: np.ndarray):
@@ -107,12 +110,12 @@ def open_story_index(lake: Lake, model: str, source: str, kind: str, layer: int)
     import faiss
 
     path = lake.story_index_path(model, source, kind, layer)
-    if not path.exists():
+    if not lake.exists(path):
         raise EmolakeError(f"no story index for {model}/{source}/{kind}/layer {layer}: run `make index`")
-    ids = duckdb.connect().execute("select * from read_parquet(?)", [str(path.with_suffix(".parquet"))])
+    ids = duckdb.connect().execute("select * from read_parquet(?)", [str(lake.verified(path.with_suffix(".parquet")))])
     columns = [d[0] for d in ids.description]
     stories = [dict(zip(columns, row, strict=True)) for row in ids.fetchall()]
-    return StoryIndex(faiss.read_index(str(path)), stories, layer)
+    return StoryIndex(faiss.read_index(str(lake.verified(path))), stories, layer)
 
 
 def nearest_emotions(scorer, emotion: str, k: int) -> list[dict]:
@@ -159,7 +162,7 @@ def attach_texts(lake: Lake, hits: list[dict]) -> list[dict]:
     rows = duckdb.connect().execute(
         "select text_id, text from read_parquet(?, hive_partitioning = true, union_by_name = true) "
         "where text_id in (select unnest(?))",
-        [lake.glob("texts"), [h["text_id"] for h in hits]],
+        [lake.files("texts"), [h["text_id"] for h in hits]],
     )
     texts = dict(rows.fetchall())
     return [{**hit, "text": texts.get(hit["text_id"], "")} for hit in hits]

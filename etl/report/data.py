@@ -11,11 +11,11 @@ from etl.lake.probes import best_of
 
 def rows(lake: Lake, name: str, model: str, where: str = "true", params: list | None = None) -> list[dict]:
     """Rows of an evaluation dataset of `model` (with its `source` partition column) matching `where`, or []."""
-    directory = lake.partition(name, model=model)
-    if not any(directory.rglob("*.parquet")):
+    files = lake.files(name, under=lake.partition(name, model=model))
+    if not files:
         return []
     query = f"select * from read_parquet(?, hive_partitioning = true, union_by_name = true) where {where} order by all"
-    result = duckdb.connect().sql(query, params=[str(directory / "**" / "*.parquet"), *(params or [])])
+    result = duckdb.connect().sql(query, params=[files, *(params or [])])
     return result.to_arrow_table().to_pylist()
 
 

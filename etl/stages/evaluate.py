@@ -23,7 +23,7 @@ from tqdm import tqdm
 from etl.config import EvaluateConfig
 from etl.errors import EmolakeError
 from etl.evaluation import classification, deflection, geometry, reliability, tables, transfer
-from etl.lake import Lake, vectors, write_table
+from etl.lake import Lake, remove, vectors, write_table
 from etl.lake.probes import StoredProbes, best_of
 from etl.lake.probes import read as read_probes
 from etl.model.load import model_slug
@@ -283,7 +283,7 @@ def write_source(lake: Lake, model: str, source: str, out: dict[str, list[dict]]
         path = lake.evaluation_path(name, model, source)
         rows = out.get(name) or []
         if not rows and name != "evaluation_layers":
-            path.unlink(missing_ok=True)
+            remove(path)
             continue
         write_table(tables.from_rows(name, rows), path)
         written += len(rows)

@@ -7,14 +7,17 @@ deflection dialogues over the masking speaker's turns (`masking`), speaker dialo
 (`speaker_0`, `speaker_1`).
 
 Writes float16 shards (`shards/model=M/layer=L/shard-N.npy`, one row per text) and their Parquet index
-(`activations/model=M/layer=L/shard-N.parquet`). A shard is the unit of checkpointing: its arrays are written
-first, its index last, and a shard missing from any layer's index is deleted and redone on resume.
+(`activations/model=M/layer=L/shard-N.parquet`). A shard is the unit of checkpointing: its arrays and index rows at
+every layer commit together (one transaction), so a killed run leaves whole shards and a rerun does the rest.
+Every index row carries the hash of the settings that shape a vector (model, token rules, truncation); when they
+change, the shards built under other settings are superseded (removed as the first new shard commits), never mixed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -23,15 +26,17 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from etl.config import ExtractConfig
-from etl.lake import Lake, atomic_path, schemas, write_table
+from etl.lake import Lake, atomic_path, remove, schemas, write_table
 from etl.model.load import load, model_slug
 from etl.model.residuals import mean_residuals, tokenize
 from etl.runner import StageResult
 
 log = logging.getLogger("emolake")
+COMMITS_PER_UNIT = True
+"""Each shard commits on its own (the runner commits the manifest row after the last)."""
 
 
-def read_pending(lake: Lake, corpora: tuple[str, ...], model: str, layers: list[int]) -> list[dict]:
+def read_pending(lake: Lake, corpora: tuple[str, ...], model: str, layers: list[int], settings: str) -> list[dict]:
     """Texts of the given corpora that lack a vector at one or more of `layers`, in a fixed order."""
     if not lake.has("texts"):
         from etl.errors import EmolakeError
@@ -43,19 +48,52 @@ def read_pending(lake: Lake, corpora: tuple[str, ...], model: str, layers: list[
         " from read_parquet(?, hive_partitioning = true, union_by_name = true)"
         " where corpus in (select unnest(?)) order by source, corpus, text_id"
     )
-    texts = con.sql(query, params=[lake.glob("texts"), list(corpora)]).to_arrow_table().to_pylist()
-    done = done_ids(lake, model, layers)
+    texts = con.sql(query, params=[lake.files("texts"), list(corpora)]).to_arrow_table().to_pylist()
+    done = done_ids(lake, model, layers, settings)
     return [t for t in texts if any(t["text_id"] not in done[layer] for layer in layers)]
 
 
-def done_ids(lake: Lake, model: str, layers: list[int]) -> dict[int, set[str]]:
+def settings_hash(config: ExtractConfig, spec: str) -> str:
+    """A hash of everything that shapes a stored vector: vectors under different settings are never mixed."""
+    import hashlib
+
+    rules = {
+        "model": spec,
+        "skip_tokens": config.skip_tokens,
+        "max_tokens": config.max_tokens,
+        "whole_corpora": sorted(config.whole_corpora),
+        "prompt_corpora": sorted(config.prompt_corpora),
+        "span_corpora": sorted(config.span_corpora),
+    }
+    return hashlib.sha256(json.dumps(rules, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def index_files(lake: Lake, model: str, layer: int) -> list[str]:
+    return lake.files("activations", under=lake.partition("activations", model=model, layer=layer))
+
+
+def done_ids(lake: Lake, model: str, layers: list[int], settings: str) -> dict[int, set[str]]:
+    """Per layer, the texts that have a vector built under `settings`."""
     out = {}
     for layer in layers:
-        files = sorted(lake.partition("activations", model=model, layer=layer).glob("shard-*.parquet"))
         ids: set[str] = set()
-        for path in files:
-            ids.update(pq.read_table(path, columns=["text_id"]).column(0).to_pylist())
+        for path in index_files(lake, model, layer):
+            table = pq.read_table(path)
+            if "settings_hash" in table.column_names and set(table.column("settings_hash").to_pylist()) == {settings}:
+                ids.update(table.column("text_id").to_pylist())
         out[layer] = ids
+    return out
+
+
+def superseded_shards(lake: Lake, model: str, settings: str) -> list[tuple[int, int]]:
+    """(layer, shard) of every committed shard of `model` built under other settings than `settings`."""
+    out = []
+    for path in lake.files("activations", under=lake.dataset("activations") / f"model={model}"):
+        table = pq.read_table(path)
+        hashes = set(table.column("settings_hash").to_pylist()) if "settings_hash" in table.column_names else {None}
+        if hashes != {settings}:
+            layer = int(Path(path).parent.name.split("=")[1])
+            out.append((layer, int(Path(path).stem.split("-")[1])))
     return out
 
 
@@ -93,24 +131,25 @@ def span_lists(segments: list[tuple[str, list[tuple[int, int]] | None]]) -> list
     return None if segments[0][1] is None else [spans for _, spans in segments]
 
 
-def drop_incomplete_shards(lake: Lake, model: str, layers: list[int]) -> int:
-    """Deletes shards that a killed run left without an index at some layer; returns the next free shard number."""
-    per_layer = [
-        {int(p.stem.split("-")[1]) for p in lake.partition("activations", model=model, layer=layer).glob("*.parquet")}
-        for layer in layers
+def next_shard(lake: Lake, model: str) -> int:
+    """The first shard number no committed shard of `model` uses (at any layer)."""
+    prefix = f"activations/model={model}/"
+    numbers = [
+        int(r.rsplit("shard-", 1)[1].split(".")[0]) for r in lake.committed("activations") if r.startswith(prefix)
     ]
-    complete = set.intersection(*per_layer) if per_layer else set()
-    partial = set.union(*per_layer) - complete if per_layer else set()
-    for shard in partial:
-        for layer in layers:
-            lake.shard_index(model, layer, shard).unlink(missing_ok=True)
-            lake.shard_npy(model, layer, shard).unlink(missing_ok=True)
-    if partial:
-        log.info("extract: removed %d incomplete shard(s) of an interrupted run: %s", len(partial), sorted(partial))
-    return max(complete, default=-1) + 1
+    return max(numbers, default=-1) + 1
 
 
-def write_shard(lake: Lake, model: str, layers: list[int], shard: int, texts: list[dict], result, done, config) -> int:
+def remove_shards(lake: Lake, model: str, shards: list[tuple[int, int]]) -> None:
+    """Removes shards (index and arrays) at the commit of the open transaction."""
+    for layer, shard in shards:
+        remove(lake.shard_index(model, layer, shard))
+        remove(lake.shard_npy(model, layer, shard))
+
+
+def write_shard(
+    lake: Lake, model: str, layers: list[int], shard: int, texts: list[dict], result, done, config, settings: str
+) -> int:
     """Writes one shard's arrays (a row per text segment), then its index rows (only texts new at each layer).
 
     Returns the number of index rows written.
@@ -141,6 +180,7 @@ def write_shard(lake: Lake, model: str, layers: list[int], shard: int, texts: li
                     "n_tokens": int(result.n_tokens[i]),
                     "n_used": int(result.n_used[i]),
                     "skip_tokens": config.skip_tokens,
+                    "settings_hash": settings,
                     "status": status,
                     "npy_path": str(lake.shard_npy(model, layer, shard).relative_to(lake.root)),
                 }
@@ -160,12 +200,24 @@ def run(config: ExtractConfig) -> StageResult:
         from etl.errors import EmolakeError
 
         raise EmolakeError(f"extract.layers {bad} do not exist: {model} has layers 0..{loaded.n_layers - 1}")
-    next_shard = drop_incomplete_shards(lake, model, layers)
-    pending = read_pending(lake, config.corpora, model, layers)
+    settings = settings_hash(config, config.common.model)
+    stale = superseded_shards(lake, model, settings)
+    if stale:
+        log.info(
+            "extract: %d shard file(s) of %s were built under other settings: they are superseded", len(stale), model
+        )
+    shard = next_shard(lake, model)
+    pending = read_pending(lake, config.corpora, model, layers, settings)
+    if not pending:
+        if stale:
+            with lake.transaction():
+                remove_shards(lake, model, stale)
+        log.info("extract: every text has vectors at layers %s under these settings: nothing to do", layers)
+        return StageResult(details={"texts": 0, "layers": len(layers), "skipped_short": 0, "tokens": 0})
     for text in pending:
         text["model_text"] = model_text(text, config, loaded.tokenizer)
         text["segments"] = segments_of(text, config)
-    done = done_ids(lake, model, layers)
+    done = done_ids(lake, model, layers, settings)
     lengths = [len(ids) for ids in tokenize(loaded.tokenizer, [t["model_text"] for t in pending], config.max_tokens)]
     order = sorted(range(len(pending)), key=lambda i: (lengths[i], pending[i]["text_id"]))
     pending = [pending[i] for i in order]
@@ -190,9 +242,12 @@ def run(config: ExtractConfig) -> StageResult:
             progress=bar.update,
             segments=[span_lists(t["segments"]) for t in texts],
         )
-        result.rows_written += write_shard(lake, model, layers, next_shard, texts, means, done, config)
+        with lake.transaction():
+            remove_shards(lake, model, stale)
+            result.rows_written += write_shard(lake, model, layers, shard, texts, means, done, config, settings)
+        stale = []
         skipped += int((means.n_used == 0).sum())
-        next_shard += 1
+        shard += 1
     bar.close()
     result.details = {"texts": len(pending), "layers": len(layers), "skipped_short": skipped, "tokens": sum(lengths)}
     log.info(

@@ -1,11 +1,10 @@
 """Stage `generate`: lands texts in the lake from the configured sources (reference corpus, local model, Gemini).
 
-Writers work in chunks (etl/generation/plan.py; landing in etl/generation/landing.py). A chunk is finished when
-its `texts` file exists (its `rejects` file is
-written first), and a finished chunk is never written again unless `regenerate` is set; a chunk left half-written
-by a killed run is written again whole under the same name, and requests whose ids already landed in another file
-are not asked again, so a resumed run adds every row exactly once. Quality filters see the whole corpus of a
-source: earlier runs' texts seed the duplicate index.
+Writers work in chunks (etl/generation/plan.py; landing in etl/generation/landing.py). A chunk's `texts` and
+`rejects` files commit together, and a committed chunk is never written again unless `regenerate` is set; a chunk a
+killed run did not commit is written again whole under the same name, and requests whose ids already landed in
+another file are not asked again, so a resumed run adds every row exactly once. Quality filters see the whole
+corpus of a source: earlier runs' texts seed the duplicate index.
 """
 
 from __future__ import annotations
@@ -29,6 +28,8 @@ from etl.model.load import model_slug
 from etl.runner import StageResult
 
 log = logging.getLogger("emolake")
+COMMITS_PER_UNIT = True
+"""Each chunk commits on its own (the runner commits the manifest row after the last)."""
 
 
 def run(config: GenerateConfig) -> StageResult:

@@ -43,7 +43,7 @@ def write_probe_index(lake: Lake, model: str, source: str, kind: str, layer: int
 
     path = lake.faiss_path(model, source, kind, layer)
     key = fingerprint(emotions, probe_vectors)
-    if stored_fingerprint(path) == key:
+    if stored_fingerprint(lake, path) == key:
         return False
     with atomic_path(path) as tmp:
         faiss.write_index(build(probe_vectors), str(tmp))
@@ -57,7 +57,7 @@ def write_stories_index(lake: Lake, model: str, stored: StoredProbes, stories: v
     path = lake.story_index_path(model, stored.source, stored.kind, stored.layer)
     ids = [m["text_id"] for m in stories.meta]
     key = fingerprint(stored.emotions, stored.vectors, stored.center, ",".join(ids), stories.x)
-    if stored_fingerprint(path) == key:
+    if stored_fingerprint(lake, path) == key:
         return False
     profiles = emotion_profiles(stories.x, stored.vectors, stored.center)
     meta = {"layer": stored.layer, "kind": stored.kind, "source": stored.source, "fingerprint": key}

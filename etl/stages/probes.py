@@ -181,12 +181,23 @@ def build_layer(lake: Lake, model: str, layer: int, source: str, config: ProbesC
     return written
 
 
+def lake_tx_supersede(lake: Lake, model: str, source: str) -> None:
+    from etl.lake import commits
+
+    tx = commits.current(lake.root / "probes")
+    if tx is not None:
+        tx.supersede(lake.partition("probes", model=model, source=source))
+        tx.supersede(lake.partition("probe_centers", model=model, source=source))
+
+
 def run(config: ProbesConfig) -> StageResult:
     lake = Lake(config.common.lake)
     model = model_slug(config.common.model)
     layers = vectors.model_layers(lake, model)
     result = StageResult()
     for source in config.sources:
+        # This run's probes replace every probe set of the source: sets it no longer builds go at the commit.
+        lake_tx_supersede(lake, model, source)
         per_kind: dict[str, int] = {}
         for layer in tqdm(layers, desc=f"probes ({source})", unit="layer"):
             for kind, n in build_layer(lake, model, layer, source, config).items():

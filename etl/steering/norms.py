@@ -24,7 +24,7 @@ BATCH_TEXTS = 4
 def layer_norms(lake: Lake, loaded, corpus: str = "neutral_story", n_texts: int = 32, store: bool = True):
     """{layer: mean per-token norm} for every layer of `loaded`; read from the lake, else measured (and stored)."""
     path = lake.residual_norms_path(loaded.slug, corpus)
-    stored = read_norms(path, n_texts)
+    stored = read_norms(lake, path, n_texts)
     if stored is not None:
         return stored
     texts = neutral_texts(lake, corpus, n_texts)
@@ -50,12 +50,12 @@ def layer_norms(lake: Lake, loaded, corpus: str = "neutral_story", n_texts: int 
     return norms
 
 
-def read_norms(path, n_texts: int) -> dict[int, float] | None:
+def read_norms(lake: Lake, path, n_texts: int) -> dict[int, float] | None:
     """Stored norms if they were measured for the requested number of texts, else None."""
-    if not path.exists():
+    if not lake.exists(path):
         return None
     query = "select layer, mean_norm, n_requested from read_parquet(?)"
-    rows = duckdb.connect().execute(query, [str(path)]).fetchall()
+    rows = duckdb.connect().execute(query, [str(lake.verified(path))]).fetchall()
     if not rows or any(n != n_texts for _, _, n in rows):
         return None
     return {int(layer): float(norm) for layer, norm, _ in rows}
@@ -70,7 +70,7 @@ def neutral_texts(lake: Lake, corpus: str, n_texts: int) -> list[str]:
         .execute(
             "select text from read_parquet(?, hive_partitioning = true, union_by_name = true) "
             "where corpus = ? order by text_id limit ?",
-            [lake.glob("texts"), corpus, n_texts],
+            [lake.files("texts"), corpus, n_texts],
         )
         .fetchall()
     )

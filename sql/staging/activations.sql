@@ -2,7 +2,7 @@
 -- built by: make extract
 create or replace view activations as
 with source as (
-    select * from read_parquet('${lake}/activations/**/*.parquet', hive_partitioning = true)
+    select * from read_parquet('${lake}/activations/**/*.parquet', hive_partitioning = true, union_by_name = true)
 ),
 
 final as (
@@ -19,6 +19,7 @@ final as (
         n_tokens,
         n_used,
         skip_tokens,
+        settings_hash,
         status
     from source
 )

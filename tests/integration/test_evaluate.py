@@ -1,7 +1,6 @@
 """The evaluate stage on the tiny lake: every table and view it fills, with and without deflection probes."""
 
 import dataclasses
-import shutil
 
 import numpy as np
 import pyarrow as pa
@@ -9,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl.config import load_preset
-from etl.lake import Lake, views, write_table
+from etl.lake import Lake, remove, views, write_table
 from etl.lake.schemas import PROBES, fixed_vectors
 from etl.model.load import load
 from etl.stages import evaluate
@@ -134,9 +133,13 @@ def test_report_is_written_with_its_figures(tiny_lake):
 
 
 def drop_kind(lake_dir, kind: str) -> None:
-    for dataset in ("probes", "probe_centers"):
-        for path in (lake_dir / dataset).rglob(f"kind={kind}"):
-            shutil.rmtree(path)
+    """Removes a kind's probes and centres in one commit, as a probes run that no longer builds it would."""
+    lake = Lake(lake_dir)
+    with lake.transaction():
+        for dataset in ("probes", "probe_centers"):
+            for rel in lake.committed(dataset):
+                if f"/kind={kind}/" in rel:
+                    remove(lake.root / rel)
 
 
 def test_without_deflection_probes_the_comparison_is_absent_not_stale(tiny_lake_copy):

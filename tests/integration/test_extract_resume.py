@@ -33,9 +33,10 @@ def test_a_killed_extract_resumes_without_loss_or_duplicates(tiny_lake, tmp_path
     def dying_write(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
-            # Dies after the arrays of shard 1 are written but before its index: a half-finished shard.
-            lake_, model, layers, shard, _texts, result, _done, _config = args
-            extract.np.save(lake_.shard_npy(model, layers[0], shard), result.vectors[:, 0])
+            # Dies after the arrays of shard 1 are staged but before its index: its transaction never commits.
+            lake_, model, layers, shard, _texts, result, _done, _config, _settings = args
+            with extract.atomic_path(lake_.shard_npy(model, layers[0], shard)) as tmp, open(tmp, "wb") as handle:
+                extract.np.save(handle, result.vectors[:, 0])
             raise KeyboardInterrupt
         return real_write(*args, **kwargs)
 

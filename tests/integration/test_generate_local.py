@@ -106,10 +106,11 @@ def test_a_killed_run_resumes_without_duplicates_and_matches_an_uninterrupted_on
     def dying(lake_, source, corpus, key, kept, rejected):
         calls["n"] += 1
         if calls["n"] == 4:
-            # Dies between the chunk's two files: its rejects are written, its texts (the finished mark) are not.
-            real(lake_, source, corpus, key, [], rejected)
-            (lake_.partition("texts", source=source, corpus=corpus) / f"part-{key}.parquet").unlink()
-            raise KeyboardInterrupt
+            # Dies between the chunk's two files: its rejects are staged, its texts are not; nothing commits.
+            with lake_.transaction():
+                rejects = lake_.partition("rejects", source=source, corpus=corpus) / f"part-{key}.parquet"
+                landing.write_table(landing.to_table(rejected, landing.REJECT_SCHEMA), rejects)
+                raise KeyboardInterrupt
         return real(lake_, source, corpus, key, kept, rejected)
 
     monkeypatch.setattr(generate, "write_chunk_files", dying)

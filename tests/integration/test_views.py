@@ -51,7 +51,7 @@ def test_views_are_created_after_the_views_they_read():
 
 def test_a_view_over_an_absent_dataset_names_the_target_that_fills_it(tiny_lake, tmp_path):
     lake = tmp_path / "lake"
-    shutil.copytree(tiny_lake, lake, ignore=shutil.ignore_patterns("steering_runs"))
+    shutil.copytree(tiny_lake, lake, ignore=shutil.ignore_patterns("steering_runs", "steering_runs.json"))
     catalog = views.connect(Lake(lake))
     assert catalog.missing == {
         "scores": "emolake score --input FILE --text-column COL",

@@ -28,9 +28,9 @@ def test_temporary_names_never_match_the_parquet_glob(tmp_path):
     lake = Lake(tmp_path)
     final = lake.partition("texts", source="x", corpus="y") / "part-0.parquet"
     with atomic_path(final) as tmp:
-        tmp.write_bytes(b"partial")
-        assert glob.glob(lake.glob("texts"), recursive=True) == []
-    assert glob.glob(lake.glob("texts"), recursive=True) == [str(final)]
+        pa.parquet.write_table(pa.table({"a": [1]}), tmp)
+        assert glob.glob(str(lake.dataset("texts") / "**" / "*.parquet"), recursive=True) == []
+    assert glob.glob(str(lake.dataset("texts") / "**" / "*.parquet"), recursive=True) == [str(final)]
 
 
 def test_clean_temporaries_removes_leftovers_of_a_killed_writer(tmp_path):

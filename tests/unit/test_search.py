@@ -53,7 +53,7 @@ def test_story_index_round_trips_and_leaves_the_query_story_out(tmp_path):
     stories = [{"text_id": f"s{i}", "source": "reference", "emotion": e, "topic": "t"} for i, e in enumerate(EMOTIONS)]
     path = lake.story_index_path("m", "reference", "expression", 3)
     write_story_index(lake, path, profiles, stories, {"fingerprint": "abc"})
-    assert stored_fingerprint(path) == "abc"
+    assert stored_fingerprint(lake, path) == "abc"
     index = open_story_index(lake, "m", "reference", "expression", 3)
     assert [s["text_id"] for s in index.stories] == ["s0", "s1", "s2", "s3"]
     hits = index.search(profiles[2], k=2, exclude="s2")
