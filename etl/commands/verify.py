@@ -1,0 +1,44 @@
+"""`emolake verify [--repair]`: check every lake file against its commit record; mend what can be rebuilt."""
+
+from __future__ import annotations
+
+import sys
+
+from etl.commands._common import lake_dir
+from etl.errors import EmolakeError
+
+
+def register(subparsers) -> None:
+    command = subparsers.add_parser("verify", help="check every lake file against its commit record (and --repair)")
+    command.add_argument("--repair", action="store_true", help="remove damaged and stray files and rebuild them")
+    command.add_argument("--preset", help="preset to rebuild with (default: the one each stage's last run recorded)")
+    command.set_defaults(handler=handle)
+
+
+def handle(args) -> None:
+    from etl.lake import Lake, verify
+
+    lake = Lake(lake_dir(args))
+    if not lake.root.is_dir():
+        raise EmolakeError(f"no lake at {lake.root}: pass --lake or set EMOLAKE_LAKE")
+    problems = verify.check(lake)
+    for problem in problems:
+        print(problem.line())
+    if not args.repair:
+        if problems:
+            raise EmolakeError(
+                f"{len(problems)} problem(s) in the lake at {lake.root}: `emolake verify --repair` mends them"
+            )
+        print(f"ok: every file of the lake at {lake.root} matches its commit record")
+        return
+    from etl.lake.repair import repair
+
+    left = repair(lake, args.preset)
+    for problem in left:
+        print(f"still: {problem.line()}")
+    if left:
+        raise EmolakeError(f"{len(left)} problem(s) could not be mended (listed above)")
+    print(
+        f"repaired: {len(problems)} problem(s) mended; every file of the lake at {lake.root} matches its record",
+        file=sys.stdout,
+    )
