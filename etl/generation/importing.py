@@ -267,3 +267,23 @@ def dialogue_fields(value: dict, corpus: str) -> dict:
 def speaker_name(label: str) -> str:
     """A dialogue's speaker label as the lake's Person/AI pair names it (other names are kept)."""
     return SPEAKER_NAMES.get(label.strip().lower(), label.strip()) if label else ASSISTANT_PAIR[0]
+
+
+def ensure_imported(config: GenerateConfig, lake: Lake) -> dict[str, Summary]:
+    """For each `import:NAME` source of the generate stage: nothing if the lake holds that import, else it lands
+    `[generate.imported]`'s dataset when it names NAME, else an error that says which command lands it."""
+    out = {}
+    for source in (s for s in config.sources if s.startswith("import--")):
+        name = source.removeprefix("import--")
+        if any(lake.partition("imports", source=source).glob("*.parquet")):
+            log.info("generate: %s is in the lake (emolake import), nothing to land", source)
+            continue
+        if not config.imported.dataset or config.imported.name != name:
+            raise EmolakeError(
+                f"source import:{name} is not in the lake: run `emolake import DATASET --name {name}` first "
+                '(or set [generate.imported] dataset = "owner/name" and name = "' + name + '")'
+            )
+        from etl.generation.published import resolve
+
+        out[source] = import_corpus(lake, resolve(config.imported.dataset), name, config)
+    return out
