@@ -8,12 +8,12 @@ LAKE ?= lake
 EMOLAKE := $(BIN)/emolake --lake $(LAKE)
 STAMP := $(VENV)/.installed
 
-.PHONY: help all install model model-gemma browsers generate extract probes index evaluate steer serve summary test test-unit test-integration test-browser lint format clean-lake
+.PHONY: help all install model model-gemma browsers generate extract probes index evaluate steer serve plan summary test test-unit test-integration test-browser lint format clean-lake
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-all: install model ## install, fetch the bundled model, run every stage on the default preset, print a summary
+all: install model ## install, fetch the bundled model, run every stage of PRESET (default; PRESET=paper on a GPU host), print a summary
 	$(EMOLAKE) run all --preset $(PRESET)
 
 $(STAMP): pyproject.toml
@@ -53,6 +53,9 @@ steer: install ## steering sweep on the preset (`emolake run steer`, then its su
 
 serve: install ## the Dash app on 127.0.0.1:8050 (read-only over the lake)
 	$(EMOLAKE) serve
+
+plan: install ## what `make all PRESET=...` would extract: texts, tokens, disk, time (nothing runs or downloads)
+	$(EMOLAKE) run all --preset $(PRESET) --plan
 
 summary: install ## what the lake holds
 	$(EMOLAKE) summary

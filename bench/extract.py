@@ -8,6 +8,10 @@ ours:  etl.model.residuals.mean_residuals at one layer (about 2/3 depth): the fo
        the LM head, and batches are bucketed by length under a token budget.
 matmul_utilisation: our achieved FLOP/s over the layers actually run, divided by a float32 torch matmul of the
        model's MLP shape measured on this machine in the same run.
+achieved_tflops, mfu: the same FLOPs counted by etl.model.flops (2 x weights per token + causal attention), and on
+       CUDA their share of the card's dense bf16 peak (table in etl/model/flops.py, or --peak-tflops).
+--architecture NAME builds a randomly initialised Llama-style model of a known shape (etl.model.flops.KNOWN_SHAPES,
+       e.g. meta-llama/Llama-3.2-3B-Instruct) with the byte tokenizer: no download, the same FLOPs per token.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 import numpy as np
 
 from etl.generation.writers.reference import read_corpus
+from etl.model.flops import KNOWN_SHAPES, device_name, efficiency, forward_flops, shape_of
 from etl.model.hooks import decoder_layers
 from etl.model.load import load
 from etl.model.residuals import mean_residuals, tokenize
@@ -32,11 +37,12 @@ def naive_means(model, tokenizer, texts: list[str], layer: int, skip: int, batch
         encoded = tokenizer(
             texts[start : start + batch], return_tensors="pt", padding=True, truncation=True, max_length=512
         )
+        encoded = encoded.to(next(model.parameters()).device)
         with torch.inference_mode():
-            hidden = model(**encoded, output_hidden_states=True).hidden_states[layer + 1]
+            hidden = model(**encoded, output_hidden_states=True).hidden_states[layer + 1].float()
         mask = encoded["attention_mask"].clone()
         mask[:, :skip] = 0
-        out.append(((hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)).numpy())
+        out.append(((hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)).cpu().numpy())
     return np.concatenate(out)
 
 
@@ -64,6 +70,32 @@ def matmul_flops_per_s(model, rows: int = 2048, repeats: int = 20) -> float:
     return 2 * rows * config.hidden_size * config.intermediate_size * repeats / seconds
 
 
+def random_architecture(name: str):
+    """A Loaded-like (model, tokenizer, slug, n_layers) of a known shape with random weights, bf16 on CUDA."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from etl.model.load import Loaded, tiny_tokenizer
+
+    shape = KNOWN_SHAPES[name]
+    tokenizer = tiny_tokenizer()
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=shape.hidden,
+        intermediate_size=shape.intermediate,
+        num_hidden_layers=shape.layers,
+        num_attention_heads=shape.heads,
+        num_key_value_heads=shape.kv_heads,
+        head_dim=shape.head_dim,
+        max_position_embeddings=4096,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    cuda = torch.cuda.is_available()
+    with torch.device("cuda" if cuda else "cpu"):
+        model = LlamaForCausalLM(config).to(torch.bfloat16 if cuda else torch.float32).eval()
+    return Loaded(model, tokenizer, name, f"random-{name.split('/')[-1]}", shape.layers, shape.hidden)
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="bundled:smollm2-135m-instruct")
@@ -71,11 +103,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--depth", type=float, default=2 / 3, help="probed layer as a fraction of depth")
     parser.add_argument("--batch", type=int, default=16, help="naive path's fixed batch size")
     parser.add_argument("--batch-tokens", type=int, default=4096, help="our token budget per batch")
+    parser.add_argument("--architecture", choices=sorted(KNOWN_SHAPES), help="random weights of a known shape")
+    parser.add_argument("--peak-tflops", type=float, help="the device's dense bf16 peak (default: looked up)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     import torch
 
-    loaded = load(args.model)
+    loaded = random_architecture(args.architecture) if args.architecture else load(args.model)
     corpus = read_corpus("emotional_story") + read_corpus("neutral_dialogue") + read_corpus("deflection_dialogue")
     rng = np.random.default_rng(0)
     texts = [corpus[i]["text"] for i in rng.choice(len(corpus), size=args.texts, replace=False)]
@@ -89,6 +123,9 @@ def main(argv: list[str] | None = None) -> dict:
     start = time.perf_counter()
     naive = naive_means(loaded.model, loaded.tokenizer, texts, layer, 50, args.batch)
     naive_s = time.perf_counter() - start
+    counted = efficiency(
+        forward_flops(shape_of(loaded.model.config), layer + 1, lengths), ours_s, device_name(), args.peak_tflops
+    )
     peak = matmul_flops_per_s(loaded.model)
     achieved = layer_flops(loaded.model, layer, lengths) / ours_s
     result = {
@@ -105,6 +142,10 @@ def main(argv: list[str] | None = None) -> dict:
         "achieved_gflops": round(achieved / 1e9, 2),
         "matmul_gflops": round(peak / 1e9, 2),
         "matmul_utilisation": round(achieved / peak, 3),
+        "device_name": counted["device"],
+        "achieved_tflops": counted["tflops"],
+        "peak_tflops": counted["peak_tflops"],
+        "mfu": counted["mfu"],
         "max_abs_diff_vs_naive": float(np.abs(ours.vectors[:, 0] - naive).max()),
     }
     print(json.dumps(result) if args.json else "\n".join(f"{k:>24}: {v}" for k, v in result.items()))

@@ -30,11 +30,12 @@ from etl.config.base import (
     check_choices,
     check_fields,
     check_positive,
+    check_sources,
     matches,
     reject_unknown,
 )
 from etl.config.steer import STEER_PROMPTS, SteerConfig
-from etl.config.writers import GeminiConfig, LocalConfig
+from etl.config.writers import GeminiConfig, ImportConfig, LocalConfig
 from etl.errors import EmolakeError
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "ExtractConfig",
     "GeminiConfig",
     "GenerateConfig",
+    "ImportConfig",
     "IndexConfig",
     "LocalConfig",
     "Preset",
@@ -69,7 +71,8 @@ class GenerateConfig:
 
     common: Common
     sources: tuple[str, ...] = ("reference",)
-    """Where texts come from: `reference` (shipped corpus), `local` (the probed model writes), `gemini`."""
+    """Where texts come from: `reference` (shipped corpus), `local` (the probed model writes), `gemini`, or
+    `import:NAME` (a published corpus landed by `emolake import`, or by this stage from `[generate.imported]`)."""
     reference_corpora: tuple[str, ...] = CORPORA
     """Which reference corpora to land."""
     reference_per_emotion: int | None = None
@@ -80,6 +83,8 @@ class GenerateConfig:
     """The probed model's own texts: preset table `[generate.local]`."""
     gemini: GeminiConfig = field(default_factory=GeminiConfig)
     """Gemini's texts: preset table `[generate.gemini]`."""
+    imported: ImportConfig = field(default_factory=ImportConfig)
+    """The published corpus an `import:NAME` source lands when the lake lacks it: preset table `[generate.imported]`."""
     deflection_targets: int = 16
     """Target (felt) emotions of the deflection dialogues, sampled with the seed from the selected emotions."""
     deflection_pairs: str = "probes"
@@ -101,11 +106,12 @@ class GenerateConfig:
     """Write finished chunks again (new samples replace the old ones) instead of skipping them."""
 
     def __post_init__(self) -> None:
-        check_choices("generate.sources", self.sources, SOURCES)
+        object.__setattr__(self, "sources", check_sources("generate.sources", self.sources))
         check_choices("generate.reference_corpora", self.reference_corpora, CORPORA)
         check_choices("generate.deflection_pairs", (self.deflection_pairs,), DEFLECTION_PAIRS)
-        check_choices("generate.deflection_probe_source", (self.deflection_probe_source,), SOURCES)
-        for name, cls in (("local", LocalConfig), ("gemini", GeminiConfig)):
+        (probe_source,) = check_sources("generate.deflection_probe_source", (self.deflection_probe_source,))
+        object.__setattr__(self, "deflection_probe_source", probe_source)
+        for name, cls in (("local", LocalConfig), ("gemini", GeminiConfig), ("imported", ImportConfig)):
             if not isinstance(getattr(self, name), cls):
                 raise EmolakeError(
                     f"generate.{name} = {getattr(self, name)!r}: use a {cls.__name__} ([generate.{name}])"
@@ -154,6 +160,11 @@ class ExtractConfig:
     """Token budget of one padded batch (batches are bucketed by length)."""
     shard_texts: int = 256
     """Texts per shard: the unit of checkpointing."""
+    auto_batch: bool = False
+    """On CUDA: measure once the largest batch (in tokens) that fits in free GPU memory, cache it, and use it instead
+    of `batch_tokens` (which stays the CPU value and the floor)."""
+    peak_tflops: float | None = None
+    """The device's dense bf16 peak in TFLOP/s for the MFU the stage logs (None: looked up by CUDA device name)."""
 
     def __post_init__(self) -> None:
         check_choices("extract.corpora", self.corpora, CORPORA)
@@ -165,6 +176,10 @@ class ExtractConfig:
         check_positive("extract.max_tokens", self.max_tokens)
         check_positive("extract.batch_tokens", self.batch_tokens)
         check_positive("extract.shard_texts", self.shard_texts)
+        if self.peak_tflops is not None and not self.peak_tflops > 0:
+            raise EmolakeError(
+                f"extract.peak_tflops = {self.peak_tflops}: use a positive TFLOP/s figure, or leave it out"
+            )
         if self.skip_tokens >= self.max_tokens:
             raise EmolakeError(f"extract.skip_tokens ({self.skip_tokens}) must be below max_tokens ({self.max_tokens})")
 
@@ -192,7 +207,7 @@ class ProbesConfig:
     """Deflection probes are orthogonalised against the expression probes' components up to this variance."""
 
     def __post_init__(self) -> None:
-        check_choices("probes.sources", self.sources, SOURCES)
+        object.__setattr__(self, "sources", check_sources("probes.sources", self.sources))
         check_choices("probes.kinds", self.kinds, PROBE_KINDS)
         check_choices("probes.baseline_corpora", self.baseline_corpora, CORPORA)
         check_choices("probes.dialogue_baseline_corpora", self.dialogue_baseline_corpora, CORPORA)
@@ -230,7 +245,7 @@ class EvaluateConfig:
     def __post_init__(self) -> None:
         if self.folds < 2:
             raise EmolakeError(f"evaluate.folds = {self.folds}: use 2 or more")
-        check_choices("evaluate.sources", self.sources, SOURCES)
+        object.__setattr__(self, "sources", check_sources("evaluate.sources", self.sources))
         if not isinstance(self.clusters, int) or self.clusters < 2:
             raise EmolakeError(f"evaluate.clusters = {self.clusters!r}: use an integer of 2 or more")
         if not isinstance(self.lens_tokens, int) or not 1 <= self.lens_tokens <= 100:
@@ -295,8 +310,7 @@ def load_preset(
     if not common.model:
         raise EmolakeError(f'preset {path} has no `model`: set model = "bundled:smollm2-135m-instruct"')
     stages = {name: build(cls, raw.get(name, {}), common, name) for name, cls in STAGE_TYPES.items()}
-    query_source = raw.get("query_source", "reference")
-    check_choices("query_source", (query_source,), SOURCES)
+    (query_source,) = check_sources("query_source", (raw.get("query_source", "reference"),))
     return Preset(name=path.stem, common=common, query_source=query_source, stage_configs=stages, **stages)
 
 

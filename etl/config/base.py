@@ -6,6 +6,7 @@ Each check fails with an EmolakeError that names the bad value and says what to 
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ PROMPT_CORPORA = ("emotion_prompt", "neutral_prompt")
 """Instructions to write about an emotion (etl/data/prompt_templates.toml): read at their last token."""
 CORPORA = WRITER_CORPORA + SHORT_CORPORA + PROMPT_CORPORA
 SOURCES = ("reference", "local", "gemini")
+IMPORT_PREFIX = "import:"
+"""`import:NAME` names a corpus landed by `emolake import`; the lake stores it path-safe as `import--NAME`."""
+IMPORT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 DEFLECTION_PAIRS = ("probes", "norms")
 # Sizes each writer (local model, Gemini) is asked for: `local_stories_per_emotion`, `gemini_neutral_stories`...
 WRITER_SIZES = (
@@ -84,6 +88,31 @@ def check_choices(name: str, values: tuple[str, ...], choices: tuple[str, ...]) 
     bad = [v for v in values if v not in choices]
     if bad:
         raise EmolakeError(f"{name} has unknown value(s) {bad}: choose from {list(choices)}")
+
+
+def import_source(name: str) -> str:
+    """The lake's value of the source `import:NAME`: the partition value of the name (`import--NAME`)."""
+    if not IMPORT_NAME.match(name):
+        raise EmolakeError(
+            f"import name {name!r} is not allowed: use lower-case letters, digits, '-' or '_' (e.g. paper)"
+        )
+    return f"import--{name}"
+
+
+def canonical_source(value: str) -> str:
+    """A source as the lake stores it: `import:NAME` (or `import--NAME`) becomes `import--NAME`; others unchanged."""
+    for prefix in (IMPORT_PREFIX, "import--"):
+        if value.startswith(prefix):
+            return import_source(value.removeprefix(prefix))
+    return value
+
+
+def check_sources(name: str, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Sources of a config field, canonical: the writers' names or `import:NAME`; anything else is refused."""
+    bad = [v for v in values if not (v in SOURCES or v.startswith((IMPORT_PREFIX, "import--")))]
+    if bad:
+        raise EmolakeError(f"{name} has unknown value(s) {bad}: choose from {list(SOURCES)} or import:NAME")
+    return tuple(canonical_source(v) for v in values)
 
 
 def check_positive(name: str, value: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from etl.config.base import CORPORA, SOURCES, Common, check_choices, check_positive
+from etl.config.base import CORPORA, Common, check_choices, check_positive, check_sources
 from etl.errors import EmolakeError
 
 STEER_PROMPTS = (
@@ -62,7 +62,8 @@ class SteerConfig:
         check_choices("steer.emotions", self.emotions, tuple(catalog.emotions()))
         check_choices("steer.operator", (self.operator,), OPERATORS)
         check_choices("steer.positions", (self.positions,), POSITIONS)
-        check_choices("steer.source", (self.source,), SOURCES)
+        (source,) = check_sources("steer.source", (self.source,))
+        object.__setattr__(self, "source", source)
         check_choices("steer.norm_corpus", (self.norm_corpus,), CORPORA)
         for name in ("emotions", "strengths", "prompts"):
             if not getattr(self, name):

@@ -98,3 +98,19 @@ class GeminiConfig:
             raise EmolakeError(f"generate.gemini.timeout_s = {self.timeout_s}: use a positive number of seconds")
         if not self.model.strip():
             raise EmolakeError('generate.gemini.model is empty: name a Gemini model, e.g. "gemini-2.5-flash"')
+
+
+@dataclass(frozen=True)
+class ImportConfig:
+    """A published corpus that the `generate` stage lands (as `emolake import` would) when a source
+    `import:NAME` is asked for and the lake holds no import of that name yet (preset table `[generate.imported]`)."""
+
+    dataset: str = ""
+    """What to import: a Hugging Face dataset id (`owner/name`, optionally `@revision`; needs `emolake[hub]` and
+    hub access) or a local Parquet/JSONL/CSV file or directory. Empty: the stage asks for `emolake import` instead."""
+    name: str = "paper"
+    """NAME of the source `import:NAME` the rows land under."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.dataset, str) or not isinstance(self.name, str):
+            raise EmolakeError(f"generate.imported = {self!r}: dataset and name are strings")

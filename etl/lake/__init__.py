@@ -4,6 +4,7 @@ Layout (hive-partitioned Parquet; partition values come from the path, never fro
     texts/source=S/corpus=C/part-KEY.parquet         every text, with provenance
     rejects/source=S/corpus=C/part-KEY.parquet       texts a quality filter refused, with the reason
     prompts/source=S/part-CORPUS-HASH.parquet        each writing template, stored once by corpus and hash
+    imports/source=S/part-KEY.parquet                one row per imported input file: dataset, revision, licence
     activations/model=M/layer=L/shard-NNNNN.parquet     index rows (text, segment) pointing into the .npy shard
     shards/model=M/layer=L/shard-NNNNN.npy              float16 mean vectors, one row per text segment
     probes/model=M/source=S/kind=K/layer=L/part-0.parquet
@@ -43,6 +44,7 @@ DATASETS = (
     "texts",
     "rejects",
     "prompts",
+    "imports",
     "activations",
     "probes",
     "probe_centers",

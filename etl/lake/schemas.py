@@ -44,6 +44,23 @@ ACTIVATIONS = pa.schema(
 )
 """The index of the float16 shards: one row per (text, segment) at one layer, pointing at its row of the `.npy`."""
 
+IMPORTS = pa.schema(
+    [
+        ("file", pa.string()),
+        ("file_sha256", pa.string()),
+        ("dataset", pa.string()),
+        ("revision", pa.string()),
+        ("licence", pa.string()),
+        ("writer_model", pa.string()),
+        ("mapping", pa.string()),
+        ("rows_read", pa.int64()),
+        ("rows_kept", pa.int64()),
+        ("rows_rejected", pa.int64()),
+        ("imported_at", pa.string()),
+    ]
+)
+"""One row per imported input file (partition: source): its provenance, how its columns were mapped, its counts."""
+
 PROMPTS = pa.schema(
     [("prompt_hash", pa.string()), ("prompt_version", pa.string()), ("corpus", pa.string()), ("template", pa.string())]
 )

@@ -77,7 +77,11 @@ def _load_hf(spec: str):
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(spec)
-        model = AutoModelForCausalLM.from_pretrained(spec, dtype=torch.float32)
+        try:  # fused SDPA attention on CUDA where the architecture has it (the default may be eager for some)
+            attention = {"attn_implementation": "sdpa"} if torch.cuda.is_available() else {}
+            model = AutoModelForCausalLM.from_pretrained(spec, dtype=torch.float32, **attention)
+        except ValueError:
+            model = AutoModelForCausalLM.from_pretrained(spec, dtype=torch.float32)
     except (OSError, ValueError) as exc:
         raise EmolakeError(
             f"cannot load model {spec!r} ({str(exc).splitlines()[0][:160]}): use bundled:smollm2-135m-instruct, "

@@ -93,11 +93,18 @@ def forward_layers(model, ids: list[list[int]], pad_id: int, layers: list[int], 
         input_ids[row, columns] = torch.tensor(tokens)
         mask[row, columns] = 1
     positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-    input_ids, mask, positions = input_ids.to(device), mask.to(device), positions.to(device)
+    input_ids, mask, positions = (to_device(t, device) for t in (input_ids, mask, positions))
     body = getattr(model, model.base_model_prefix, model)
     with torch.inference_mode(), capture(model, layers) as captured, suppress(StopForward):
         body(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=False)
     return captured, mask
+
+
+def to_device(tensor, device):
+    """On CUDA, copies from pinned memory without blocking (the copy overlaps the host's next work); else `.to`."""
+    if device.type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
 
 
 def segment_weights(positions: list[list[np.ndarray]], width: int, shifts: list[int]):

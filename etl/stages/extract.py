@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import duckdb
@@ -27,6 +28,8 @@ from tqdm import tqdm
 
 from etl.config import ExtractConfig
 from etl.lake import Lake, atomic_path, remove, schemas, write_table
+from etl.model.batching import tuned_batch_tokens
+from etl.model.flops import log_extraction
 from etl.model.load import load, model_slug
 from etl.model.residuals import mean_residuals, tokenize
 from etl.runner import StageResult
@@ -228,7 +231,10 @@ def run(config: ExtractConfig) -> StageResult:
     )
     result = StageResult(rows_read=len(pending))
     bar = tqdm(total=sum(lengths), desc=f"extract ({model})", unit="tok", unit_scale=True)
-    skipped = 0
+    skipped, clock = 0, time.perf_counter()
+    batch_tokens = tuned_batch_tokens(
+        loaded, config.batch_tokens, config.max_tokens, max(layers) + 1, config.auto_batch
+    )
     for start in range(0, len(pending), config.shard_texts):
         texts = pending[start : start + config.shard_texts]
         means = mean_residuals(
@@ -238,7 +244,7 @@ def run(config: ExtractConfig) -> StageResult:
             layers,
             config.skip_tokens,
             config.max_tokens,
-            config.batch_tokens,
+            batch_tokens,
             progress=bar.update,
             segments=[span_lists(t["segments"]) for t in texts],
         )
@@ -250,6 +256,11 @@ def run(config: ExtractConfig) -> StageResult:
         shard += 1
     bar.close()
     result.details = {"texts": len(pending), "layers": len(layers), "skipped_short": skipped, "tokens": sum(lengths)}
+    if pending:  # seconds include the shard writes: the figure is what the stage achieved, not the forward alone
+        seconds = time.perf_counter() - clock
+        result.details["efficiency"] = log_extraction(
+            loaded.model, max(layers) + 1, lengths, seconds, config.peak_tflops
+        )
     log.info(
         "extract: wrote %d index rows; %d segments had no token to average (under %d tokens or empty spans)",
         result.rows_written,

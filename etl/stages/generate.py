@@ -14,6 +14,7 @@ import logging
 from etl import catalog
 from etl.config import PROMPT_CORPORA, GenerateConfig
 from etl.generation.filters import Duplicates, split_rows
+from etl.generation.importing import ensure_imported
 from etl.generation.landing import (
     Landing,
     limits,
@@ -39,6 +40,10 @@ def run(config: GenerateConfig) -> StageResult:
     result = StageResult()
     if "reference" in config.sources:
         _land_reference(config, lake, result)
+    for source, summary in ensure_imported(config, lake).items():
+        result.rows_read += summary.read
+        result.rows_written += sum(summary.kept.values())
+        result.details[source] = {"kept": summary.kept, "rejected": summary.rejected}
     # Gemini first: its cost estimate and key check come before hours of local sampling.
     waiting: list[NeedsProbes] = []
     for writer in ("gemini", "local"):

@@ -21,7 +21,8 @@ def test_writes_in_a_transaction_are_invisible_until_it_commits(tmp_path):
     with lake.transaction():
         write_table(pa.table({"a": [1]}), part(lake, "probes"))
         write_table(pa.table({"b": [2]}), part(lake, "probe_centers"))
-        assert lake.files("probes") == [] and not lake.has("probe_centers")
+        assert commits.snapshot(tmp_path) == {}  # what every other reader sees
+        assert len(lake.files("probes")) == 1  # the writer itself reads what it staged
     assert [pq.read_table(f).column(0).to_pylist() for f in lake.files("probes")] == [[1]]
     assert lake.has("probe_centers")
 
@@ -44,7 +45,7 @@ def test_superseded_files_go_at_the_commit_that_replaces_them(tmp_path):
     with lake.transaction() as tx:
         tx.supersede(lake.partition("probes", model="m"))
         write_table(pa.table({"a": [9]}), part(lake, "probes", "0"))
-        assert len(lake.files("probes")) == 2
+        assert len(commits.snapshot(tmp_path)["probes"]["files"]) == 2
     assert [os.path.basename(f) for f in lake.files("probes")] == ["part-0.parquet"]
     assert not part(lake, "probes", "1").exists()
 
