@@ -21,8 +21,8 @@ def register(subparsers) -> None:
 
 def handle(args) -> None:
     import pyarrow as pa
-    from tqdm import tqdm
 
+    from etl import progress
     from etl.commands._tables import read_column
     from etl.lake import Lake, write_table
     from etl.probes.scoring import check_k, check_texts, open_scorer
@@ -36,7 +36,7 @@ def handle(args) -> None:
     scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, args.kind, args.layer)
     k = check_k(args.k, len(scorer.emotions))
     rows = []
-    for start in tqdm(range(0, len(texts), args.batch_size), desc="classify", unit="batch"):
+    for start in progress.bar(range(0, len(texts), args.batch_size), desc="classify", unit="batch"):
         for offset, matches in enumerate(scorer.nearest(texts[start : start + args.batch_size], k)):
             rows.append(
                 {

@@ -20,8 +20,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
+from etl import progress
 from etl.config import ExtractConfig
 from etl.lake import Lake, atomic_path, schemas, write_table
 from etl.model.load import load, model_slug
@@ -175,7 +175,7 @@ def run(config: ExtractConfig) -> StageResult:
         "extract: %d texts x %d layers pending (%.1f MB of float16 to write)", len(pending), len(layers), megabytes
     )
     result = StageResult(rows_read=len(pending))
-    bar = tqdm(total=sum(lengths), desc=f"extract ({model})", unit="tok", unit_scale=True)
+    bar = progress.bar(total=sum(lengths), desc=f"extract ({model})", unit="tok", unit_scale=True)
     skipped = 0
     for start in range(0, len(pending), config.shard_texts):
         texts = pending[start : start + config.shard_texts]
