@@ -10,7 +10,7 @@ def snapshot(root: Path) -> dict[str, str]:
 
 def assert_one_line_error(result, fragment):
     code, _, err = result
-    assert code == 2
+    assert code == 1
     assert err.startswith("error: ") and "Traceback" not in err
     assert fragment in err
     assert len(err.strip().splitlines()) == 1

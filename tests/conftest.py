@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import shutil
+import sys
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+# `emolake` (the public API) is etl/api installed under its own name by pyproject's package-dir. A venv installed
+# before that mapping existed cannot import it; the tests then alias the same files, so they test the same code.
+if importlib.util.find_spec("emolake") is None:
+    sys.modules["emolake"] = importlib.import_module("etl.api")
 
 
 @pytest.fixture(scope="session")

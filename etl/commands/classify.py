@@ -13,6 +13,7 @@ def register(subparsers) -> None:
     command = subparsers.add_parser("classify", help="nearest emotions for every row of a CSV/TSV/Parquet/JSONL file")
     command.add_argument("--input", required=True, type=Path)
     command.add_argument("--text-column", required=True)
+    command.add_argument("--id-column", help="a column of the input carried into the output beside row_id")
     command.add_argument("--output", required=True, type=Path)
     command.add_argument("--batch-size", type=int, default=64)
     add_scoring_options(command, default_k=5)
@@ -21,8 +22,8 @@ def register(subparsers) -> None:
 
 def handle(args) -> None:
     import pyarrow as pa
-    from tqdm import tqdm
 
+    from etl import progress
     from etl.commands._tables import read_column
     from etl.lake import Lake, write_table
     from etl.probes.scoring import check_k, check_texts, open_scorer
@@ -33,17 +34,17 @@ def handle(args) -> None:
         raise EmolakeError(f"--batch-size {args.batch_size}: use a positive integer")
     texts = read_column(args.input, args.text_column)
     check_texts(texts)
+    ids = read_column(args.input, args.id_column) if args.id_column else None
+    if args.id_column in ("row_id", "emotions", "scores"):
+        raise EmolakeError(f"--id-column {args.id_column}: the output has its own column of that name; rename it")
     scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, args.kind, args.layer)
     k = check_k(args.k, len(scorer.emotions))
     rows = []
-    for start in tqdm(range(0, len(texts), args.batch_size), desc="classify", unit="batch"):
+    for start in progress.bar(range(0, len(texts), args.batch_size), desc="classify", unit="batch"):
         for offset, matches in enumerate(scorer.nearest(texts[start : start + args.batch_size], k)):
-            rows.append(
-                {
-                    "row_id": start + offset,
-                    "emotions": [m["emotion"] for m in matches],
-                    "scores": [m["score"] for m in matches],
-                }
-            )
+            row = {"row_id": start + offset}
+            if ids is not None:
+                row[args.id_column] = ids[start + offset]
+            rows.append(row | {"emotions": [m["emotion"] for m in matches], "scores": [m["score"] for m in matches]})
     write_table(pa.Table.from_pylist(rows), args.output)
     logging.getLogger("emolake").info("classify: %d rows -> %s (layer %d)", len(rows), args.output, scorer.layer)

@@ -1,30 +1,69 @@
-"""`emolake nearest TEXT [--k] [--layer] [--json]`: the emotions whose probes best match a text."""
+"""`emolake nearest TEXT... [--input FILE|-] [--k] [--layer] [--json]`: the emotions whose probes best match texts.
+
+Many texts (arguments, one per line of a file, or stdin with `--input -`) share one model load and are scored in
+batches, printing each batch as soon as it is done."""
 
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 from etl.commands._common import add_scoring_options, lake_dir
+from etl.errors import EmolakeError
+
+BATCH = 32
 
 
 def register(subparsers) -> None:
-    command = subparsers.add_parser("nearest", help="the emotions whose probes best match a text")
-    command.add_argument("text")
+    command = subparsers.add_parser("nearest", help="the emotions whose probes best match one or more texts")
+    command.add_argument("text", nargs="*", help="text(s) to score")
+    command.add_argument("--input", help="a file with one text per line, or - for stdin (blank lines are skipped)")
     add_scoring_options(command, default_k=5)
-    command.add_argument("--json", action="store_true", help="print a JSON list of {emotion, score}")
+    command.add_argument(
+        "--json", action="store_true", help="one text: a JSON list of {emotion, score}; several: one JSON line each"
+    )
     command.set_defaults(handler=handle)
+
+
+def read_texts(args) -> list[str]:
+    """The texts to score: the arguments, then the lines of --input (stdin for `-`)."""
+    texts = list(args.text)
+    if args.input is not None:
+        if args.input == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            path = Path(args.input)
+            if not path.is_file():
+                raise EmolakeError(f"--input {path} does not exist: give a text file with one text per line")
+            lines = path.read_text(encoding="utf-8").splitlines()
+        texts += [line for line in lines if line.strip()]
+    if not texts:
+        raise EmolakeError("no text given: pass TEXT, or --input FILE (one text per line), or --input - for stdin")
+    return texts
 
 
 def handle(args) -> None:
     from etl.lake import Lake
     from etl.probes.scoring import check_texts, open_scorer
 
-    check_texts([args.text])
+    texts = read_texts(args)
+    check_texts(texts)
     scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, args.kind, args.layer)
-    matches = scorer.nearest([args.text], args.k)[0]
-    if args.json:
-        print(json.dumps(matches))
+    if len(texts) == 1:
+        matches = scorer.nearest(texts, args.k)[0]
+        print(json.dumps(matches) if args.json else render(scorer, matches))
         return
-    print(f"nearest emotions ({scorer.model}, {scorer.source} {scorer.kind} probes, layer {scorer.layer}):")
-    for rank, match in enumerate(matches, 1):
-        print(f"  {rank:>3}. {match['emotion']:<16} {match['score']:+.3f}")
+    for start in range(0, len(texts), BATCH):
+        batch = texts[start : start + BATCH]
+        for text, matches in zip(batch, scorer.nearest(batch, args.k), strict=True):
+            if args.json:
+                print(json.dumps({"text": text, "emotions": matches}))
+            else:
+                print(f"{text}\n{render(scorer, matches)}\n")
+        sys.stdout.flush()
+
+
+def render(scorer, matches: list[dict]) -> str:
+    head = f"nearest emotions ({scorer.model}, {scorer.source} {scorer.kind} probes, layer {scorer.layer}):"
+    return "\n".join([head] + [f"  {r:>3}. {m['emotion']:<16} {m['score']:+.3f}" for r, m in enumerate(matches, 1)])

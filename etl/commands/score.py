@@ -91,8 +91,7 @@ def resolve_probes(lake, model: str | None, source: str, kinds: list[str], layer
 
 def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_tokens) -> int:
     """Scores all texts in length-bucketed batches and writes the rows in chunks; returns the rows written."""
-    from tqdm import tqdm
-
+    from etl import progress
     from etl.lake.probes import read_layers
     from etl.model.load import load
     from etl.model.residuals import length_batches
@@ -107,7 +106,7 @@ def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_token
     probes = read_layers(lake, model, source, kinds, layers)
     key = hashlib.sha256("\x1f".join(i + "\x1e" + t for i, t in zip(ids, texts, strict=True)).encode()).hexdigest()
     writer = ChunkWriter(lake, model, source, key[:16], set(ids))
-    bar = tqdm(total=sum(lengths), desc="score", unit="tok", unit_scale=True)
+    bar = progress.bar(total=sum(lengths), desc="score", unit="tok", unit_scale=True)
     with lake.transaction():
         for batch in length_batches(lengths, batch_tokens):
             results = score_texts(loaded, [texts[i] for i in batch], probes)

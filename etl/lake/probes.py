@@ -189,9 +189,24 @@ def layers_of(lake: Lake, model: str, source: str, kind: str) -> list[int]:
     return sorted({layer for m, _, s, k, layer in probe_sets(lake) if (m, s, k) == (model, source, kind)})
 
 
+MIN_HELD_OUT_PER_EMOTION = 3
+"""A held-out figure counts only when the evaluation tested at least this many texts per emotion (n_test /
+n_emotions): with fewer, each probe is rebuilt from one or two texts and its top-1 is noise. `sql/marts/best_layers.sql`
+flags such sets with the same rule (`degenerate`)."""
+
+
+def has_held_out_figure(row: dict) -> bool:
+    """Whether an evaluation row's held-out top-1 exists and rests on enough texts per emotion."""
+    if row.get("top1") is None:
+        return False
+    n_test, n_emotions = row.get("n_test"), row.get("n_emotions")
+    return n_test is None or not n_emotions or n_test >= MIN_HELD_OUT_PER_EMOTION * n_emotions
+
+
 def best_of(rows: list[dict], kind: str = "expression") -> int | None:
-    """The layer of `kind` with the best held-out top-1 among one probe source's evaluation rows (lowest on ties)."""
-    scored = [r for r in rows if r.get("kind", kind) == kind and r.get("top1") is not None]
+    """The layer of `kind` with the best held-out top-1 among one probe source's evaluation rows (lowest on ties);
+    degenerate rows (too few texts per emotion, `has_held_out_figure`) are never chosen."""
+    scored = [r for r in rows if r.get("kind", kind) == kind and has_held_out_figure(r)]
     return int(min(scored, key=lambda r: (-r["top1"], int(r["layer"])))["layer"]) if scored else None
 
 
@@ -215,8 +230,8 @@ def default_set(lake: Lake, model: str, source: str) -> tuple[str, int]:
                 "select kind, cast(layer as integer), (story_top1 + short_top1) / 2 as mean_top1 "
                 "from read_parquet(?, hive_partitioning = true, union_by_name = true) "
                 "where model = ? and source = ? and story_top1 is not null and short_top1 is not null "
-                "order by mean_top1 desc, 2, 1",
-                [lake.files("evaluation_layers"), model, source],
+                "and (n_test is null or n_test >= ? * n_emotions) order by mean_top1 desc, 2, 1",
+                [lake.files("evaluation_layers"), model, source, MIN_HELD_OUT_PER_EMOTION],
             )
             .fetchall()
         )
@@ -240,14 +255,15 @@ def best_layer(lake: Lake, model: str, source: str, kind: str, layer: int | None
         rows = (
             duckdb.connect()
             .execute(
-                "select model, source, kind, cast(layer as integer) as layer, top1 "
+                "select model, source, kind, cast(layer as integer) as layer, top1, n_test, n_emotions "
                 "from read_parquet(?, hive_partitioning = true, union_by_name = true) "
                 "where model = ? and source = ? and kind = ?",
                 [lake.files("evaluation_layers"), model, source, kind],
             )
             .fetchall()
         )
-        evaluated = [dict(zip(("model", "source", "kind", "layer", "top1"), r, strict=True)) for r in rows]
+        columns = ("model", "source", "kind", "layer", "top1", "n_test", "n_emotions")
+        evaluated = [dict(zip(columns, r, strict=True)) for r in rows]
         best = best_of([r for r in evaluated if r["layer"] in layers], kind)
         if best is not None:
             return best

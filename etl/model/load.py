@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -76,18 +77,36 @@ def _load_hf(spec: str):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(spec)
-        try:  # fused SDPA attention on CUDA where the architecture has it (the default may be eager for some)
-            attention = {"attn_implementation": "sdpa"} if torch.cuda.is_available() else {}
-            model = AutoModelForCausalLM.from_pretrained(spec, dtype=torch.float32, **attention)
-        except ValueError:
-            model = AutoModelForCausalLM.from_pretrained(spec, dtype=torch.float32)
+        with _quiet_loading():
+            tokenizer = AutoTokenizer.from_pretrained(spec)
+            try:  # fused SDPA attention on CUDA where the architecture has it (the default may be eager for some)
+                attention = {"attn_implementation": "sdpa"} if torch.cuda.is_available() else {}
+                model = AutoModelForCausalLM.from_pretrained(spec, dtype=torch.float32, **attention)
+            except ValueError:
+                model = AutoModelForCausalLM.from_pretrained(spec, dtype=torch.float32)
     except (OSError, ValueError) as exc:
         raise EmolakeError(
             f"cannot load model {spec!r} ({str(exc).splitlines()[0][:160]}): use bundled:smollm2-135m-instruct, "
             "bundled:gemma3-270m, tiny-random, a local model directory, or a Hugging Face id with hub access"
         ) from exc
     return model, tokenizer
+
+
+@contextmanager
+def _quiet_loading():
+    """Hides transformers' "Loading weights" bar unless progress is shown (a TTY or `-v`, see `etl.progress`)."""
+    from transformers.utils import logging as hf_logging
+
+    from etl import progress
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    if not progress.visible():
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _load_bundled(name: str):

@@ -29,6 +29,8 @@ class MeanResult:
 
 def tokenize(tokenizer, texts: list[str], max_tokens: int, offsets: bool = False):
     """Token ids per text (and character offsets per token when `offsets`)."""
+    if not texts:  # the tokenizer fails on an empty batch (a rerun whose texts are all extracted already)
+        return ([], []) if offsets else []
     encoded = tokenizer(
         texts, add_special_tokens=True, truncation=True, max_length=max_tokens, return_offsets_mapping=offsets
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from etl.lake import Lake, views
+from etl.lake.probes import MIN_HELD_OUT_PER_EMOTION
 
 COUNTS = {
     "texts": "select corpus || ' (' || source || ')' as what, count(*) as n from texts group by all order by 1",
@@ -77,11 +78,30 @@ def render(lake: Lake) -> str:
                 lines.append(f"  {what:<44} {n:>8} rows   ({lake.dataset(view)})")
     if "best_layers" in catalog.views:
         lines.append("")
-        for model, source, kind, layer, top1, top5, chance, valence, decoded, stability in catalog.con.execute(
+        for (
+            model,
+            source,
+            kind,
+            layer,
+            top1,
+            top5,
+            chance,
+            valence,
+            decoded,
+            stability,
+            bad,
+            per,
+        ) in catalog.con.execute(
             "select model, source, kind, layer, top1, top5, chance_top1, pc1_valence_r, valence_decoded_r, "
-            "split_half_cos "
+            "split_half_cos, degenerate, held_out_per_emotion "
             "from best_layers order by model, source <> 'reference', source, kind <> 'expression', kind"
         ).fetchall():
+            if bad:
+                lines.append(
+                    f"  best {kind} layer {model}/{source}: none (degenerate: {fmt(per, 1)} held-out texts per "
+                    f"emotion; a held-out figure needs {MIN_HELD_OUT_PER_EMOTION})"
+                )
+                continue
             lines.append(
                 f"  best {kind} layer {model}/{source}: {layer}  held-out top-1 {fmt(top1)} (chance {fmt(chance)}), "
                 f"top-5 {fmt(top5)}, valence r {fmt(valence, 2)} (PC1) / {fmt(decoded, 2)} (decoded), "

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
+from etl import progress
 from etl.config import EvaluateConfig
 from etl.errors import EmolakeError
 from etl.evaluation import classification, deflection, geometry, reliability, tables, transfer
@@ -235,7 +235,7 @@ def evaluate_source(lake: Lake, model: str, source: str, probe_sets: dict, confi
     layers = sorted({layer for _, layer in probe_sets})
     out: dict[str, list[dict]] = {"evaluation_layers": [], "probe_map": [], "deflection_vs_expression": []}
     out |= {"cross_domain": [], "learning_curve": [], "lexical_baseline": []}
-    for layer in tqdm(layers, desc=f"evaluate ({source})", unit="layer"):
+    for layer in progress.bar(layers, desc=f"evaluate ({source})", unit="layer"):
         rows, extra = evaluate_layer(lake, model, source, layer, probe_sets, config, first=layer == layers[0])
         out["evaluation_layers"] += rows
         for name, items in extra.items():
@@ -256,7 +256,7 @@ def run_model_checks(lake: Lake, model: str, source: str, probe_sets: dict, conf
         return {}
     loaded = load(spec)
     lens = []
-    for (kind, layer), probes in tqdm(probe_sets.items(), desc=f"logit lens ({source})", unit="set"):
+    for (kind, layer), probes in progress.bar(probe_sets.items(), desc=f"logit lens ({source})", unit="set"):
         lens += [
             {"kind": kind, "layer": layer} | r
             for r in lens_rows(loaded, probes.emotions, probes.vectors, config.lens_tokens)

@@ -24,8 +24,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
+from etl import progress
 from etl.config import ExtractConfig
 from etl.lake import Lake, atomic_path, remove, schemas, write_table
 from etl.model.batching import tuned_batch_tokens
@@ -230,7 +230,7 @@ def run(config: ExtractConfig) -> StageResult:
         "extract: %d texts x %d layers pending (%.1f MB of float16 to write)", len(pending), len(layers), megabytes
     )
     result = StageResult(rows_read=len(pending))
-    bar = tqdm(total=sum(lengths), desc=f"extract ({model})", unit="tok", unit_scale=True)
+    bar = progress.bar(total=sum(lengths), desc=f"extract ({model})", unit="tok", unit_scale=True)
     skipped, clock = 0, time.perf_counter()
     batch_tokens = tuned_batch_tokens(
         loaded, config.batch_tokens, config.max_tokens, max(layers) + 1, config.auto_batch

@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
-from tqdm import tqdm
 
-from etl import catalog
+from etl import catalog, progress
 from etl.config import ProbesConfig, config_hash
 from etl.errors import EmolakeError
 from etl.lake import Lake, schemas, vectors, write_table
@@ -199,7 +198,7 @@ def run(config: ProbesConfig) -> StageResult:
         # This run's probes replace every probe set of the source: sets it no longer builds go at the commit.
         lake_tx_supersede(lake, model, source)
         per_kind: dict[str, int] = {}
-        for layer in tqdm(layers, desc=f"probes ({source})", unit="layer"):
+        for layer in progress.bar(layers, desc=f"probes ({source})", unit="layer"):
             for kind, n in build_layer(lake, model, layer, source, config).items():
                 per_kind[kind] = per_kind.get(kind, 0) + n
         missing = [k for k in config.kinds if k not in per_kind]

@@ -14,8 +14,8 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pyarrow as pa
-from tqdm import tqdm
 
+from etl import progress
 from etl.config import SteerConfig, config_hash
 from etl.lake import Lake, write_table
 from etl.lake.schemas import STEERING_RUNS
@@ -59,7 +59,7 @@ def run(config: SteerConfig) -> StageResult:
     pairs = grid(config, steered_layers(config, loaded.n_layers))
     n_cases = len({case for _, case in pairs})
     log.info("steer: %d settings x %d prompt/seed cases = %d steered runs", len(pairs) // n_cases, n_cases, len(pairs))
-    with tqdm(total=len(pairs) + n_cases, desc="steer", unit="text") as bar:
+    with progress.bar(total=len(pairs) + n_cases, desc="steer", unit="text") as bar:
         comparisons = steerer.run(pairs, progress=bar.update)
     table = runs_table(comparisons, steerer, config, started)
     write_table(table, path)

@@ -1,4 +1,4 @@
-"""Bad input against a built lake: one clear line on stderr, exit code 2, the lake left as it was."""
+"""Bad input against a built lake: one clear line on stderr, exit code 1, the lake left as it was."""
 
 import pytest
 from cli_checks import assert_one_line_error, snapshot

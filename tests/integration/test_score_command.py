@@ -115,7 +115,7 @@ def test_a_sigma_question_can_be_asked_in_sql(tiny_lake_copy, input_csv, cli):
 )
 def test_bad_requests_get_one_line_naming_the_fix(tiny_lake_copy, input_csv, cli, extra, message):
     code, _, err = cli("--lake", tiny_lake_copy, "score", "--input", input_csv, "--text-column", "body", *extra)
-    assert code == 2
+    assert code == 1
     assert err.strip().splitlines()[-1].startswith("error: ")
     assert re.search(message, err), err
 
@@ -125,7 +125,7 @@ def test_too_long_text_is_refused_before_scoring(tiny_lake_copy, input_csv, cli,
     code, _, err = cli(
         "--lake", tiny_lake_copy, "score", "--input", input_csv, "--text-column", "body", "--id-column", "id"
     )
-    assert code == 2
+    assert code == 1
     assert "'r1' has" in err and "the limit is 20; split it" in err
     assert not (tiny_lake_copy / "scores").exists()
 
@@ -134,4 +134,4 @@ def test_repeated_id_with_another_text_is_refused(tiny_lake_copy, tmp_path, cli)
     path = tmp_path / "dup.csv"
     path.write_text("id,body\na,first text here\na,second text here\n")
     code, _, err = cli("--lake", tiny_lake_copy, "score", "--input", path, "--text-column", "body", "--id-column", "id")
-    assert code == 2 and "repeated with another text at row 1" in err
+    assert code == 1 and "repeated with another text at row 1" in err

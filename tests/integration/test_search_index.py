@@ -53,9 +53,9 @@ def test_text_to_similar_stories(tiny_lake, cli):
 
 def test_unknown_story_and_emotion_are_one_line_errors(tiny_lake, cli):
     code, _, err = cli("--lake", tiny_lake, "similar", "--story", "nope")
-    assert code == 2 and "not in the story index" in err
+    assert code == 1 and "not in the story index" in err
     code, _, err = cli("--lake", tiny_lake, "similar", "--emotion", "sadd")
-    assert code == 2 and "did you mean sad" in err
+    assert code == 1 and "did you mean sad" in err
 
 
 def test_index_stage_rebuilds_only_the_indexes_whose_probes_changed(tiny_lake_copy):

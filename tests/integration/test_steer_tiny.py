@@ -174,7 +174,7 @@ def test_steer_command_prints_both_texts_and_the_verdict(tiny_lake_copy, cli):
     code, out, _ = cli(*args, "--prompt", "Tell me about your day.", "--max-new-tokens", "8", "--seed", "1")
     assert code == 0 and "baseline" in out and "steered" in out and "regime:" in out
     code, _, err = cli(*args[:-4], "--emotion", "grateful", "--strength", "1", "--prompt", "hi")
-    assert code == 2 and "emotion 'grateful' has no probe" in err
+    assert code == 1 and "emotion 'grateful' has no probe" in err
 
 
 def test_sweep_fills_steering_runs_and_the_summary(tiny_lake_copy, cli):

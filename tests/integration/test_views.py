@@ -2,10 +2,11 @@
 
 import shutil
 
+import pyarrow as pa
 import pytest
 
 from etl.errors import EmolakeError
-from etl.lake import Lake, views
+from etl.lake import Lake, views, write_table
 
 pytestmark = pytest.mark.integration
 
@@ -60,3 +61,18 @@ def test_a_view_over_an_absent_dataset_names_the_target_that_fills_it(tiny_lake,
         "steering_effects": "make steer",
         "steering_summary": "make steer",
     }
+
+
+def test_a_degenerate_probe_set_is_flagged_in_best_layers_and_the_summary(tiny_lake_copy, cli):
+    import pyarrow.parquet as pq
+
+    lake = Lake(tiny_lake_copy)
+    (real,) = lake.dataset("evaluation_layers").rglob("*.parquet")
+    rows = pq.read_table(real).to_pylist()
+    few = [row | {"n_test": row["n_emotions"] * 2} for row in rows]  # 2 texts per emotion held out
+    write_table(pa.Table.from_pylist(few), lake.evaluation_path("evaluation_layers", "tiny-random", "local"))
+    best = views.run(lake, "select source, kind, layer, degenerate from best_layers where kind = 'expression'")
+    flags = {(r["source"], r["degenerate"], r["layer"] is None) for r in best.to_pylist()}
+    assert flags == {("reference", False, False), ("local", True, True)}
+    code, out, _ = cli("--lake", tiny_lake_copy, "summary")
+    assert code == 0 and "best expression layer tiny-random/local: none (degenerate: 2.0 held-out" in out

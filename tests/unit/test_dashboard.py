@@ -339,11 +339,11 @@ def test_serve_listens_on_loopback_by_default_and_checks_its_arguments(cli, tmp_
     assert (args.host, args.port) == ("127.0.0.1", 8050)
     assert serve.is_loopback("127.0.0.1") and serve.is_loopback("localhost") and not serve.is_loopback("0.0.0.0")
     code, _, err = cli("--lake", tmp_path, "serve", "--port", "0")
-    assert code == 2 and "--port 0" in err
+    assert code == 1 and "--port 0" in err
     code, _, err = cli("--lake", tmp_path, "serve", "--host", "example.org")
-    assert code == 2 and "not an IP address" in err
+    assert code == 1 and "not an IP address" in err
     code, _, err = cli("--lake", tmp_path / "missing", "serve")
-    assert code == 2 and "run `make all`" in err
+    assert code == 1 and "run `make all`" in err
 
 
 def serve_parser_defaults():

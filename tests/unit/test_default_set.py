@@ -3,7 +3,7 @@
 import pyarrow as pa
 
 from etl.lake import Lake, write_table
-from etl.lake.probes import default_set
+from etl.lake.probes import best_layer, best_of, default_set
 
 
 def write_probes(lake: Lake, kind: str, layer: int) -> None:
@@ -17,6 +17,7 @@ def write_probes(lake: Lake, kind: str, layer: int) -> None:
 
 
 def evaluation(lake: Lake, rows: list[dict]) -> None:
+    rows = [{"n_test": 60, "n_emotions": 6} | row for row in rows]
     write_table(pa.Table.from_pylist(rows), lake.evaluation_path("evaluation_layers", "m", "reference"))
 
 
@@ -42,3 +43,31 @@ def test_an_unevaluated_lake_falls_back_to_the_expression_probes(tmp_path):
     for layer in (0, 1, 2):
         write_probes(lake, "expression", layer)
     assert default_set(lake, "m", "reference") == ("expression", 2)
+
+
+def test_a_degenerate_set_is_never_the_default_nor_the_best(tmp_path):
+    lake = Lake(tmp_path)
+    for kind, layer in (("expression", 1), ("expression", 2), ("pooled", 2)):
+        write_probes(lake, kind, layer)
+    evaluation(
+        lake,
+        [
+            {"kind": "expression", "layer": 1, "top1": 0.25, "story_top1": 0.25, "short_top1": 0.25},
+            # 2 texts per emotion held out: the best figures, and noise.
+            {"kind": "expression", "layer": 2, "top1": 0.5, "story_top1": 0.5, "short_top1": 0.5, "n_test": 12},
+            {"kind": "pooled", "layer": 2, "top1": 0.75, "story_top1": 0.75, "short_top1": 0.75, "n_test": 12},
+        ],
+    )
+    assert default_set(lake, "m", "reference") == ("expression", 1)
+    assert best_layer(lake, "m", "reference", "expression") == 1
+    assert best_of([{"layer": 3, "top1": 0.9, "n_test": 5, "n_emotions": 5}]) is None
+    assert best_of([{"layer": 3, "top1": 0.9, "n_test": 15, "n_emotions": 5}]) == 3
+
+
+def test_the_best_layers_view_uses_the_same_threshold():
+    from pathlib import Path
+
+    from etl.lake.probes import MIN_HELD_OUT_PER_EMOTION
+
+    mart = (Path(__file__).resolve().parents[2] / "sql" / "marts" / "best_layers.sql").read_text()
+    assert f"n_test < {MIN_HELD_OUT_PER_EMOTION} * n_emotions" in mart

@@ -68,3 +68,17 @@ def test_only_the_model_package_imports_torch():
         if "torch" in names and "model" not in path.relative_to(ROOT).parts[:2]:
             importers.append(str(path.relative_to(ROOT)))
     assert importers == []
+
+
+def test_pyproject_lists_every_package_and_maps_emolake_onto_etl_api():
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {
+        module_name(p.parent / "__init__.py")
+        for d in ("etl", "dashboards")
+        for p in (ROOT / d).rglob("__init__.py")
+        if "api" not in p.relative_to(ROOT).parts
+    }
+    assert setuptools["package-dir"] == {"emolake": "etl/api"}
+    assert set(setuptools["packages"]) == found | {"emolake"}

@@ -193,10 +193,10 @@ class Writer:
         (so one answer the model keeps botching cannot block a paper-scale run). A fatal error, a spent budget, or
         give-ups in as many chunks as requests in flight (the API is down, not one request) stop the run; every
         chunk whose requests all finished still lands."""
-        from tqdm import tqdm
+        from etl import progress
 
         config = self.config
-        bar = tqdm(total=sum(len(c.requests) for c in chunks), desc="generate (gemini)", unit="text")
+        bar = progress.bar(total=sum(len(c.requests) for c in chunks), desc="generate (gemini)", unit="text")
         landed, failure, gave_up = 0, None, []
         with ThreadPoolExecutor(max_workers=config.gemini.concurrency, thread_name_prefix="gemini") as pool:
             futures = [

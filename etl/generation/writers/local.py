@@ -21,12 +21,11 @@ log = logging.getLogger("emolake")
 
 def write(config, pending: list[Chunk], land: Callable[[Chunk, list[dict]], None], pair_source: str | None) -> int:
     """Samples every pending chunk and hands its rows to `land`; returns the number of tokens generated."""
-    from tqdm import tqdm
-
+    from etl import progress
     from etl.model.load import load
 
     loaded = load(config.common.model)
-    bar = tqdm(total=sum(len(c.requests) for c in pending), desc="generate (local)", unit="text")
+    bar = progress.bar(total=sum(len(c.requests) for c in pending), desc="generate (local)", unit="text")
     tokens = 0
     for chunk in pending:
         rows, used = write_chunk(loaded, chunk, config, pair_source)

@@ -1,0 +1,151 @@
+"""emolake's public Python API, importable as `emolake` (pyproject maps the import name onto this package).
+
+    import emolake
+    lake = emolake.open("lake")
+    lake.nearest("My dog died this morning.")            # [{"emotion": ..., "score": cosine}, ...]
+    lake.sql("select * from best_layers")                 # a polars DataFrame
+    probes = lake.probes()                                # np.asarray(probes): [layers, emotions, hidden]
+    with lake.steer("calm", strength=0.2) as model:       # a loaded model, steered inside the block
+        ...
+
+Only the names in `__all__` are the API; everything else is `etl`, the implementation, and may change.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from etl import __version__
+from etl.errors import EmolakeError
+from etl.lake import Lake
+from etl.probes.export import ProbeStack
+
+__all__ = ["EmoLake", "EmolakeError", "ProbeStack", "__version__", "open"]
+
+
+def open(lake: str | Path | None = None, model: str | None = None, source: str = "reference") -> EmoLake:
+    """The lake at `lake` (default: $EMOLAKE_LAKE, else ./lake). `model` picks one when the lake holds several;
+    `source` is the text source the probes were built from."""
+    root = Path(lake or os.environ.get("EMOLAKE_LAKE") or "lake")
+    if not root.is_dir():
+        raise EmolakeError(f"no lake at {root}: run `make all`, or pass the lake directory")
+    return EmoLake(Lake(root), model, source)
+
+
+class EmoLake:
+    """One lake, seen through its probes. Every method uses the lake's default probe set unless given a kind/layer."""
+
+    def __init__(self, lake: Lake, model: str | None, source: str) -> None:
+        self.lake, self.source = lake, source
+        self._model = model
+        self._scorers: dict[tuple, object] = {}
+
+    def __repr__(self) -> str:
+        return f"emolake.open({str(self.lake.root)!r}, source={self.source!r})"
+
+    def _scorer(self, kind: str | None, layer: int | None):
+        from etl.probes.scoring import open_scorer
+
+        key = (kind, layer)
+        if key not in self._scorers:
+            self._scorers[key] = open_scorer(self.lake, self._model, self.source, kind, layer)
+        return self._scorers[key]
+
+    @property
+    def model(self) -> str:
+        """The probed model's slug (the `model` column of every table)."""
+        from etl.lake.probes import pick_model
+
+        return pick_model(self.lake, self._model, self.source)[0]
+
+    def nearest(self, texts: str | Sequence[str], k: int = 5, kind: str | None = None, layer: int | None = None):
+        """The k emotions whose probes best match each text, best first, as {"emotion", "score"} (cosine).
+        One text gives one list; a list of texts gives one list per text (one model load, batched)."""
+        single = isinstance(texts, str)
+        found = self._scorer(kind, layer).nearest([texts] if single else list(texts), k)
+        return found[0] if single else found
+
+    def score(self, texts: str | Sequence[str], kind: str | None = None, layer: int | None = None):
+        """Per-token scores (the projection on each unit probe of the token's residual minus the centre), as a
+        polars DataFrame: text, token_idx, token, char_start, char_end, emotion, score. Position 0 is never scored."""
+        import polars as pl
+
+        from etl.model.load import load
+        from etl.probes.token_scores import score_texts
+
+        scorer = self._scorer(kind, layer)
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        key = (scorer.kind, scorer.layer)
+        rows = []
+        for row, scored in enumerate(score_texts(load(scorer.model_spec), texts, {key: scorer.probes})):
+            matrix, emotions = scored.scores[key], scored.emotions[key]
+            for t, (token, (start, end)) in enumerate(zip(scored.tokens, scored.offsets, strict=True)):
+                for e, emotion in enumerate(emotions):
+                    rows.append((row, t + 1, token, start, end, emotion, float(matrix[t, e])))
+        columns = ["text", "token_idx", "token", "char_start", "char_end", "emotion", "score"]
+        return pl.DataFrame(rows, schema=columns, orient="row")
+
+    def probes(self, kind: str | None = None, layers: Sequence[int] | str | None = None) -> ProbeStack:
+        """The stored unit probes as a ProbeStack: `np.asarray(stack)` is [layers, emotions, hidden] float32, with
+        `.emotions`, `.layers`, `.centers` and provenance. Default: the default probe set; `layers="all"`."""
+        from etl.probes.export import stack
+
+        return stack(self.lake, self._model, self.source, kind, None if layers is None else _layers(layers))
+
+    def export(self, path: str | Path, format: str, kind: str | None = None, layers=None) -> list[Path]:
+        """Writes `probes(kind, layers)` as "safetensors", "npy" or "gguf" (a directory of control vectors)."""
+        from etl.probes.export import write
+
+        return write(self.probes(kind, layers), format, Path(path), self.lake)
+
+    def sql(self, query: str, as_arrow: bool = False):
+        """One read-only query over the lake's views (`emolake sql --list`): a polars DataFrame, or a pyarrow
+        Table with `as_arrow=True`."""
+        from etl.lake import views
+
+        table = views.run(self.lake, query)
+        if as_arrow:
+            return table
+        import polars as pl
+
+        return pl.from_arrow(table)
+
+    @contextmanager
+    def steer(
+        self,
+        emotion: str,
+        strength: float,
+        layer: int | None = None,
+        operator: str = "add",
+        positions: str = "all",
+        kind: str = "expression",
+    ) -> Iterator[object]:
+        """Inside the block, the lake's model (a transformers causal LM, `.model` and `.tokenizer` on the yielded
+        object) is steered: `strength` times the layer's mean residual norm along `emotion`'s unit probe, added
+        after decoder block `layer` (default: that kind's best layer). Hooks are removed on exit."""
+        from etl.lake.probes import best_layer, pick_model, read_layers
+        from etl.model.load import load
+        from etl.model.steer import Intervention, steer
+        from etl.steering.norms import layer_norms
+
+        model, spec = pick_model(self.lake, self._model, self.source, kind)
+        layer = best_layer(self.lake, model, self.source, kind, layer)
+        probes = read_layers(self.lake, model, self.source, [kind], [layer])[(kind, layer)]
+        if emotion not in probes.emotions:
+            raise EmolakeError(f"emotion {emotion!r} has no {kind} probe at layer {layer}: see lake.probes().emotions")
+        loaded = load(spec)
+        norm = layer_norms(self.lake, loaded, store=False)[layer]
+        vector = probes.vectors[probes.emotions.index(emotion)]
+        with steer(loaded.model, [Intervention(layer, vector, strength, norm, operator)], positions):
+            yield loaded
+
+
+def _layers(layers: Sequence[int] | str) -> list[int] | str:
+    if isinstance(layers, str):
+        if layers != "all":
+            raise EmolakeError(f"layers={layers!r}: give a list of layer numbers, or 'all'")
+        return layers
+    return [int(layer) for layer in layers]

@@ -1,0 +1,59 @@
+"""`emolake export --format safetensors|npy|gguf --output PATH`: a probe set out of the lake, for other tools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from etl.commands._common import lake_dir
+from etl.errors import EmolakeError
+
+
+def register(subparsers) -> None:
+    command = subparsers.add_parser(
+        "export", help="write a probe set as safetensors, .npy + JSON, or GGUF control vectors"
+    )
+    command.add_argument("--format", required=True, choices=["safetensors", "npy", "gguf"])
+    command.add_argument(
+        "--output",
+        required=True,
+        type=Path,
+        help="a .safetensors or .npy file; for gguf, a directory (one file per emotion)",
+    )
+    command.add_argument("--model", help="model in the lake (needed when it holds several)")
+    command.add_argument("--source", default="reference", help="text source the probes were built from")
+    command.add_argument("--kind", help="probe kind (default: the lake's default probe set)")
+    command.add_argument(
+        "--layers", nargs="+", help="layer numbers, or `all` (default: the default set's layer, or the kind's best)"
+    )
+    command.set_defaults(handler=handle)
+
+
+def parse_layers(values: list[str] | None) -> list[int] | str | None:
+    if values is None or values == ["all"]:
+        return None if values is None else "all"
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        raise EmolakeError(f"--layers {' '.join(values)}: give layer numbers, or `all`") from None
+
+
+def handle(args) -> None:
+    from etl.lake import Lake
+    from etl.probes import export
+
+    lake = Lake(lake_dir(args))
+    if args.format == "gguf" and args.output.suffix:
+        raise EmolakeError(
+            f"--output {args.output}: for gguf give a directory; one <emotion>.gguf is written per emotion"
+        )
+    if args.format == "safetensors" and args.output.suffix != ".safetensors":
+        raise EmolakeError(f"--output {args.output}: write to a .safetensors file")
+    if args.format == "npy" and args.output.suffix != ".npy":
+        raise EmolakeError(f"--output {args.output}: write to a .npy file (the JSON sidecar goes beside it)")
+    probes = export.stack(lake, args.model, args.source, args.kind, parse_layers(args.layers))
+    written = export.write(probes, args.format, args.output, lake)
+    where = args.output if args.format == "gguf" else ", ".join(str(p) for p in written)
+    print(
+        f"{probes.model} {probes.source} {probes.kind} probes, layers {probes.layers}, {len(probes.emotions)} emotions "
+        f"-> {where}" + (f" ({len(written)} files)" if args.format == "gguf" else "")
+    )
