@@ -13,6 +13,7 @@ first, its index last, and a shard missing from any layer's index is deleted and
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 
@@ -20,15 +21,31 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from etl.config import ExtractConfig
 from etl.lake import Lake, atomic_path, schemas, write_table
 from etl.model.load import load, model_slug
 from etl.model.residuals import mean_residuals, tokenize
 from etl.runner import StageResult
+from etl.runners import free_ids, run_shards
 
 log = logging.getLogger("emolake")
+
+PLANNED_TEXT = pa.struct(
+    [
+        ("text_id", pa.string()),
+        ("corpus", pa.string()),
+        ("source", pa.string()),
+        ("model_text", pa.string()),
+        ("segments", pa.string()),
+        ("done_layers", pa.list_(pa.int64())),
+    ]
+)
+SHARD_PLAN = pa.schema([("shard", pa.int64()), ("tokens", pa.int64()), ("texts", pa.list_(PLANNED_TEXT))])
+"""One row per planned shard: its id, its tokens, and what each of its texts needs (JSON segments, layers done)."""
+SHARD_OUTCOME = pa.schema(
+    [("shard", pa.int64()), ("rows_written", pa.int64()), ("skipped", pa.int64()), ("tokens", pa.int64())]
+)
 
 
 def read_pending(lake: Lake, corpora: tuple[str, ...], model: str, layers: list[int]) -> list[dict]:
@@ -93,8 +110,8 @@ def span_lists(segments: list[tuple[str, list[tuple[int, int]] | None]]) -> list
     return None if segments[0][1] is None else [spans for _, spans in segments]
 
 
-def drop_incomplete_shards(lake: Lake, model: str, layers: list[int]) -> int:
-    """Deletes shards that a killed run left without an index at some layer; returns the next free shard number."""
+def drop_incomplete_shards(lake: Lake, model: str, layers: list[int]) -> set[int]:
+    """Deletes shards that a killed run left without an index at some layer; returns the ids of complete shards."""
     per_layer = [
         {int(p.stem.split("-")[1]) for p in lake.partition("activations", model=model, layer=layer).glob("*.parquet")}
         for layer in layers
@@ -107,7 +124,7 @@ def drop_incomplete_shards(lake: Lake, model: str, layers: list[int]) -> int:
             lake.shard_npy(model, layer, shard).unlink(missing_ok=True)
     if partial:
         log.info("extract: removed %d incomplete shard(s) of an interrupted run: %s", len(partial), sorted(partial))
-    return max(complete, default=-1) + 1
+    return complete
 
 
 def write_shard(lake: Lake, model: str, layers: list[int], shard: int, texts: list[dict], result, done, config) -> int:
@@ -150,6 +167,61 @@ def write_shard(lake: Lake, model: str, layers: list[int], shard: int, texts: li
     return written
 
 
+def plan_shards(lake: Lake, config: ExtractConfig, tokenizer, model: str, layers: list[int]) -> pa.Table:
+    """The pending texts cut into shards, one row per shard (`shard`, `texts`), before anything runs.
+
+    Texts are sorted by (tokens, text_id) and cut every `shard_texts`; shard ids are the lowest ids no complete shard
+    holds. A rerun after a killed run therefore plans each unfinished shard again with the same texts and id.
+    """
+    complete = drop_incomplete_shards(lake, model, layers)
+    pending = read_pending(lake, config.corpora, model, layers)
+    done = done_ids(lake, model, layers)
+    for text in pending:
+        text["model_text"] = model_text(text, config, tokenizer)
+        text["segments"] = json.dumps(segments_of(text, config))
+        text["done_layers"] = [layer for layer in layers if text["text_id"] in done[layer]]
+        del text["text"], text["spans"]
+    lengths = [len(ids) for ids in tokenize(tokenizer, [t["model_text"] for t in pending], config.max_tokens)]
+    order = sorted(range(len(pending)), key=lambda i: (lengths[i], pending[i]["text_id"]))
+    cuts = range(0, len(pending), config.shard_texts)
+    ids = free_ids(complete, len(cuts))
+    rows = [
+        {"shard": shard, "tokens": sum(lengths[i] for i in order[start : start + config.shard_texts]),
+         "texts": [pending[i] for i in order[start : start + config.shard_texts]]}
+        for shard, start in zip(ids, cuts, strict=True)
+    ]  # fmt: skip
+    return pa.Table.from_pylist(rows, schema=SHARD_PLAN)
+
+
+def extract_worker(config: ExtractConfig, model: str, layers: list[int]):
+    """Loads the model once (per process or Ray actor) and returns the per-shard function bound to it."""
+    return functools.partial(extract_shard, load(config.common.model), Lake(config.common.lake), model, layers, config)
+
+
+def extract_shard(loaded, lake: Lake, model: str, layers: list[int], config: ExtractConfig, row: dict) -> pa.Table:
+    """One shard of the plan: mean residuals of its texts, written as that shard's arrays and index (write_shard).
+
+    The one function both runners call; returns one outcome row (shard, rows written, skipped segments, tokens).
+    """
+    texts = row["texts"]
+    for text in texts:
+        text["segments"] = [(name, spans) for name, spans in json.loads(text["segments"])]
+    done = {layer: {t["text_id"] for t in texts if layer in t["done_layers"]} for layer in layers}
+    means = mean_residuals(
+        loaded.model,
+        loaded.tokenizer,
+        [t["model_text"] for t in texts],
+        layers,
+        config.skip_tokens,
+        config.max_tokens,
+        config.batch_tokens,
+        segments=[span_lists(t["segments"]) for t in texts],
+    )
+    written = write_shard(lake, model, layers, row["shard"], texts, means, done, config)
+    outcome = {"shard": row["shard"], "rows_written": written, "skipped": int((means.n_used == 0).sum())}
+    return pa.Table.from_pylist([{**outcome, "tokens": row["tokens"]}], schema=SHARD_OUTCOME)
+
+
 def run(config: ExtractConfig) -> StageResult:
     lake = Lake(config.common.lake)
     model = model_slug(config.common.model)
@@ -160,41 +232,25 @@ def run(config: ExtractConfig) -> StageResult:
         from etl.errors import EmolakeError
 
         raise EmolakeError(f"extract.layers {bad} do not exist: {model} has layers 0..{loaded.n_layers - 1}")
-    next_shard = drop_incomplete_shards(lake, model, layers)
-    pending = read_pending(lake, config.corpora, model, layers)
-    for text in pending:
-        text["model_text"] = model_text(text, config, loaded.tokenizer)
-        text["segments"] = segments_of(text, config)
-    done = done_ids(lake, model, layers)
-    lengths = [len(ids) for ids in tokenize(loaded.tokenizer, [t["model_text"] for t in pending], config.max_tokens)]
-    order = sorted(range(len(pending)), key=lambda i: (lengths[i], pending[i]["text_id"]))
-    pending = [pending[i] for i in order]
-    lengths = [lengths[i] for i in order]
-    megabytes = len(pending) * len(layers) * loaded.hidden * 2 / 1e6
+    shards = plan_shards(lake, config, loaded.tokenizer, model, layers)
+    n_texts = sum(len(texts) for texts in shards.column("texts").to_pylist())
+    megabytes = n_texts * len(layers) * loaded.hidden * 2 / 1e6
     log.info(
-        "extract: %d texts x %d layers pending (%.1f MB of float16 to write)", len(pending), len(layers), megabytes
+        "extract: %d texts x %d layers pending in %d shard(s) on the %s runner (%.1f MB of float16 to write)",
+        n_texts,
+        len(layers),
+        shards.num_rows,
+        config.runner.backend,
+        megabytes,
     )
-    result = StageResult(rows_read=len(pending))
-    bar = tqdm(total=sum(lengths), desc=f"extract ({model})", unit="tok", unit_scale=True)
+    result = StageResult(rows_read=n_texts)
     skipped = 0
-    for start in range(0, len(pending), config.shard_texts):
-        texts = pending[start : start + config.shard_texts]
-        means = mean_residuals(
-            loaded.model,
-            loaded.tokenizer,
-            [t["model_text"] for t in texts],
-            layers,
-            config.skip_tokens,
-            config.max_tokens,
-            config.batch_tokens,
-            progress=bar.update,
-            segments=[span_lists(t["segments"]) for t in texts],
-        )
-        result.rows_written += write_shard(lake, model, layers, next_shard, texts, means, done, config)
-        skipped += int((means.n_used == 0).sum())
-        next_shard += 1
-    bar.close()
-    result.details = {"texts": len(pending), "layers": len(layers), "skipped_short": skipped, "tokens": sum(lengths)}
+    worker = functools.partial(extract_worker, config, model, layers)
+    for _, outcome in run_shards(shards, worker, config.runner, desc=f"extract ({model})"):
+        result.rows_written += outcome.column("rows_written")[0].as_py()
+        skipped += outcome.column("skipped")[0].as_py()
+    tokens = sum(shards.column("tokens").to_pylist())
+    result.details = {"texts": n_texts, "layers": len(layers), "skipped_short": skipped, "tokens": tokens}
     log.info(
         "extract: wrote %d index rows; %d segments had no token to average (under %d tokens or empty spans)",
         result.rows_written,
