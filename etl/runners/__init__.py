@@ -61,3 +61,18 @@ def free_ids(taken: set[int], count: int) -> list[int]:
             out.append(candidate)
         candidate += 1
     return out
+
+
+def in_plan_order(outputs: Iterator[tuple[int, pa.Table]], ids: list[int]) -> Iterator[tuple[int, pa.Table]]:
+    """`outputs` re-ordered as `ids`: early arrivals wait until every shard before them is in.
+
+    For stages whose driver lands results in a sequence (the duplicate filter of generation, the chunk files of
+    `score`), so that the Ray runner writes exactly what the local one writes.
+    """
+    waiting: dict[int, pa.Table] = {}
+    position = 0
+    for shard, table in outputs:
+        waiting[shard] = table
+        while position < len(ids) and ids[position] in waiting:
+            yield ids[position], waiting.pop(ids[position])
+            position += 1
