@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -138,6 +139,43 @@ def test_ray_scores_equal_local_scores(cluster, tiny_lake_copy, tmp_path, cli):
         {k: v for k, v in r.items() if k != "score"} for r in local
     ]
     np.testing.assert_allclose([r["score"] for r in remote], [r["score"] for r in local], atol=1e-5, rtol=0)
+
+
+GENERATE = """
+model = "tiny-random"
+emotions = ["afraid", "calm", "happy"]
+[generate]
+sources = ["local"]
+deflection_pairs = "norms"
+deflection_targets = 2
+[generate.local]
+stories_per_emotion = 2
+neutral_stories = 2
+deflection_per_target = 1
+speaker_dialogues = 2
+batch_size = 2
+max_new_tokens = 8
+dialogue_max_new_tokens = 8
+"""
+
+
+def test_ray_self_generation_lands_what_the_local_runner_lands(cluster, tmp_path):
+    path = tmp_path / "generate.toml"
+    path.write_text(GENERATE)
+    landed = {}
+    for name, overrides in (("local", []), ("ray", on_ray(cluster))):
+        preset = load_preset(str(path), lake=tmp_path / name, overrides=overrides)
+        runner.execute("generate", preset)
+        lake = Lake(tmp_path / name)
+        sql = f"""
+            select * exclude (created_at), 'texts' as dataset from read_parquet('{lake.glob("texts")}')
+            union all by name
+            select * exclude (created_at), 'rejects' as dataset from read_parquet('{lake.glob("rejects")}')
+            order by text_id
+        """
+        landed[name] = duckdb.sql(sql).to_arrow_table().to_pylist()
+    assert len(landed["ray"]) == len({r["text_id"] for r in landed["ray"]}) > 0
+    assert landed["ray"] == landed["local"]
 
 
 def _tokenizer():
