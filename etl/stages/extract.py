@@ -9,6 +9,10 @@ deflection dialogues over the masking speaker's turns (`masking`), speaker dialo
 Writes float16 shards (`shards/model=M/layer=L/shard-N.npy`, one row per text) and their Parquet index
 (`activations/model=M/layer=L/shard-N.parquet`). A shard is the unit of checkpointing: its arrays are written
 first, its index last, and a shard missing from any layer's index is deleted and redone on resume.
+
+The pending texts are planned as shards with deterministic ids before anything runs (`plan_shards`); each shard is
+one call of `extract_shard`, in this process or on Ray actors (`[runner]`, etl/runners/): the same function and
+the same writes either way.
 """
 
 from __future__ import annotations
