@@ -98,12 +98,13 @@ def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_token
     import pyarrow as pa
 
     from etl.config.runner import RunnerConfig
-    from etl.model.load import load
+    from etl.model.load import load, load_shape
     from etl.model.residuals import length_batches
     from etl.probes.token_scores import MAX_TOKENS
     from etl.runners import in_plan_order, run_shards
 
-    loaded = load(spec)
+    runner = runner or RunnerConfig()
+    loaded = load_shape(spec) if runner.backend == "ray" else load(spec)  # on Ray the actors load the weights
     lengths = [len(row) for row in loaded.tokenizer(texts, add_special_tokens=True)["input_ids"]]
     too_long = [row for row, n in enumerate(lengths) if n > MAX_TOKENS]
     if too_long:
@@ -120,7 +121,7 @@ def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_token
         }
     )
     worker = functools.partial(score_worker, spec, str(lake.root), model, source, tuple(kinds), tuple(layers))
-    outputs = run_shards(shards, worker, runner or RunnerConfig(), desc="score")
+    outputs = run_shards(shards, worker, runner, desc="score")
     for _, table in in_plan_order(outputs, list(range(len(batches)))):
         for (kind, layer), rows in split_pairs(table):
             writer.add((kind, layer), rows)

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from etl.config import ExtractConfig
 from etl.lake import Lake, atomic_path, schemas, write_table
-from etl.model.load import load, model_slug
+from etl.model.load import load, load_shape, model_slug
 from etl.model.residuals import mean_residuals, tokenize
 from etl.runner import StageResult
 from etl.runners import free_ids, run_shards
@@ -229,7 +229,8 @@ def extract_shard(loaded, lake: Lake, model: str, layers: list[int], config: Ext
 def run(config: ExtractConfig) -> StageResult:
     lake = Lake(config.common.lake)
     model = model_slug(config.common.model)
-    loaded = load(config.common.model)
+    # On Ray the driver only plans: the weights are loaded by the actors.
+    loaded = load_shape(config.common.model) if config.runner.backend == "ray" else load(config.common.model)
     layers = sorted(config.layers) if config.layers is not None else list(range(loaded.n_layers))
     bad = [layer for layer in layers if not 0 <= layer < loaded.n_layers]
     if bad:

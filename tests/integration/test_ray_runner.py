@@ -187,3 +187,18 @@ def _tokenizer():
 def test_runner_config_is_checked():
     with pytest.raises(EmolakeError, match=r"runner\.workers"):
         RunnerConfig(backend="ray", workers=0)
+
+
+@pytest.mark.slow
+def test_the_ray_driver_plans_with_the_tokenizer_the_actors_load():
+    from etl.generation.plan import chat_prompt
+    from etl.model.load import load, load_shape
+
+    spec = "bundled:smollm2-135m-instruct"
+    shape, whole = load_shape(spec), load(spec)
+    texts = ["Hello there, how are you today?", "Person: fine.\nAI: good."]
+    assert shape.model is None
+    assert (shape.n_layers, shape.hidden, shape.slug) == (whole.n_layers, whole.hidden, whole.slug)
+    assert shape.tokenizer(texts)["input_ids"] == whole.tokenizer(texts)["input_ids"]
+    assert shape.tokenizer.pad_token_id == whole.tokenizer.pad_token_id
+    assert chat_prompt(shape.tokenizer, "Write.") == chat_prompt(whole.tokenizer, "Write.")
