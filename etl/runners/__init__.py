@@ -30,6 +30,10 @@ def run_shards(shards: pa.Table, worker: Worker, runner: RunnerConfig, desc: str
 
     if shards.num_rows == 0:
         return
+    if runner.backend == "ray":
+        from etl.runners.ray_data import connect
+
+        connect(runner)  # a missing extra or an unreachable cluster fails before the bar is drawn
     with tqdm(total=shards.num_rows, desc=desc, unit="shard") as bar:
         if runner.backend == "ray":
             from etl.runners.ray_data import run_on_ray

@@ -62,13 +62,28 @@ def connect(runner: RunnerConfig):
     except ImportError as exc:
         raise EmolakeError("--runner ray needs Ray: pip install -e '.[ray]' (or make install-ray)") from exc
     for name in ("ray", "ray.data"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.ERROR)  # Ray's notices would interleave with our progress bar
     if not ray.is_initialized():
+        check_reachable(runner.address)
         try:
-            ray.init(address=runner.address, include_dashboard=False, logging_level=logging.WARNING)
+            ray.init(address=runner.address, include_dashboard=False, logging_level=logging.ERROR)
         except (ConnectionError, ValueError, RuntimeError) as exc:
             raise EmolakeError(f"runner.address = {runner.address!r}: cannot join that Ray cluster ({exc})") from exc
     return ray
+
+
+def check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
+    """Fails at once, naming the address, when a HOST:PORT (or ray://HOST:PORT) cluster does not answer: Ray itself
+    would keep retrying for minutes."""
+    import socket
+
+    if address is None or address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except (OSError, ValueError) as exc:
+        raise EmolakeError(f"runner.address = {address!r}: no Ray cluster answers there ({exc})") from exc
 
 
 class ShardActor:

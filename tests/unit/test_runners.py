@@ -78,3 +78,17 @@ def test_the_local_runner_calls_the_shard_function_in_order():
         (shard, table.column("twice")[0].as_py()) for shard, table in run_shards(shards, worker, RunnerConfig(), "t")
     ]
     assert out == [(4, 2), (7, 4)]
+
+
+def test_an_unreachable_cluster_fails_at_once_naming_it():
+    import socket
+
+    from etl.runners.ray_data import check_reachable
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(EmolakeError, match=f"127.0.0.1:{port}"):
+        check_reachable(f"ray://127.0.0.1:{port}", timeout_s=2)
+    check_reachable("auto")
+    check_reachable(None)
