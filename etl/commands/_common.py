@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
@@ -31,3 +32,30 @@ def add_preset_options(command: argparse.ArgumentParser) -> None:
         metavar="SECTION.KEY=VALUE",
         help="override a preset value (repeatable; VALUE is TOML), e.g. --set extract.skip_tokens=20",
     )
+
+
+def add_runner_options(command: argparse.ArgumentParser) -> None:
+    """--runner, --address, --workers, --gpus-per-worker: where shards run (the `[runner]` table, RunnerConfig)."""
+    group = command.add_argument_group("runner (see docs/scale.md)")
+    group.add_argument("--runner", choices=["local", "ray"], help="local (default) or ray (needs `.[ray]`)")
+    group.add_argument("--address", help="Ray cluster: auto or ray://HOST:10001 (default: a Ray on this machine)")
+    group.add_argument("--workers", type=int, help="Ray actors, one model each (default 1)")
+    group.add_argument("--gpus-per-worker", type=float, help="GPUs per Ray actor (default 0: CPU)")
+
+
+def runner_overrides(args: argparse.Namespace) -> list[str]:
+    """The runner flags given, as `--set runner.KEY=VALUE` overrides (checked by RunnerConfig like any other)."""
+    flags = {"backend": args.runner, "workers": args.workers, "gpus_per_worker": args.gpus_per_worker}
+    out = [f"runner.{key}={value}" for key, value in flags.items() if value is not None]
+    if args.address is not None:
+        out.append(f"runner.address={json.dumps(args.address)}")
+    return out
+
+
+def runner_config(args: argparse.Namespace):
+    """A RunnerConfig from the runner flags alone (commands without a preset, such as `score`)."""
+    from etl.config.runner import RunnerConfig
+
+    values = {"backend": args.runner, "address": args.address, "workers": args.workers}
+    values["gpus_per_worker"] = args.gpus_per_worker
+    return RunnerConfig(**{key: value for key, value in values.items() if value is not None})

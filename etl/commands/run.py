@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from etl.commands._common import add_preset_options
+from etl.commands._common import add_preset_options, add_runner_options, runner_overrides
 from etl.runner import PIPELINE, STAGES
 
 log = logging.getLogger("emolake")
@@ -21,6 +21,7 @@ def register(subparsers) -> None:
     add_preset_options(command)
     command.add_argument("--force", action="store_true", help="run even if an identical run already finished")
     command.add_argument("--plan", action="store_true", help="print the extraction plan (no download) and stop")
+    add_runner_options(command)
     command.set_defaults(handler=handle)
 
 
@@ -31,7 +32,9 @@ def handle(args) -> None:
     from etl.report.plan import plan_of, render
     from etl.report.summary import render as summary
 
-    preset = load_preset(args.preset, lake=args.lake, model=args.model, overrides=args.overrides)
+    preset = load_preset(
+        args.preset, lake=args.lake, model=args.model, overrides=[*args.overrides, *runner_overrides(args)]
+    )
     stages = PIPELINE if "all" in args.stages else [s for s in STAGES if s in args.stages]
     if args.plan:
         print(render(plan_of(preset)))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from etl.commands._common import lake_dir
+from etl.commands._common import add_runner_options, lake_dir, runner_config
 from etl.errors import EmolakeError
 
 log = logging.getLogger("emolake")
@@ -33,6 +33,7 @@ def register(subparsers) -> None:
     command.add_argument("--model", help="model in the lake (needed when it holds several)")
     command.add_argument("--source", default="reference", help="text source the probes were built from")
     command.add_argument("--batch-tokens", type=int, default=8192, help="padded tokens per forward batch")
+    add_runner_options(command)
     command.set_defaults(handler=handle)
 
 
@@ -44,12 +45,13 @@ def handle(args) -> None:
     if args.batch_tokens < 1:
         raise EmolakeError(f"--batch-tokens {args.batch_tokens}: use a positive integer")
     lake = Lake(lake_dir(args))
+    runner = runner_config(args)
     texts = read_column(args.input, args.text_column)
     check_texts(texts)
     ids = read_column(args.input, args.id_column) if args.id_column else [content_id(t) for t in texts]
     ids, texts = unique_rows(ids, texts, args.id_column)
     model, spec, layers = resolve_probes(lake, args.model, args.source, args.kinds, args.layers)
-    written = score_file(lake, spec, model, args.source, args.kinds, layers, ids, texts, args.batch_tokens)
+    written = score_file(lake, spec, model, args.source, args.kinds, layers, ids, texts, args.batch_tokens, runner)
     print(f"scored {len(texts)} texts at layers {layers} ({', '.join(args.kinds)}): {written} rows in `scores`")
 
 
@@ -89,33 +91,83 @@ def resolve_probes(lake, model: str | None, source: str, kinds: list[str], layer
     return slug, spec, sorted(set(layers))
 
 
-def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_tokens) -> int:
-    """Scores all texts in length-bucketed batches and writes the rows in chunks; returns the rows written."""
-    from etl import progress
-    from etl.lake.probes import read_layers
-    from etl.model.load import load
-    from etl.model.residuals import length_batches
-    from etl.probes.token_scores import MAX_TOKENS, score_texts
+def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_tokens, runner=None) -> int:
+    """Scores all texts in length-bucketed batches (the shards, on `runner`) and writes the rows in chunks, in batch
+    order whichever runner scored them; returns the rows written."""
+    import functools
 
-    loaded = load(spec)
+    import pyarrow as pa
+
+    from etl.config.runner import RunnerConfig
+    from etl.model.load import load, load_shape
+    from etl.model.residuals import length_batches
+    from etl.probes.token_scores import MAX_TOKENS
+    from etl.runners import in_plan_order, run_shards
+
+    runner = runner or RunnerConfig()
+    loaded = load_shape(spec) if runner.backend == "ray" else load(spec)  # on Ray the actors load the weights
     lengths = [len(row) for row in loaded.tokenizer(texts, add_special_tokens=True)["input_ids"]]
     too_long = [row for row, n in enumerate(lengths) if n > MAX_TOKENS]
     if too_long:
         row = too_long[0]
         raise EmolakeError(f"text {ids[row]!r} has {lengths[row]} tokens: the limit is {MAX_TOKENS}; split it")
-    probes = read_layers(lake, model, source, kinds, layers)
     key = hashlib.sha256("\x1f".join(i + "\x1e" + t for i, t in zip(ids, texts, strict=True)).encode()).hexdigest()
     writer = ChunkWriter(lake, model, source, key[:16], set(ids))
-    bar = progress.bar(total=sum(lengths), desc="score", unit="tok", unit_scale=True)
-    with lake.transaction():
-        for batch in length_batches(lengths, batch_tokens):
-            results = score_texts(loaded, [texts[i] for i in batch], probes)
-            for i, scored in zip(batch, results, strict=True):
-                for pair, matrix in scored.scores.items():
-                    writer.add(pair, token_rows(ids[i], scored, matrix, scored.emotions[pair]))
-            bar.update(sum(lengths[i] for i in batch))
-        bar.close()
+    batches = length_batches(lengths, batch_tokens)
+    shards = pa.table(
+        {
+            "shard": pa.array(range(len(batches)), pa.int64()),
+            "text_id": pa.array([[ids[i] for i in batch] for batch in batches], pa.list_(pa.string())),
+            "text": pa.array([[texts[i] for i in batch] for batch in batches], pa.list_(pa.string())),
+        }
+    )
+    worker = functools.partial(score_worker, spec, str(lake.root), model, source, tuple(kinds), tuple(layers))
+    outputs = run_shards(shards, worker, runner, desc="score")
+    with lake.transaction():  # the whole call commits at once: a killed score leaves `scores` as it was
+        for _, table in in_plan_order(outputs, list(range(len(batches)))):
+            for (kind, layer), rows in split_pairs(table):
+                writer.add((kind, layer), rows)
         return writer.close()
+
+
+def score_worker(spec: str, root: str, model: str, source: str, kinds: tuple, layers: tuple):
+    """Loads the model and the probes once (per process or Ray actor); returns the per-batch scoring function."""
+    import functools
+
+    from etl.lake import Lake
+    from etl.lake.probes import read_layers
+    from etl.model.load import load
+
+    probes = read_layers(Lake(root), model, source, list(kinds), list(layers))
+    return functools.partial(score_shard, load(spec), probes)
+
+
+def score_shard(loaded, probes, row: dict):
+    """One length-bucketed batch: its token rows for every (kind, layer), tagged with `kind` and `layer`."""
+    import pyarrow as pa
+
+    from etl.probes.token_scores import score_texts
+
+    tables = []
+    for text_id, scored in zip(row["text_id"], score_texts(loaded, row["text"], probes), strict=True):
+        for (kind, layer), matrix in scored.scores.items():
+            rows = token_rows(text_id, scored, matrix, scored.emotions[(kind, layer)])
+            tables.append(
+                rows.append_column("kind", pa.array([kind] * rows.num_rows, pa.string())).append_column(
+                    "layer", pa.array([layer] * rows.num_rows, pa.int32())
+                )
+            )
+    return pa.concat_tables(tables)
+
+
+def split_pairs(table):
+    """(kind, layer) -> that pair's rows (without the two tag columns), pairs in first-seen order."""
+    import pyarrow.compute as pc
+
+    pairs = dict.fromkeys(zip(table.column("kind").to_pylist(), table.column("layer").to_pylist(), strict=True))
+    for kind, layer in pairs:
+        mask = pc.and_(pc.equal(table.column("kind"), kind), pc.equal(table.column("layer"), layer))
+        yield (kind, layer), table.filter(mask).drop_columns(["kind", "layer"])
 
 
 def token_rows(text_id: str, scored, matrix: np.ndarray, emotions: list[str]):

@@ -34,6 +34,7 @@ from etl.config.base import (
     matches,
     reject_unknown,
 )
+from etl.config.runner import RunnerConfig
 from etl.config.steer import STEER_PROMPTS, SteerConfig
 from etl.config.writers import GeminiConfig, ImportConfig, LocalConfig
 from etl.errors import EmolakeError
@@ -55,6 +56,7 @@ __all__ = [
     "LocalConfig",
     "Preset",
     "ProbesConfig",
+    "RunnerConfig",
     "SteerConfig",
     "config_hash",
     "load_preset",
@@ -104,6 +106,8 @@ class GenerateConfig:
     """Word-3-gram Jaccard similarity at which a text is a `near_duplicate` of one already kept."""
     regenerate: bool = False
     """Write finished chunks again (new samples replace the old ones) instead of skipping them."""
+    runner: RunnerConfig = field(default_factory=RunnerConfig)
+    """Where the local model's chunks are sampled (preset table `[runner]`, `--runner`); not part of the run key."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sources", check_sources("generate.sources", self.sources))
@@ -116,6 +120,8 @@ class GenerateConfig:
                 raise EmolakeError(
                     f"generate.{name} = {getattr(self, name)!r}: use a {cls.__name__} ([generate.{name}])"
                 )
+        if not isinstance(self.runner, RunnerConfig):
+            raise EmolakeError(f"generate.runner = {self.runner!r}: use a RunnerConfig ([runner])")
         check_positive("generate.deflection_targets", self.deflection_targets)
         if not 0.0 < self.temperature <= 2.0:
             raise EmolakeError(f"generate.temperature = {self.temperature} is out of range: use a value in (0, 2]")
@@ -165,6 +171,8 @@ class ExtractConfig:
     of `batch_tokens` (which stays the CPU value and the floor)."""
     peak_tflops: float | None = None
     """The device's dense bf16 peak in TFLOP/s for the MFU the stage logs (None: looked up by CUDA device name)."""
+    runner: RunnerConfig = field(default_factory=RunnerConfig)
+    """Where shards run (preset table `[runner]`, `--runner`); not part of the run key."""
 
     def __post_init__(self) -> None:
         check_choices("extract.corpora", self.corpora, CORPORA)
@@ -180,6 +188,8 @@ class ExtractConfig:
             raise EmolakeError(
                 f"extract.peak_tflops = {self.peak_tflops}: use a positive TFLOP/s figure, or leave it out"
             )
+        if not isinstance(self.runner, RunnerConfig):
+            raise EmolakeError(f"extract.runner = {self.runner!r}: use a RunnerConfig ([runner])")
         if self.skip_tokens >= self.max_tokens:
             raise EmolakeError(f"extract.skip_tokens ({self.skip_tokens}) must be below max_tokens ({self.max_tokens})")
 
@@ -297,7 +307,7 @@ def load_preset(
         raise EmolakeError(f"preset {path} is not valid TOML ({exc}): fix the file or pick tiny/default/full") from exc
     for item in (overrides,) if isinstance(overrides, str) else overrides:
         apply_override(raw, item)
-    top_keys = {"model", "seed", "emotions", "query_source", *STAGE_TYPES}
+    top_keys = {"model", "seed", "emotions", "query_source", "runner", *STAGE_TYPES}
     reject_unknown("preset", raw, top_keys)
     lake_dir = Path(lake or os.environ.get("EMOLAKE_LAKE") or "lake")
     emotions = raw.get("emotions", 171)
@@ -309,14 +319,19 @@ def load_preset(
     check_fields("preset", common, skip={"lake", "preset"})
     if not common.model:
         raise EmolakeError(f'preset {path} has no `model`: set model = "bundled:smollm2-135m-instruct"')
-    stages = {name: build(cls, raw.get(name, {}), common, name) for name, cls in STAGE_TYPES.items()}
+    runner = RunnerConfig(**table_fields(RunnerConfig, raw.get("runner", {}), "runner"))
+    stages = {name: build(cls, raw.get(name, {}), common, name, runner) for name, cls in STAGE_TYPES.items()}
     (query_source,) = check_sources("query_source", (raw.get("query_source", "reference"),))
     return Preset(name=path.stem, common=common, query_source=query_source, stage_configs=stages, **stages)
 
 
-def build(cls: type, values: dict, common: Common, section: str):
-    """Builds one stage config from a preset table, checking names and types of every field."""
-    return cls(common=common, **table_fields(cls, values, section))
+def build(cls: type, values: dict, common: Common, section: str, runner: RunnerConfig | None = None):
+    """Builds one stage config from a preset table, checking names and types of every field; stages that run
+    shards get the top-level `[runner]` unless their own table sets one."""
+    converted = table_fields(cls, values, section)
+    if runner is not None and "runner" in {f.name for f in dataclasses.fields(cls)}:
+        converted.setdefault("runner", runner)
+    return cls(common=common, **converted)
 
 
 def table_fields(cls: type, values: dict, section: str) -> dict:
@@ -381,6 +396,7 @@ def config_hash(config) -> str:
     values = dataclasses.asdict(config)
     values.get("common", {}).pop("lake", None)
     values.get("common", {}).pop("preset", None)
+    values.pop("runner", None)  # where shards run does not change what they write
     payload = json.dumps(values, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

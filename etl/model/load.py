@@ -64,6 +64,29 @@ def load(spec: str) -> Loaded:
     return Loaded(model, tokenizer, spec, model_slug(spec), config.num_hidden_layers, config.hidden_size)
 
 
+@cache
+def load_shape(spec: str) -> Loaded:
+    """The tokenizer, layer count and width of a model without its weights (`model` is None): what a driver that
+    hands the model to Ray actors needs to plan shards. tiny-random is built whole (it is tiny)."""
+    if spec == "tiny-random":
+        return load(spec)
+    path = spec
+    if spec.startswith("bundled:"):
+        _load_bundled_path(spec.removeprefix("bundled:"))
+        path = str(cache_dir() / "models" / spec.removeprefix("bundled:"))
+    from transformers import AutoConfig, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        config = AutoConfig.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise EmolakeError(f"cannot read model {spec!r} ({str(exc).splitlines()[0][:160]})") from exc
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    return Loaded(None, tokenizer, spec, model_slug(spec), config.num_hidden_layers, config.hidden_size)
+
+
 def _load_raw(spec: str):
     if spec == "tiny-random":
         return tiny_random()
@@ -110,6 +133,11 @@ def _quiet_loading():
 
 
 def _load_bundled(name: str):
+    return _load_hf(str(_load_bundled_path(name)))
+
+
+def _load_bundled_path(name: str) -> Path:
+    """The safetensors cache of a bundled model, converted from its GGUF on first use."""
     if name not in BUNDLED:
         raise EmolakeError(
             f"unknown bundled model 'bundled:{name}': use one of {sorted('bundled:' + n for n in BUNDLED)}"
@@ -118,7 +146,7 @@ def _load_bundled(name: str):
     if not (cached / "config.json").exists():
         gguf_dir, gguf_name = _bundled_gguf(name)
         _cache_as_safetensors(gguf_dir, gguf_name, cached)
-    return _load_hf(str(cached))
+    return cached
 
 
 def _bundled_gguf(name: str) -> tuple[Path, str]:

@@ -10,11 +10,16 @@ Writes float16 shards (`shards/model=M/layer=L/shard-N.npy`, one row per text) a
 (`activations/model=M/layer=L/shard-N.parquet`). A shard is the unit of checkpointing: its arrays and index rows at
 every layer commit together (one transaction), so a killed run leaves whole shards and a rerun does the rest.
 Every index row carries the hash of the settings that shape a vector (model, token rules, truncation); when they
-change, the shards built under other settings are superseded (removed as the first new shard commits), never mixed.
+change, the shards built under other settings are superseded (removed in one commit) before new ones are made.
+
+The pending texts are planned as shards with deterministic ids before anything runs (`plan_shards`); each shard is
+one call of `extract_shard`, in this process or on Ray actors (`[runner]`, etl/runners/): the same function and
+the same writes either way.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -25,18 +30,35 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from etl import progress
 from etl.config import ExtractConfig
 from etl.lake import Lake, atomic_path, remove, schemas, write_table
 from etl.model.batching import tuned_batch_tokens
 from etl.model.flops import log_extraction
-from etl.model.load import load, model_slug
+from etl.model.load import load, load_shape, model_slug
 from etl.model.residuals import mean_residuals, tokenize
 from etl.runner import StageResult
+from etl.runners import free_ids, run_shards
 
 log = logging.getLogger("emolake")
 COMMITS_PER_UNIT = True
 """Each shard commits on its own (the runner commits the manifest row after the last)."""
+
+PLANNED_TEXT = pa.struct(
+    [
+        ("text_id", pa.string()),
+        ("corpus", pa.string()),
+        ("source", pa.string()),
+        ("model_text", pa.string()),
+        ("segments", pa.string()),
+        ("done_layers", pa.list_(pa.int64())),
+        ("n_tokens", pa.int64()),
+    ]
+)
+SHARD_PLAN = pa.schema([("shard", pa.int64()), ("tokens", pa.int64()), ("texts", pa.list_(PLANNED_TEXT))])
+"""One row per planned shard: its id, its tokens, and what each of its texts needs (JSON segments, layers done)."""
+SHARD_OUTCOME = pa.schema(
+    [("shard", pa.int64()), ("rows_written", pa.int64()), ("skipped", pa.int64()), ("tokens", pa.int64())]
+)
 
 
 def read_pending(lake: Lake, corpora: tuple[str, ...], model: str, layers: list[int], settings: str) -> list[dict]:
@@ -134,13 +156,11 @@ def span_lists(segments: list[tuple[str, list[tuple[int, int]] | None]]) -> list
     return None if segments[0][1] is None else [spans for _, spans in segments]
 
 
-def next_shard(lake: Lake, model: str) -> int:
-    """The first shard number no committed shard of `model` uses (at any layer)."""
+def committed_shards(lake: Lake, model: str) -> set[int]:
+    """Ids of the committed shards of `model` (a shard commits at every layer at once)."""
     prefix = f"activations/model={model}/"
-    numbers = [
-        int(r.rsplit("shard-", 1)[1].split(".")[0]) for r in lake.committed("activations") if r.startswith(prefix)
-    ]
-    return max(numbers, default=-1) + 1
+    files = [r for r in lake.committed("activations") if r.startswith(prefix)]
+    return {int(r.rsplit("shard-", 1)[1].split(".")[0]) for r in files}
 
 
 def remove_shards(lake: Lake, model: str, shards: list[tuple[int, int]]) -> None:
@@ -193,71 +213,111 @@ def write_shard(
     return written
 
 
+def plan_shards(lake: Lake, config: ExtractConfig, tokenizer, model: str, layers: list[int]) -> pa.Table:
+    """The pending texts cut into shards, one row per shard (`shard`, `texts`), before anything runs.
+
+    Texts are sorted by (tokens, text_id) and cut every `shard_texts`; shard ids are the lowest ids no complete shard
+    holds. A rerun after a killed run therefore plans each unfinished shard again with the same texts and id.
+    """
+    settings = settings_hash(config, config.common.model)
+    complete = committed_shards(lake, model)
+    pending = read_pending(lake, config.corpora, model, layers, settings)
+    done = done_ids(lake, model, layers, settings)
+    for text in pending:
+        text["model_text"] = model_text(text, config, tokenizer)
+        text["segments"] = json.dumps(segments_of(text, config))
+        text["done_layers"] = [layer for layer in layers if text["text_id"] in done[layer]]
+        del text["text"], text["spans"]
+    lengths = [len(ids) for ids in tokenize(tokenizer, [t["model_text"] for t in pending], config.max_tokens)]
+    for text, n_tokens in zip(pending, lengths, strict=True):
+        text["n_tokens"] = n_tokens
+    order = sorted(range(len(pending)), key=lambda i: (lengths[i], pending[i]["text_id"]))
+    cuts = range(0, len(pending), config.shard_texts)
+    ids = free_ids(complete, len(cuts))
+    rows = [
+        {"shard": shard, "tokens": sum(lengths[i] for i in order[start : start + config.shard_texts]),
+         "texts": [pending[i] for i in order[start : start + config.shard_texts]]}
+        for shard, start in zip(ids, cuts, strict=True)
+    ]  # fmt: skip
+    return pa.Table.from_pylist(rows, schema=SHARD_PLAN)
+
+
+def extract_worker(config: ExtractConfig, model: str, layers: list[int]):
+    """Loads the model once (per process or Ray actor) and returns the per-shard function bound to it (with the batch
+    size tuned once to the device's free memory)."""
+    loaded = load(config.common.model)
+    batch = tuned_batch_tokens(loaded, config.batch_tokens, config.max_tokens, max(layers) + 1, config.auto_batch)
+    return functools.partial(extract_shard, loaded, Lake(config.common.lake), model, layers, config, batch)
+
+
+def extract_shard(
+    loaded, lake: Lake, model: str, layers: list[int], config: ExtractConfig, batch_tokens: int, row: dict
+) -> pa.Table:
+    """One shard of the plan: mean residuals of its texts, committed as that shard's arrays and index (write_shard).
+
+    The one function both runners call; returns one outcome row (shard, rows written, skipped segments, tokens).
+    """
+    texts = row["texts"]
+    for text in texts:
+        text["segments"] = [(name, spans) for name, spans in json.loads(text["segments"])]
+    done = {layer: {t["text_id"] for t in texts if layer in t["done_layers"]} for layer in layers}
+    means = mean_residuals(
+        loaded.model,
+        loaded.tokenizer,
+        [t["model_text"] for t in texts],
+        layers,
+        config.skip_tokens,
+        config.max_tokens,
+        batch_tokens,
+        segments=[span_lists(t["segments"]) for t in texts],
+    )
+    with lake.transaction():
+        written = write_shard(
+            lake, model, layers, row["shard"], texts, means, done, config, settings_hash(config, config.common.model)
+        )
+    outcome = {"shard": row["shard"], "rows_written": written, "skipped": int((means.n_used == 0).sum())}
+    return pa.Table.from_pylist([{**outcome, "tokens": row["tokens"]}], schema=SHARD_OUTCOME)
+
+
 def run(config: ExtractConfig) -> StageResult:
     lake = Lake(config.common.lake)
     model = model_slug(config.common.model)
-    loaded = load(config.common.model)
+    # On Ray the driver only plans: the weights are loaded by the actors.
+    loaded = load_shape(config.common.model) if config.runner.backend == "ray" else load(config.common.model)
     layers = sorted(config.layers) if config.layers is not None else list(range(loaded.n_layers))
     bad = [layer for layer in layers if not 0 <= layer < loaded.n_layers]
     if bad:
         from etl.errors import EmolakeError
 
         raise EmolakeError(f"extract.layers {bad} do not exist: {model} has layers 0..{loaded.n_layers - 1}")
-    settings = settings_hash(config, config.common.model)
-    stale = superseded_shards(lake, model, settings)
+    stale = superseded_shards(lake, model, settings_hash(config, config.common.model))
     if stale:
-        log.info(
-            "extract: %d shard file(s) of %s were built under other settings: they are superseded", len(stale), model
-        )
-    shard = next_shard(lake, model)
-    pending = read_pending(lake, config.corpora, model, layers, settings)
-    if not pending:
-        if stale:
-            with lake.transaction():
-                remove_shards(lake, model, stale)
-        log.info("extract: every text has vectors at layers %s under these settings: nothing to do", layers)
-        return StageResult(details={"texts": 0, "layers": len(layers), "skipped_short": 0, "tokens": 0})
-    for text in pending:
-        text["model_text"] = model_text(text, config, loaded.tokenizer)
-        text["segments"] = segments_of(text, config)
-    done = done_ids(lake, model, layers, settings)
-    lengths = [len(ids) for ids in tokenize(loaded.tokenizer, [t["model_text"] for t in pending], config.max_tokens)]
-    order = sorted(range(len(pending)), key=lambda i: (lengths[i], pending[i]["text_id"]))
-    pending = [pending[i] for i in order]
-    lengths = [lengths[i] for i in order]
-    megabytes = len(pending) * len(layers) * loaded.hidden * 2 / 1e6
-    log.info(
-        "extract: %d texts x %d layers pending (%.1f MB of float16 to write)", len(pending), len(layers), megabytes
-    )
-    result = StageResult(rows_read=len(pending))
-    bar = progress.bar(total=sum(lengths), desc=f"extract ({model})", unit="tok", unit_scale=True)
-    skipped, clock = 0, time.perf_counter()
-    batch_tokens = tuned_batch_tokens(
-        loaded, config.batch_tokens, config.max_tokens, max(layers) + 1, config.auto_batch
-    )
-    for start in range(0, len(pending), config.shard_texts):
-        texts = pending[start : start + config.shard_texts]
-        means = mean_residuals(
-            loaded.model,
-            loaded.tokenizer,
-            [t["model_text"] for t in texts],
-            layers,
-            config.skip_tokens,
-            config.max_tokens,
-            batch_tokens,
-            progress=bar.update,
-            segments=[span_lists(t["segments"]) for t in texts],
-        )
+        log.info("extract: %d shard file(s) of %s were built under other settings: superseded", len(stale), model)
         with lake.transaction():
             remove_shards(lake, model, stale)
-            result.rows_written += write_shard(lake, model, layers, shard, texts, means, done, config, settings)
-        stale = []
-        skipped += int((means.n_used == 0).sum())
-        shard += 1
-    bar.close()
-    result.details = {"texts": len(pending), "layers": len(layers), "skipped_short": skipped, "tokens": sum(lengths)}
-    if pending:  # seconds include the shard writes: the figure is what the stage achieved, not the forward alone
+    shards = plan_shards(lake, config, loaded.tokenizer, model, layers)
+    n_texts = sum(len(texts) for texts in shards.column("texts").to_pylist())
+    megabytes = n_texts * len(layers) * loaded.hidden * 2 / 1e6
+    log.info(
+        "extract: %d texts x %d layers pending in %d shard(s) on the %s runner (%.1f MB of float16 to write)",
+        n_texts,
+        len(layers),
+        shards.num_rows,
+        config.runner.backend,
+        megabytes,
+    )
+    result = StageResult(rows_read=n_texts)
+    skipped, clock = 0, time.perf_counter()
+    worker = functools.partial(extract_worker, config, model, layers)
+    for _, outcome in run_shards(shards, worker, config.runner, desc=f"extract ({model})"):
+        result.rows_written += outcome.column("rows_written")[0].as_py()
+        skipped += outcome.column("skipped")[0].as_py()
+    tokens = sum(shards.column("tokens").to_pylist())
+    result.details = {"texts": n_texts, "layers": len(layers), "skipped_short": skipped, "tokens": tokens}
+    if n_texts and config.runner.backend == "local":
+        # Seconds include the shard writes: the figure is what the stage achieved, not the forward pass alone.
         seconds = time.perf_counter() - clock
+        lengths = [t["n_tokens"] for texts in shards.column("texts").to_pylist() for t in texts]
         result.details["efficiency"] = log_extraction(
             loaded.model, max(layers) + 1, lengths, seconds, config.peak_tflops
         )
