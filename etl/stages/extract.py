@@ -194,7 +194,13 @@ def run(config: ExtractConfig) -> StageResult:
         skipped += int((means.n_used == 0).sum())
         next_shard += 1
     bar.close()
-    result.details = {"texts": len(pending), "layers": len(layers), "skipped_short": skipped, "tokens": sum(lengths)}
+    result.details = {
+        "texts": len(pending),
+        "layers": len(layers),
+        "model_layers": loaded.n_layers,  # the depth a layer is relative to (model comparison reads it)
+        "skipped_short": skipped,
+        "tokens": sum(lengths),
+    }
     log.info(
         "extract: wrote %d index rows; %d segments had no token to average (under %d tokens or empty spans)",
         result.rows_written,
