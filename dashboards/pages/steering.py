@@ -51,7 +51,7 @@ def layout(ctx: AppContext):
     return html.Div(
         [
             header,
-            probe_controls(ctx, PREFIX, show_kind=False),
+            probe_controls(ctx, PREFIX, show_kind=False, state=default_state(ctx)),
             html.Div(
                 [
                     labelled("Emotion", dcc.Dropdown(id="st-emotion", clearable=False), "emotion"),
@@ -87,6 +87,29 @@ def layout(ctx: AppContext):
             ),
         ]
     )
+
+
+def default_layer(layers: list[int]) -> int | None:
+    """The layer `emolake steer` steers by default (the default preset's steering layer, else a third of the depth),
+    or the nearest layer with probes. Probes read emotions best deeper (the best layer), but steering there mostly
+    breaks fluency; the preset's layer is where the strengths were calibrated (README, "Steering")."""
+    from etl.config import load_preset
+    from etl.stages.steer import steered_layers
+
+    if not layers:
+        return None
+    depth = max(layers) + 1
+    try:
+        (wanted, *_) = steered_layers(load_preset("default").steer, depth)
+    except EmolakeError:  # a model shallower than the preset's layer: a third of its depth, as the CLI does
+        wanted = depth // 3
+    return min(layers, key=lambda layer: (abs(layer - wanted), layer))
+
+
+def default_state(ctx: AppContext) -> dict:
+    """The pickers' first values: the preferred probe set at the steering default layer."""
+    model, source = ctx.models_sources()[0]
+    return {"model": model, "source": source, "kind": KIND, "layer": default_layer(ctx.layers(model, source, KIND))}
 
 
 def emotion_options(ctx: AppContext, value: str, layer: int | None) -> list[str]:
@@ -279,7 +302,7 @@ def sweep_section(ctx: AppContext):
 
 
 def register(app, ctx: AppContext) -> None:
-    register_probe_controls(app, ctx, PREFIX)
+    register_probe_controls(app, ctx, PREFIX, pick_layer=default_layer)
 
     @app.callback(
         Output("st-emotion", "options"),
