@@ -13,9 +13,11 @@ from dashboards.components import (
     page_header,
     parse_probe_value,
     probe_controls,
+    probe_state,
     register_probe_controls,
 )
 from dashboards.context import AppContext
+from dashboards.permalink import encode, parse
 from etl import catalog
 
 PATH = "/quality"
@@ -25,14 +27,15 @@ TABLE_ROWS = 500
 LOGIT_VIEWS = ("logit_lens", "evaluation_logit_lens")
 
 
-def layout(ctx: AppContext):
+def layout(ctx: AppContext, query: str = ""):
     header = page_header(TITLE, "Which layer separates the emotions best, and how the probes relate to each other.")
     if not ctx.models_sources():
         return html.Div([header, empty_state("The lake has no probes yet.", ctx.reader.target("probes"))])
     return html.Div(
         [
+            dcc.Location(id="pq-url", refresh=False),
             header,
-            probe_controls(ctx, PREFIX),
+            probe_controls(ctx, PREFIX, state=parse(query)),
             card(
                 "Layer curves",
                 html.Div(id="pq-curves"),
@@ -308,6 +311,7 @@ def register(app, ctx: AppContext) -> None:
         Output("pq-cosines", "figure"),
         Output("pq-logit", "children"),
         Output("pq-transfer", "children"),
+        Output("pq-url", "search"),
         Input("pq-probeset", "value"),
         Input("pq-kind", "value"),
         Input("pq-layer", "value"),
@@ -316,4 +320,5 @@ def register(app, ctx: AppContext) -> None:
         model, source = parse_probe_value(value)
         filters = {"model": model, "source": source, "kind": kind, "layer": layer}
         figure = cosine_figure(ctx, model, source, kind, layer) if layer is not None else {}
-        return curves(ctx, model, kind, layer), figure, logit_lens(ctx, filters), transfer(ctx, filters)
+        url = "?" + encode(probe_state(value, kind, layer))
+        return curves(ctx, model, kind, layer), figure, logit_lens(ctx, filters), transfer(ctx, filters), url
