@@ -226,9 +226,9 @@ class EvaluateConfig:
     """Load the probed model for the logit lens, the dose curve and the implicit scenarios."""
     report: bool = True
     """Write the HTML report (`reports/<model>/report.html`) with its plots."""
-    example_tokens: int = 2
-    """Per-token cosines are stored for this many top examples of each probe and domain (`probe_examples`, the
-    dashboard's Probe page); 0 stores none. Needs `model_checks` (the model is loaded for them)."""
+    example_tokens: int = 1
+    """Per-token cosines are stored for this many top examples of each expression, short and pooled probe and
+    domain (`probe_examples`, the dashboard's Probe page); 0 stores none and does not load the model for them."""
 
     def __post_init__(self) -> None:
         if self.folds < 2:

@@ -27,6 +27,9 @@ TOP = 5
 """Top-scoring texts kept per probe and domain."""
 BINS = 30
 """Histogram bins over each domain's score range."""
+TOKEN_KINDS = ("expression", "short", "pooled")
+"""Kinds whose top examples get per-token cosines: those built on the forms users' texts come in (each text is a
+forward pass, so not every kind)."""
 
 
 def text_scores(probes: StoredProbes, data: vectors.Vectors) -> np.ndarray:
@@ -95,7 +98,7 @@ def add_token_scores(rows: list[dict], probe_sets: dict, spec: str, ranks: int) 
     from etl.model.load import load
     from etl.probes.token_scores import score_texts
 
-    wanted = [r for r in rows if r["rank"] <= ranks]
+    wanted = [r for r in rows if r["rank"] <= ranks and r["kind"] in TOKEN_KINDS]
     texts = sorted({r["text"] for r in wanted})
     if not texts:
         return
@@ -122,7 +125,8 @@ def evidence_sets(lake: Lake, model: str, source: str) -> dict[tuple[str, int], 
 
 
 def write(lake: Lake, model: str, source: str, example_tokens: int, spec: str | None) -> int:
-    """Writes `probe_examples` and `probe_histograms` of one source; per-token cosines only when `spec` is given."""
+    """Writes `probe_examples` and `probe_histograms` of one source; per-token cosines of the top `example_tokens`
+    texts of each probe and domain, through the model `spec`."""
     chosen = evidence_sets(lake, model, source)
     examples, histograms = [], []
     for layer in sorted({layer for _, layer in chosen}):

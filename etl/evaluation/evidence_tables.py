@@ -28,6 +28,5 @@ def write(lake: Lake, model: str, source: str, config: EvaluateConfig) -> int:
     """Writes the viewer's evidence and the cross-model agreement of one (model, source); returns rows written."""
     from etl.evaluation import comparison, evidence
 
-    spec = config.common.model if config.model_checks else None
-    written = evidence.write(lake, model, source, config.example_tokens, spec)
+    written = evidence.write(lake, model, source, config.example_tokens, config.common.model)
     return written + comparison.write(lake, model, source)

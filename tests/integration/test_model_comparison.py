@@ -67,7 +67,7 @@ def test_probe_examples_are_each_probes_top_texts_with_token_cosines(tiny_lake):
     traced = [r for r in found if r["tokens"] is not None]
     assert traced and all(len(r["tokens"]) == len(r["token_scores"]) for r in traced)
     assert all(np.all(np.abs(r["token_scores"]) <= 1.0 + 1e-5) for r in traced)
-    assert all(r["rank"] <= 2 for r in traced)
+    assert all(r["rank"] == 1 for r in traced)
 
 
 def test_histograms_count_every_text_once_per_probe(tiny_lake):
