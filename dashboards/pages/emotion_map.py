@@ -22,7 +22,7 @@ from dashboards.components import (
     register_probe_controls,
 )
 from dashboards.context import AppContext
-from dashboards.pages.probe import excerpt
+from dashboards.pages.probe import excerpt, highlighted, histogram
 from dashboards.permalink import encode, parse
 from etl import catalog
 
@@ -248,18 +248,24 @@ def labelled_stories(ctx: AppContext, emotion: str) -> list:
 
 
 def evidence(ctx: AppContext, model: str, source: str, kind: str, emotion: str) -> list:
-    """The probe's best story and short text (from `probe_examples`) and a link to its Probe page."""
+    """The probe's best stories and short texts (per-token cosines where stored), its score histogram over the
+    lake, and a link to its Probe page (all from `probe_examples` / `probe_histograms`)."""
     if not ctx.reader.has("probe_examples"):
         return labelled_stories(ctx, emotion)
     rows = ctx.reader.rows(
-        "select layer, domain, text, score from probe_examples where model = ? and source = ? and kind = ? "
-        "and emotion = ? and rank <= ? order by domain desc, rank",
+        "select layer, domain, text, score, tokens, token_scores from probe_examples where model = ? and source = ? "
+        "and kind = ? and emotion = ? and rank <= ? order by domain desc, rank",
         [model, source, kind, emotion, EXAMPLES],
     )
     quotes = [
-        html.Blockquote([html.Small(f"{r['domain']} · cosine {r['score']:+.3f}"), html.P(excerpt(r["text"], 420))])
+        html.Blockquote(
+            [html.Small(f"{r['domain']} · cosine {r['score']:+.3f}"), html.P(highlighted(r), className="example-text")]
+        )
         for r in rows
     ] or [html.P("No examples for this probe.", className="muted")]
+    if rows:
+        figure = histogram(ctx, model, source, kind, emotion).update_layout(height=220, showlegend=False)
+        quotes.append(dcc.Graph(figure=figure, config=GRAPH_CONFIG, id="map-histogram"))
     href = "/probe?" + encode({"model": model, "source": source, "kind": kind, "emotion": emotion})
     layer = f" (layer {rows[0]['layer']}, the best)" if rows else ""
     return [*quotes, html.A(f"All evidence for {emotion}{layer} on the Probe page →", href=href, id="map-probe-link")]
