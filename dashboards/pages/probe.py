@@ -97,7 +97,8 @@ def layout(ctx: AppContext, query: str = ""):
                 "Top-scoring lake texts",
                 html.Div(id="probe-examples"),
                 subtitle="Cosine of each text's centred mean residual with the probe; tokens coloured by their own "
-                "cosine (red above zero, blue below).",
+                "cosine (red above zero, blue below). A probe's own training texts are in-sample here (stories "
+                "for expression probes, short texts for short probes); the other form is not.",
             ),
         ]
     )
