@@ -26,10 +26,3 @@ def probe_choice(ctx: AppContext, state: dict[str, str]) -> tuple[str, str | Non
     kinds = ctx.kinds(model, source)
     kind = state.get("kind") if state.get("kind") in kinds else (kinds[0] if kinds else None)
     return f"{model}|{source}", kind
-
-
-def as_int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None

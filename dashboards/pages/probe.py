@@ -270,6 +270,17 @@ def search(ctx: AppContext, model: str, source: str, kind: str, phrase: str):
 
 def register(app, ctx: AppContext) -> None:
     @app.callback(
+        Output("probe-kind", "options"),
+        Output("probe-kind", "value"),
+        Input("probe-probeset", "value"),
+        State("probe-kind", "value"),
+        prevent_initial_call=True,
+    )
+    def kinds_for(value, current):
+        kinds = ctx.kinds(*parse_probe_value(value))
+        return kinds, current if current in kinds else (kinds[0] if kinds else None)
+
+    @app.callback(
         Output("probe-emotion", "options"),
         Output("probe-emotion", "value"),
         Input("probe-probeset", "value"),
