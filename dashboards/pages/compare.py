@@ -22,6 +22,8 @@ METRICS = {
     "short_top1": "held-out top-1 (short texts)",
     "pc1_valence_r": "PC1 vs valence r",
 }
+WEAK_VALENCE_R = 0.2
+"""Below this |r| with the valence norms, a PC1's orientation says little."""
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b")
 TABLE_COLUMNS = (
     ("model", "model"),
@@ -99,6 +101,7 @@ def comparison_rows(ctx: AppContext, source: str, kind: str) -> list[dict]:
 def agreement(rows: list[dict]) -> html.Div:
     """One line per model pair: the two Spearman r values, each pair once."""
     seen, lines = set(), []
+    pc1 = {r["model"]: r["pc1_valence_r"] for r in rows}
     for r in rows:
         if not r["other_model"] or frozenset((r["model"], r["other_model"])) in seen:
             continue
@@ -111,12 +114,22 @@ def agreement(rows: list[dict]) -> html.Div:
                     html.Span(fmt(r["cosine_spearman"]), className="num agreement-cosine"),
                     ", valence axes ρ = ",
                     html.Span(fmt(r["valence_spearman"]), className="num agreement-valence"),
+                    weak_axis_note(pc1, (r["model"], r["other_model"])),
                 ]
             )
         )
     if not lines:
         return html.P("Only one model has been evaluated: run `make compare` for a second.", className="muted")
     return html.Ul(lines, id="cmp-agreement-list")
+
+
+def weak_axis_note(pc1: dict, models: tuple[str, str]) -> str:
+    """Each PC1 is oriented by its correlation with the valence norms; where that is weak, the orientation (and so
+    the sign of the valence-axis agreement) is arbitrary: say so."""
+    weak = [m for m in models if pc1.get(m) is None or abs(pc1[m]) < WEAK_VALENCE_R]
+    if not weak:
+        return ""
+    return f" (PC1 barely tracks valence in {', '.join(weak)}: |r| < {WEAK_VALENCE_R}, so the sign is arbitrary)"
 
 
 def fmt(value) -> str:
