@@ -134,7 +134,9 @@ def highlighted(row: dict) -> list:
         return [excerpt(row["text"])]
     scores = [float(s) for s in row["token_scores"]]
     vmax = max(max((abs(s) for s in scores), default=0.0), 1e-6)
-    spans, length = [], 0
+    start = row["text"].find(row["tokens"][0]) if row["tokens"][0] else 0
+    # The first token is never scored (an attention sink): it is shown plain, so the text reads as written.
+    spans, length = [row["text"][: max(start, 0)]], 0
     for token, score in zip(row["tokens"], scores, strict=True):
         spans.append(
             html.Span(token, className="tok", title=f"{score:+.3f}", style={"background": colour(score, vmax)})

@@ -98,3 +98,12 @@ def test_permalink_state_round_trips():
     state = {"model": "smollm2-135m-instruct", "kind": "short", "emotion": "calm", "q": "a b&c", "layer": 12}
     assert parse("?" + encode(state)) == {k: str(v) for k, v in state.items()}
     assert parse("") == {} and encode({"a": None, "b": ""}) == ""
+
+
+def test_highlighted_text_keeps_the_unscored_first_token():
+    from dashboards.pages.probe import highlighted
+
+    row = {"text": '"Run," she said.', "tokens": ["Run", ',"', " she", " said", "."], "token_scores": [0.1] * 5}
+    parts = highlighted(row)
+    shown = "".join(p if isinstance(p, str) else p.children for p in parts)
+    assert shown == row["text"]
