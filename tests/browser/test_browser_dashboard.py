@@ -66,7 +66,7 @@ def test_drag_selecting_a_span_ranks_the_emotions(page, browser, tiny_lake):
     text = browser.find_element(By.ID, "tv-text").get_attribute("value")
     probes = read_layers(Lake(tiny_lake), "tiny-random", "reference", ["expression"], [layer])
     (scored,) = score_texts(load("tiny-random"), [text], probes)
-    means = scored.scores[("expression", layer)][lo : hi + 1].mean(axis=0)
+    means = scored.cosines(("expression", layer))[lo : hi + 1].mean(axis=0)  # the viewer shows cosines, as the CLI
     emotions = scored.emotions[("expression", layer)]
     expected = sorted(zip(means, emotions, strict=True), reverse=True)
     ranked = [row.find_elements(By.TAG_NAME, "td") for row in table.find_elements(By.CSS_SELECTOR, "tbody tr")]
