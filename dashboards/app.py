@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 
 from dashboards.context import AppContext
 from dashboards.data import LakeReader
@@ -52,13 +53,15 @@ def create_app(lake: Lake | str | Path, model: str | None = None, source: str = 
     )
     by_path = {page.PATH: page for page in pages}
 
-    @app.callback(Output("page", "children"), Input("url", "pathname"))
-    def route(pathname):
+    @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
+    def route(pathname, search):
         page = by_path.get(pathname or "/")
         if page is None:
             return html.Div([html.H2("Not found"), html.P(f"No page at {pathname}.")], className="empty-state")
         ctx.reader.retry_missing()
-        return page.layout(ctx)
+        # A page that keeps its state in the URL builds itself from the query string (a permalink).
+        takes_query = "query" in inspect.signature(page.layout).parameters
+        return page.layout(ctx, query=search or "") if takes_query else page.layout(ctx)
 
     for page in pages:
         page.register(app, ctx)

@@ -49,13 +49,22 @@ def parse_probe_value(value: str | None) -> tuple[str, str]:
     return model, source
 
 
-def probe_controls(ctx: AppContext, prefix: str, show_kind: bool = True, show_layer: bool = True) -> html.Div:
-    """Model/source dropdown, probe kind radio and layer dropdown, preset to the best layer of the preferred set."""
+def probe_controls(
+    ctx: AppContext, prefix: str, show_kind: bool = True, show_layer: bool = True, state: dict | None = None
+) -> html.Div:
+    """Model/source dropdown, probe kind radio and layer dropdown, preset to the best layer of the preferred set.
+
+    `state` (from a permalink, or a page's own default) may name `model`, `source`, `kind` and `layer`; a value the
+    lake does not hold falls back to the default."""
+    state = state or {}
     pairs = ctx.models_sources()
-    model, source = pairs[0]
+    wanted = (state.get("model"), state.get("source", ctx.source))
+    model, source = wanted if wanted in pairs else pairs[0]
     kinds = ctx.kinds(model, source)
-    layers = ctx.layers(model, source, kinds[0])
-    best = ctx.best_layer(model, source, kinds[0])
+    kind = state.get("kind") if state.get("kind") in kinds else kinds[0]
+    layers = ctx.layers(model, source, kind)
+    best = ctx.best_layer(model, source, kind)
+    layer = int(state["layer"]) if str(state.get("layer", "")).isdigit() and int(state["layer"]) in layers else best
     controls = [
         labelled(
             "Probes",
@@ -69,16 +78,22 @@ def probe_controls(ctx: AppContext, prefix: str, show_kind: bool = True, show_la
         ),
         labelled(
             "Mode",
-            dcc.RadioItems(id=f"{prefix}-kind", options=kinds, value=kinds[0], inline=True, className="radio-inline"),
+            dcc.RadioItems(id=f"{prefix}-kind", options=kinds, value=kind, inline=True, className="radio-inline"),
             "kind" if show_kind else "kind hidden",
         ),
         labelled(
             "Layer",
-            dcc.Dropdown(id=f"{prefix}-layer", options=layer_options(layers, best), value=best, clearable=False),
+            dcc.Dropdown(id=f"{prefix}-layer", options=layer_options(layers, best), value=layer, clearable=False),
             "layer" if show_layer else "layer hidden",
         ),
     ]
     return html.Div(controls, className="controls-row")
+
+
+def probe_state(value: str | None, kind: str | None, layer: int | None) -> dict:
+    """The probe pickers' values as permalink state."""
+    model, source = parse_probe_value(value)
+    return {"model": model, "source": source, "kind": kind, "layer": layer}
 
 
 def layer_options(layers: list[int], best: int | None) -> list[dict]:
@@ -89,8 +104,9 @@ def labelled(label: str, control, class_name: str = "") -> html.Div:
     return html.Div([html.Label(label), control], className=f"control {class_name}".strip())
 
 
-def register_probe_controls(app, ctx: AppContext, prefix: str) -> None:
-    """Keeps the kind and layer pickers of one page consistent with the chosen model/source."""
+def register_probe_controls(app, ctx: AppContext, prefix: str, pick_layer=None) -> None:
+    """Keeps the kind and layer pickers of one page consistent with the chosen model/source; the layer goes to the
+    best one, or to `pick_layer(layers)` where a page defaults to another (steering)."""
 
     @app.callback(
         Output(f"{prefix}-kind", "options"),
@@ -112,4 +128,5 @@ def register_probe_controls(app, ctx: AppContext, prefix: str) -> None:
     def layers_for(value, kind):
         model, source = parse_probe_value(value)
         best = ctx.best_layer(model, source, kind)
-        return layer_options(ctx.layers(model, source, kind), best), best
+        layers = ctx.layers(model, source, kind)
+        return layer_options(layers, best), (pick_layer(layers) if pick_layer else best)

@@ -37,7 +37,7 @@ class LiveScores:
     tokens: list[str]
     offsets: list[tuple[int, int]]
     scores: np.ndarray
-    """(n_tokens, n_emotions) float32."""
+    """(n_tokens, n_emotions) float32 cosines of each token's centred residual with each probe."""
     emotions: list[str]
 
     def ranks(self) -> np.ndarray:
@@ -98,4 +98,5 @@ class LiveScorer:
         self.forward_passes += 1
         if not scored.tokens:
             raise EmolakeError("the text is a single token: give at least two tokens of text")
-        return LiveScores(text, scored.tokens, scored.offsets, scored.scores[pair], scored.emotions[pair])
+        # Cosines, not raw projections: the scale `nearest` and `classify` print, so the viewer and the CLI agree.
+        return LiveScores(text, scored.tokens, scored.offsets, scored.cosines(pair), scored.emotions[pair])

@@ -50,3 +50,18 @@ def cli(capsys):
         return code, captured.out, captured.err
 
     return run
+
+
+@pytest.fixture(scope="session")
+def two_model_lake(tiny_lake, tmp_path_factory):
+    """The tiny lake plus a second tiny random model of another depth (6 layers) on the same texts, evaluated after
+    the first: what `make compare` builds, in seconds (read-only for tests)."""
+    from etl import runner
+    from etl.config import load_preset
+
+    lake = tmp_path_factory.mktemp("two-models") / "lake"
+    shutil.copytree(tiny_lake, lake)
+    preset = load_preset("tiny", lake=lake, model="tiny-random-6")
+    for stage in ("generate", "extract", "probes", "evaluate"):
+        runner.execute(stage, preset)
+    return lake

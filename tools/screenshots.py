@@ -60,9 +60,15 @@ def use_sql(driver) -> None:
     wait_for(driver, "#sql-row-count", text="10 rows", timeout=60)
 
 
+def use_probe(driver) -> None:
+    wait_for(driver, "#probe-histogram .barlayer .point", timeout=60)
+
+
 PAGES = {
     "/": ("token-viewer", use_token_viewer),
     "/map": ("emotion-map", use_map),
+    "/probe": ("probe", use_probe),
+    "/compare": ("compare", None),
     "/quality": ("probe-quality", None),
     "/data": ("dataset", use_dataset),
     "/sql": ("sql-console", use_sql),
@@ -83,6 +89,8 @@ def main(argv: list[str] | None = None) -> list[Path]:
     parser.add_argument("--lake", default="lake")
     parser.add_argument("--out", type=Path, default=Path("docs"))
     parser.add_argument("--width", type=int, default=1400)
+    parser.add_argument("--pages", nargs="+", choices=sorted(PAGES), help="only these paths (default: every page)")
+    parser.add_argument("--query", default="", help="a query string for the chosen pages (a permalink's state)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     app = create_app(args.lake)
@@ -91,8 +99,10 @@ def main(argv: list[str] | None = None) -> list[Path]:
     try:
         with serve_in_thread(app) as url:
             for path, (name, use) in PAGES.items():
+                if args.pages and path not in args.pages:
+                    continue
                 driver.set_window_size(args.width, 1000)
-                open_page(driver, url, path, timeout=180)
+                open_page(driver, url, path + (f"?{args.query.lstrip('?')}" if args.query else ""), timeout=180)
                 if use is not None:
                     use(driver)
                 target = args.out / f"dashboard-{name}.png"

@@ -6,6 +6,7 @@ from dash import Input, Output, State, dash_table, dcc, html, no_update
 
 from dashboards.components import GRAPH_CONFIG, card, cell_style, empty_state, error_box, labelled, page_header
 from dashboards.context import AppContext
+from dashboards.permalink import encode, parse
 from dashboards.tokens import heatmap_figure, p99, token_text, top_emotions
 from etl.errors import EmolakeError
 
@@ -15,21 +16,44 @@ MAX_ROWS = 500
 TABLE_COLUMNS = ("text_id", "corpus", "source", "emotion", "topic", "words", "preview")
 
 
-def layout(ctx: AppContext):
+def layout(ctx: AppContext, query: str = ""):
     header = page_header(TITLE, "Browse the texts the probes were built from, and how generation went.")
     if not ctx.reader.has("texts"):
         return html.Div([header, empty_state("The lake has no texts yet.", ctx.reader.target("texts"))])
+    state = parse(query)
+    corpora = [c for c in state.get("corpus", "").split(",") if c]
     return html.Div(
         [
+            dcc.Location(id="ds-url", refresh=False),
             header,
             html.Div(
                 [
-                    labelled("Corpus", dcc.Dropdown(id="ds-corpus", options=distinct(ctx, "corpus"), multi=True)),
-                    labelled("Source", dcc.Dropdown(id="ds-source", options=distinct(ctx, "source"))),
-                    labelled("Emotion", dcc.Dropdown(id="ds-emotion", options=distinct(ctx, "emotion"))),
-                    labelled("Topic", dcc.Dropdown(id="ds-topic", options=distinct(ctx, "topic"))),
                     labelled(
-                        "Contains", dcc.Input(id="ds-search", type="text", debounce=True, placeholder="word or phrase")
+                        "Corpus",
+                        dcc.Dropdown(
+                            id="ds-corpus", options=distinct(ctx, "corpus"), value=corpora or None, multi=True
+                        ),
+                    ),
+                    labelled(
+                        "Source",
+                        dcc.Dropdown(id="ds-source", options=distinct(ctx, "source"), value=state.get("source")),
+                    ),
+                    labelled(
+                        "Emotion",
+                        dcc.Dropdown(id="ds-emotion", options=distinct(ctx, "emotion"), value=state.get("emotion")),
+                    ),
+                    labelled(
+                        "Topic", dcc.Dropdown(id="ds-topic", options=distinct(ctx, "topic"), value=state.get("topic"))
+                    ),
+                    labelled(
+                        "Contains",
+                        dcc.Input(
+                            id="ds-search",
+                            type="text",
+                            debounce=True,
+                            placeholder="word or phrase",
+                            value=state.get("q", ""),
+                        ),
                     ),
                 ],
                 className="controls-row",
@@ -199,6 +223,7 @@ def register(app, ctx: AppContext) -> None:
         Output("ds-table", "data"),
         Output("ds-table", "active_cell"),
         Output("ds-count", "children"),
+        Output("ds-url", "search"),
         Input("ds-corpus", "value"),
         Input("ds-source", "value"),
         Input("ds-emotion", "value"),
@@ -209,7 +234,8 @@ def register(app, ctx: AppContext) -> None:
         rows, total = filter_texts(ctx, corpora, source, emotion, topic, search)
         shown = f"showing the first {len(rows)}" if total > len(rows) else "showing all"
         rows = [{**row, "id": row["text_id"]} for row in rows]
-        return rows, None, f"{total} texts match; {shown}. Click a row to open it."
+        state = {"corpus": ",".join(corpora or []), "source": source, "emotion": emotion, "topic": topic, "q": search}
+        return rows, None, f"{total} texts match; {shown}. Click a row to open it.", "?" + encode(state)
 
     @app.callback(
         Output("ds-detail", "children"),

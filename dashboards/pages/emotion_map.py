@@ -8,7 +8,7 @@ norms and the emotion groups of the catalog as clusters.
 from __future__ import annotations
 
 import numpy as np
-from dash import Input, Output, State, dcc, html
+from dash import Input, Output, dcc, html
 
 from dashboards.components import (
     GRAPH_CONFIG,
@@ -18,9 +18,12 @@ from dashboards.components import (
     page_header,
     parse_probe_value,
     probe_controls,
+    probe_state,
     register_probe_controls,
 )
 from dashboards.context import AppContext
+from dashboards.pages.probe import excerpt, highlighted, histogram
+from dashboards.permalink import encode, parse
 from etl import catalog
 
 PATH = "/map"
@@ -28,25 +31,29 @@ TITLE = "Emotion map"
 PREFIX = "map"
 COLOUR_BY = {"valence": "valence", "arousal": "arousal", "cluster": "cluster"}
 NEIGHBOURS = 8
-STORIES = 3
+EXAMPLES = 2
+LABEL_GAP = 0.07
 
 
-def layout(ctx: AppContext):
+def layout(ctx: AppContext, query: str = ""):
     header = page_header(TITLE, "The probes of one layer, projected on their first two principal components.")
     if not ctx.models_sources():
         return html.Div([header, empty_state("The lake has no probes yet.", ctx.reader.target("probes"))])
+    state = parse(query)
     return html.Div(
         [
+            dcc.Location(id="map-url", refresh=False),
+            dcc.Store(id="map-emotion", data=state.get("emotion")),
             header,
             html.Div(
                 [
-                    probe_controls(ctx, PREFIX),
+                    probe_controls(ctx, PREFIX, state=state),
                     labelled(
                         "Colour by",
                         dcc.RadioItems(
                             id="map-colour",
                             options=list(COLOUR_BY),
-                            value="valence",
+                            value=state.get("colour") if state.get("colour") in COLOUR_BY else "valence",
                             inline=True,
                             className="radio-inline",
                         ),
@@ -115,10 +122,11 @@ def map_figure(points: list[dict], colour_by: str):
     import plotly.graph_objects as go
 
     figure = go.Figure()
+    labels = labelled_points(points)
     if colour_by == "cluster":
         for cluster in sorted({p["cluster"] for p in points}):
             group = [p for p in points if p["cluster"] == cluster]
-            figure.add_trace(scatter(go, group, name=str(cluster), marker={"size": 10}))
+            figure.add_trace(scatter(go, group, name=str(cluster), marker={"size": 10}, labels=labels))
     else:
         rated = [p for p in points if p[colour_by] is not None]
         unrated = [p for p in points if p[colour_by] is None]
@@ -130,8 +138,11 @@ def map_figure(points: list[dict], colour_by: str):
             "showscale": True,
             "colorbar": {"title": {"text": colour_by}, "thickness": 12},
         }
-        figure.add_trace(scatter(go, rated, name=f"rated ({colour_by})", marker=marker))
-        figure.add_trace(scatter(go, unrated, name="not rated", marker={"size": 8, "color": "#c4c4c4"}))
+        # The colour bar is this trace's legend: a legend entry would show one arbitrary colour of the scale.
+        figure.add_trace(
+            scatter(go, rated, name=f"rated ({colour_by})", marker=marker, showlegend=False, labels=labels)
+        )
+        figure.add_trace(scatter(go, unrated, name="not rated", marker={"size": 8, "color": "#c4c4c4"}, labels=labels))
     figure.update_layout(
         template="plotly_white",
         height=620,
@@ -144,12 +155,35 @@ def map_figure(points: list[dict], colour_by: str):
     return figure
 
 
-def scatter(go, points: list[dict], name: str, marker: dict):
+def labelled_points(points: list[dict], min_gap: float = LABEL_GAP) -> set[str]:
+    """Emotions whose label is drawn: the outermost first, then any point at least `min_gap` (in shares of the
+    map's width and height) from every labelled one, so labels do not pile up in the crowded middle; the rest
+    show their name on hover."""
+    if not points:
+        return set()
+    xs, ys = [p["pc1"] for p in points], [p["pc2"] or 0.0 for p in points]
+    width, height = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    cx, cy = sum(xs) / len(xs), sum(ys) / len(ys)
+    scaled = {p["emotion"]: ((p["pc1"] - cx) / width, ((p["pc2"] or 0.0) - cy) / height) for p in points}
+    order = sorted(scaled, key=lambda e: (-(scaled[e][0] ** 2 + scaled[e][1] ** 2), e))
+    kept: list[tuple[float, float]] = []
+    chosen = set()
+    for emotion in order:
+        x, y = scaled[emotion]
+        if all(abs(x - a) > min_gap or abs(y - b) > min_gap / 2 for a, b in kept):
+            kept.append((x, y))
+            chosen.add(emotion)
+    return chosen
+
+
+def scatter(go, points: list[dict], name: str, marker: dict, showlegend: bool = True, labels: set | None = None):
+    labels = labels if labels is not None else {p["emotion"] for p in points}
     return go.Scatter(
         x=[p["pc1"] for p in points],
         y=[p["pc2"] for p in points],
         mode="markers+text",
-        text=[p["emotion"] for p in points],
+        showlegend=showlegend,
+        text=[p["emotion"] if p["emotion"] in labels else "" for p in points],
         textposition="top center",
         textfont={"size": 9, "color": "#555"},
         customdata=[p["emotion"] for p in points],
@@ -179,25 +213,62 @@ def detail(ctx: AppContext, value: str, kind: str, layer: int, emotion: str):
         ],
         id="map-neighbours",
     )
-    stories = []
-    if ctx.reader.has("stories"):
-        stories = ctx.reader.rows(
-            "select text_id, source, topic, text from stories where emotion = ? order by source, text_id limit ?",
-            [emotion, STORIES],
-        )
-    story_items = [
-        html.Blockquote([html.Small(f"{s['source']} · {s['topic']}"), html.P(s["text"][:420])]) for s in stories
-    ] or [html.P("No stories with this emotion in the lake.", className="muted")]
     return html.Div(
         [
             html.H4(emotion, id="map-selected"),
             html.P(f"group: {catalog.group_of().get(emotion, 'other')}", className="muted"),
             html.H5("Nearest emotions (cosine of probes)"),
             near,
-            html.H5("Example stories"),
-            *story_items,
+            html.H5("Top-scoring lake texts"),
+            *evidence(ctx, model, source, kind, emotion),
         ]
     )
+
+
+def labelled_stories(ctx: AppContext, emotion: str) -> list:
+    """Before `make evaluate`: stories labelled with the emotion (not yet the texts its probe scores highest)."""
+    stories = []
+    if ctx.reader.has("stories"):
+        stories = ctx.reader.rows(
+            "select text_id, source, topic, text from stories where emotion = ? order by source, text_id limit ?",
+            [emotion, EXAMPLES],
+        )
+    note = html.P(
+        [
+            "Stories labelled with it; ",
+            html.Code(ctx.reader.target("probe_examples")),
+            " adds the texts its probe scores highest.",
+        ],
+        className="muted",
+    )
+    quotes = [
+        html.Blockquote([html.Small(f"{s['source']} · {s['topic']}"), html.P(excerpt(s["text"], 420))]) for s in stories
+    ] or [html.P("No stories with this emotion in the lake.", className="muted")]
+    return [note, *quotes]
+
+
+def evidence(ctx: AppContext, model: str, source: str, kind: str, emotion: str) -> list:
+    """The probe's best stories and short texts (per-token cosines where stored), its score histogram over the
+    lake, and a link to its Probe page (all from `probe_examples` / `probe_histograms`)."""
+    if not ctx.reader.has("probe_examples"):
+        return labelled_stories(ctx, emotion)
+    rows = ctx.reader.rows(
+        "select layer, domain, text, score, tokens, token_scores from probe_examples where model = ? and source = ? "
+        "and kind = ? and emotion = ? and rank <= ? order by domain desc, rank",
+        [model, source, kind, emotion, EXAMPLES],
+    )
+    quotes = [
+        html.Blockquote(
+            [html.Small(f"{r['domain']} · cosine {r['score']:+.3f}"), html.P(highlighted(r), className="example-text")]
+        )
+        for r in rows
+    ] or [html.P("No examples for this probe.", className="muted")]
+    if rows:
+        figure = histogram(ctx, model, source, kind, emotion).update_layout(height=220, showlegend=False)
+        quotes.append(dcc.Graph(figure=figure, config=GRAPH_CONFIG, id="map-histogram"))
+    href = "/probe?" + encode({"model": model, "source": source, "kind": kind, "emotion": emotion})
+    layer = f" (layer {rows[0]['layer']}, the best)" if rows else ""
+    return [*quotes, html.A(f"All evidence for {emotion}{layer} on the Probe page →", href=href, id="map-probe-link")]
 
 
 def register(app, ctx: AppContext) -> None:
@@ -218,14 +289,24 @@ def register(app, ctx: AppContext) -> None:
         return map_figure(points, colour_by), f"{len(points)} emotions, layer {layer}; {where}."
 
     @app.callback(
-        Output("map-detail", "children"),
+        Output("map-emotion", "data"),
         Input("map-graph", "clickData"),
-        State("map-probeset", "value"),
-        State("map-kind", "value"),
-        State("map-layer", "value"),
         prevent_initial_call=True,
     )
-    def select(click, value, kind, layer):
-        if not click or not click.get("points"):
-            return "Click an emotion on the map."
-        return detail(ctx, value, kind, layer, click["points"][0]["customdata"])
+    def click(data):
+        return data["points"][0]["customdata"] if data and data.get("points") else None
+
+    @app.callback(
+        Output("map-detail", "children"),
+        Output("map-url", "search"),
+        Input("map-emotion", "data"),
+        Input("map-probeset", "value"),
+        Input("map-kind", "value"),
+        Input("map-layer", "value"),
+        Input("map-colour", "value"),
+    )
+    def select(emotion, value, kind, layer, colour_by):
+        url = "?" + encode(probe_state(value, kind, layer) | {"colour": colour_by, "emotion": emotion})
+        if not emotion or layer is None:
+            return "Click an emotion on the map.", url
+        return detail(ctx, value, kind, layer, emotion), url

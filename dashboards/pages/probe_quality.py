@@ -13,9 +13,11 @@ from dashboards.components import (
     page_header,
     parse_probe_value,
     probe_controls,
+    probe_state,
     register_probe_controls,
 )
 from dashboards.context import AppContext
+from dashboards.permalink import encode, parse
 from etl import catalog
 
 PATH = "/quality"
@@ -25,14 +27,15 @@ TABLE_ROWS = 500
 LOGIT_VIEWS = ("logit_lens", "evaluation_logit_lens")
 
 
-def layout(ctx: AppContext):
+def layout(ctx: AppContext, query: str = ""):
     header = page_header(TITLE, "Which layer separates the emotions best, and how the probes relate to each other.")
     if not ctx.models_sources():
         return html.Div([header, empty_state("The lake has no probes yet.", ctx.reader.target("probes"))])
     return html.Div(
         [
+            dcc.Location(id="pq-url", refresh=False),
             header,
-            probe_controls(ctx, PREFIX),
+            probe_controls(ctx, PREFIX, state=parse(query)),
             card(
                 "Layer curves",
                 html.Div(id="pq-curves"),
@@ -95,7 +98,8 @@ def curves(ctx: AppContext, model: str, kind: str, layer: int | None):
     if not rows:
         return empty_state(f"No evaluation of {kind} probes for {model}.", ctx.reader.target("evaluation_layers"))
     figure = make_subplots(rows=1, cols=2, subplot_titles=("held-out accuracy", "human norms and stability"))
-    for index, source in enumerate(sorted({r["source"] for r in rows})):
+    sources = sorted({r["source"] for r in rows})
+    for index, source in enumerate(sources):
         mine = [r for r in rows if r["source"] == source]
         colour = SOURCE_COLOURS[index % len(SOURCE_COLOURS)]
         layers = [r["layer"] for r in mine]
@@ -108,17 +112,69 @@ def curves(ctx: AppContext, model: str, kind: str, layer: int | None):
                     mode="lines+markers",
                     line={"dash": dash, "color": colour},
                     marker={"symbol": symbol},
+                    showlegend=False,
+                    hovertemplate=f"{source} · {column}<br>layer %{{x}}: %{{y:.3f}}<extra></extra>",
                 ),
                 row=1,
                 col=col,
             )
+    for trace in legend_keys(go, sources):
+        figure.add_trace(trace, row=1, col=1)
     chance = rows[0]["chance_top1"]
     figure.add_hline(y=chance, line_dash="dot", line_color="grey", annotation_text="chance top-1", row=1, col=1)
     if layer is not None:
         figure.add_vline(x=layer, line_color="#999", line_width=1)
-    figure.update_layout(template="plotly_white", height=380, margin={"l": 40, "r": 10, "t": 40, "b": 40})
+    figure.update_layout(
+        template="plotly_white",
+        height=420,
+        margin={"l": 40, "r": 10, "t": 40, "b": 40},
+        legend={"orientation": "h", "y": -0.2, "groupclick": "toggleitem"},
+    )
     figure.update_xaxes(title_text="layer")
     return dcc.Graph(figure=figure, config=GRAPH_CONFIG, id="pq-curves-graph")
+
+
+def legend_keys(go, sources: list[str]) -> list:
+    """A two-part legend instead of one entry per (source, column): line styles name the columns (in grey),
+    colours name the sources. The keys carry no data."""
+    keys = [
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="lines+markers",
+            name=column,
+            legendgroup="curve",
+            legendgrouptitle_text="curve",
+            line={"dash": dash, "color": "#666"},
+            marker={"symbol": symbol},
+            hoverinfo="skip",
+        )
+        for column, _, dash, symbol in CURVES
+    ]
+    keys += [
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="lines",
+            name=source,
+            legendgroup="source",
+            legendgrouptitle_text="source",
+            line={"color": SOURCE_COLOURS[index % len(SOURCE_COLOURS)], "width": 4},
+            hoverinfo="skip",
+        )
+        for index, source in enumerate(sources)
+    ]
+    return keys
+
+
+def group_ticks(emotions: list[str]) -> tuple[list[float], list[str], list[float]]:
+    """(tick positions at each group's middle, group names, boundaries between groups) of emotions in group order."""
+    group_of = catalog.group_of()
+    groups = [group_of.get(e, "other") for e in emotions]
+    starts = [i for i in range(len(groups)) if i == 0 or groups[i] != groups[i - 1]]
+    ends = [*starts[1:], len(groups)]
+    middles = [(a + b - 1) / 2 for a, b in zip(starts, ends, strict=True)]
+    return middles, [groups[a] for a in starts], [a - 0.5 for a in starts[1:]]
 
 
 def cosine_matrix(ctx: AppContext, model: str, source: str, kind: str, layer: int) -> tuple[list[str], np.ndarray, str]:
@@ -155,27 +211,42 @@ def cosine_figure(ctx: AppContext, model: str, source: str, kind: str, layer: in
     import plotly.graph_objects as go
 
     emotions, cosines, where = cosine_matrix(ctx, model, source, kind, layer)
+    names = np.array(emotions, dtype=object)
     figure = go.Figure(
         go.Heatmap(
             z=cosines,
-            x=emotions,
-            y=emotions,
+            customdata=np.stack(np.broadcast_arrays(names[:, None], names[None, :]), axis=-1),
             colorscale="RdBu_r",
             zmin=-1,
             zmax=1,
             zmid=0,
-            hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>",
+            hovertemplate="%{customdata[0]} · %{customdata[1]}: %{z:.3f}<extra></extra>",
             colorbar={"thickness": 12},
         )
     )
-    labels = len(emotions) <= 60
+    # Every emotion's name fits only on small sets; large ones are labelled by group, with a line between groups.
+    middles, groups, boundaries = group_ticks(emotions)
+    each = len(emotions) <= 60
+    ticks = (
+        {"tickvals": list(range(len(emotions))), "ticktext": emotions}
+        if each
+        else {"tickvals": middles, "ticktext": groups}
+    )
+    for edge in boundaries:
+        for axis in ("x", "y"):
+            line = (
+                {"x0": edge, "x1": edge, "y0": -0.5, "y1": len(emotions) - 0.5}
+                if axis == "x"
+                else {"y0": edge, "y1": edge, "x0": -0.5, "x1": len(emotions) - 0.5}
+            )
+            figure.add_shape(type="line", line={"color": "#333", "width": 0.6}, **line)
     figure.update_layout(
         template="plotly_white",
         height=min(900, max(450, 12 * len(emotions) + 140)),
-        margin={"l": 100 if labels else 20, "r": 10, "t": 30, "b": 100 if labels else 20},
+        margin={"l": 110, "r": 10, "t": 30, "b": 110},
         title={"text": f"{len(emotions)} probes, layer {layer}, {where}", "font": {"size": 12}},
-        yaxis={"autorange": "reversed", "showticklabels": labels},
-        xaxis={"showticklabels": labels},
+        yaxis={"autorange": "reversed", "tickfont": {"size": 10}, "showgrid": False, **ticks},
+        xaxis={"tickangle": -60, "tickfont": {"size": 10}, "showgrid": False, **ticks},
     )
     return figure
 
@@ -196,8 +267,9 @@ def view_table(ctx: AppContext, view: str, filters: dict, table_id: str):
         page_size=15,
         sort_action="native",
         filter_action="native",
-        style_table={"overflowX": "auto"},
-        style_cell=cell_style(),
+        style_table={"overflowX": "auto", "maxWidth": "100%"},
+        style_cell=cell_style(max_width=320),
+        tooltip_duration=None,
     )
 
 
@@ -239,6 +311,7 @@ def register(app, ctx: AppContext) -> None:
         Output("pq-cosines", "figure"),
         Output("pq-logit", "children"),
         Output("pq-transfer", "children"),
+        Output("pq-url", "search"),
         Input("pq-probeset", "value"),
         Input("pq-kind", "value"),
         Input("pq-layer", "value"),
@@ -247,4 +320,5 @@ def register(app, ctx: AppContext) -> None:
         model, source = parse_probe_value(value)
         filters = {"model": model, "source": source, "kind": kind, "layer": layer}
         figure = cosine_figure(ctx, model, source, kind, layer) if layer is not None else {}
-        return curves(ctx, model, kind, layer), figure, logit_lens(ctx, filters), transfer(ctx, filters)
+        url = "?" + encode(probe_state(value, kind, layer))
+        return curves(ctx, model, kind, layer), figure, logit_lens(ctx, filters), transfer(ctx, filters), url

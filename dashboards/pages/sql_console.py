@@ -11,6 +11,7 @@ from dash import ctx as callback_context
 from dashboards.components import card, cell_style, error_box, page_header
 from dashboards.context import AppContext
 from dashboards.data import ROW_LIMIT, TIME_LIMIT_S, saved_queries
+from dashboards.permalink import encode, parse
 from etl.errors import EmolakeError
 
 PATH = "/sql"
@@ -18,10 +19,11 @@ TITLE = "SQL"
 DEFAULT_SQL = "select corpus, source, count(*) as n_texts\nfrom texts\ngroup by all\norder by all"
 
 
-def layout(ctx: AppContext):
+def layout(ctx: AppContext, query: str = ""):
     saved = saved_queries()
     return html.Div(
         [
+            dcc.Location(id="sql-url", refresh=False),
             page_header(
                 TITLE,
                 f"Read-only SQL over the lake's views (SELECT only, {ROW_LIMIT:,} rows, "
@@ -45,7 +47,11 @@ def layout(ctx: AppContext):
                                 className="saved-queries",
                             ),
                             dcc.Textarea(
-                                id="sql-text", value=DEFAULT_SQL, className="sql-input", rows=8, spellCheck=False
+                                id="sql-text",
+                                value=parse(query).get("q", DEFAULT_SQL),
+                                className="sql-input",
+                                rows=8,
+                                spellCheck=False,
                             ),
                             html.Div(
                                 [
@@ -131,6 +137,7 @@ def register(app, ctx: AppContext) -> None:
         Output("sql-text", "value"),
         Output("sql-status", "children"),
         Output("sql-result", "children"),
+        Output("sql-url", "search"),
         Input("sql-run", "n_clicks"),
         Input({"type": "sql-saved", "name": ALL}, "n_clicks"),
         State("sql-text", "value"),
@@ -139,7 +146,7 @@ def register(app, ctx: AppContext) -> None:
         trigger = callback_context.triggered_id
         if isinstance(trigger, dict):
             sql = saved.get(trigger["name"], sql)
-        return (sql, *run_query(ctx, sql))
+        return (sql, *run_query(ctx, sql), "?" + encode({"q": sql}))
 
     @app.callback(
         Output("sql-download", "data"),

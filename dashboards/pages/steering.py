@@ -16,10 +16,12 @@ from dashboards.components import (
     page_header,
     parse_probe_value,
     probe_controls,
+    probe_state,
     register_probe_controls,
 )
 from dashboards.context import AppContext
 from dashboards.live import LiveScores
+from dashboards.permalink import encode, parse
 from dashboards.tokens import p99, token_text
 from etl.errors import EmolakeError
 
@@ -40,7 +42,7 @@ _steerers: dict[tuple[str, str], object] = {}
 _steerers_lock = threading.Lock()
 
 
-def layout(ctx: AppContext):
+def layout(ctx: AppContext, query: str = ""):
     header = page_header(
         TITLE,
         "Add an emotion's probe vector to the residual stream at one layer and compare the continuation with the "
@@ -48,10 +50,13 @@ def layout(ctx: AppContext):
     )
     if not ctx.models_sources():
         return html.Div([header, empty_state("The lake has no probes yet.", ctx.reader.target("probes"))])
+    state = {k: v for k, v in parse(query).items() if k != "kind"}
     return html.Div(
         [
+            dcc.Location(id="st-url", refresh=False),
+            dcc.Store(id="st-wanted-emotion", data=state.get("emotion")),
             header,
-            probe_controls(ctx, PREFIX, show_kind=False),
+            probe_controls(ctx, PREFIX, show_kind=False, state=default_state(ctx) | state),
             html.Div(
                 [
                     labelled("Emotion", dcc.Dropdown(id="st-emotion", clearable=False), "emotion"),
@@ -72,10 +77,17 @@ def layout(ctx: AppContext):
             ),
             labelled(
                 "Strength (fraction of the residual norm)",
-                dcc.Slider(id="st-strength", min=-0.5, max=1.0, step=0.05, value=0.2, marks=STRENGTH_MARKS),
+                dcc.Slider(
+                    id="st-strength",
+                    min=-0.5,
+                    max=1.0,
+                    step=0.05,
+                    value=float(state["strength"]) if is_number(state.get("strength")) else 0.2,
+                    marks=STRENGTH_MARKS,
+                ),
                 "strength",
             ),
-            dcc.Textarea(id="st-prompt", value=EXAMPLE, className="text-input", rows=2),
+            dcc.Textarea(id="st-prompt", value=state.get("prompt", EXAMPLE), className="text-input", rows=2),
             html.Button("Steer", id="st-run", n_clicks=0, className="primary"),
             html.Div(id="st-status"),
             dcc.Loading(html.Div(id="st-result"), delay_show=300),
@@ -87,6 +99,29 @@ def layout(ctx: AppContext):
             ),
         ]
     )
+
+
+def default_layer(layers: list[int]) -> int | None:
+    """The layer `emolake steer` steers by default (the default preset's steering layer, else a third of the depth),
+    or the nearest layer with probes. Probes read emotions best deeper (the best layer), but steering there mostly
+    breaks fluency; the preset's layer is where the strengths were calibrated (README, "Steering")."""
+    from etl.config import load_preset
+    from etl.stages.steer import steered_layers
+
+    if not layers:
+        return None
+    depth = max(layers) + 1
+    try:
+        (wanted, *_) = steered_layers(load_preset("default").steer, depth)
+    except EmolakeError:  # a model shallower than the preset's layer: a third of its depth, as the CLI does
+        wanted = depth // 3
+    return min(layers, key=lambda layer: (abs(layer - wanted), layer))
+
+
+def default_state(ctx: AppContext) -> dict:
+    """The pickers' first values: the preferred probe set at the steering default layer."""
+    model, source = ctx.models_sources()[0]
+    return {"model": model, "source": source, "kind": KIND, "layer": default_layer(ctx.layers(model, source, KIND))}
 
 
 def emotion_options(ctx: AppContext, value: str, layer: int | None) -> list[str]:
@@ -279,7 +314,21 @@ def sweep_section(ctx: AppContext):
 
 
 def register(app, ctx: AppContext) -> None:
-    register_probe_controls(app, ctx, PREFIX)
+    register_probe_controls(app, ctx, PREFIX, pick_layer=default_layer)
+
+    @app.callback(
+        Output("st-url", "search"),
+        Input("st-probeset", "value"),
+        Input("st-layer", "value"),
+        Input("st-emotion", "value"),
+        Input("st-strength", "value"),
+        Input("st-run", "n_clicks"),
+        State("st-prompt", "value"),
+    )
+    def remember(value, layer, emotion, strength, _clicks, prompt):
+        """The steering setting as the URL query (a permalink)."""
+        state = probe_state(value, KIND, layer) | {"emotion": emotion, "strength": strength, "prompt": prompt}
+        return "?" + encode({k: v for k, v in state.items() if k != "kind"})
 
     @app.callback(
         Output("st-emotion", "options"),
@@ -287,11 +336,14 @@ def register(app, ctx: AppContext) -> None:
         Input("st-probeset", "value"),
         Input("st-layer", "value"),
         State("st-emotion", "value"),
+        State("st-wanted-emotion", "data"),
     )
-    def emotions_for(value, layer, current):
+    def emotions_for(value, layer, current, wanted):
         options = emotion_options(ctx, value, layer)
         if current in options:
             return options, current
+        if wanted in options:  # the permalink's emotion, on first draw
+            return options, wanted
         return options, ("afraid" if "afraid" in options else (options[0] if options else None))
 
     @app.callback(
@@ -319,3 +371,11 @@ def register(app, ctx: AppContext) -> None:
             className="muted",
         )
         return comparison_view(result, steerer.score_layer), note
+
+
+def is_number(value: str | None) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True

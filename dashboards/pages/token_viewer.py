@@ -13,9 +13,11 @@ from dashboards.components import (
     page_header,
     parse_probe_value,
     probe_controls,
+    probe_state,
     register_probe_controls,
 )
 from dashboards.context import AppContext
+from dashboards.permalink import encode, parse
 from dashboards.tokens import heatmap_figure, p99, shown_emotions, span_table, token_text
 from etl import catalog
 from etl.errors import EmolakeError
@@ -28,18 +30,22 @@ EXAMPLE = (
     "I lay still and listened to slow footsteps on the stairs, then my sister's voice: "
     '"Surprise! I caught the early flight home!" I laughed so hard I cried.'
 )
+MAX_URL_TEXT = 2000
+"""Longest text a permalink carries."""
 SPAN_HINT = "Drag across the text above to rank all emotions over the tokens you select."
 
 
-def layout(ctx: AppContext):
+def layout(ctx: AppContext, query: str = ""):
     header = page_header(TITLE, "Paste a text and watch each emotion's probe score rise and fall, token by token.")
     if not ctx.models_sources():
         return html.Div([header, empty_state("The lake has no probes yet.", ctx.reader.target("probes"))])
+    state = parse(query)
     return html.Div(
         [
+            dcc.Location(id="tv-url", refresh=False),
             header,
-            probe_controls(ctx, PREFIX),
-            dcc.Textarea(id="tv-text", value=EXAMPLE, className="text-input", rows=5),
+            probe_controls(ctx, PREFIX, state=state),
+            dcc.Textarea(id="tv-text", value=state.get("text", EXAMPLE)[:MAX_URL_TEXT], className="text-input", rows=5),
             html.Div(
                 [
                     html.Button("Score", id="tv-score", n_clicks=0, className="primary"),
@@ -130,6 +136,18 @@ def rank_span(ctx: AppContext, span: dict | None, text: str, value: str, kind: s
 
 def register(app, ctx: AppContext) -> None:
     register_probe_controls(app, ctx, PREFIX)
+
+    @app.callback(
+        Output("tv-url", "search"),
+        Input("tv-score", "n_clicks"),
+        Input("tv-probeset", "value"),
+        Input("tv-kind", "value"),
+        Input("tv-layer", "value"),
+        State("tv-text", "value"),
+    )
+    def remember(_clicks, value, kind, layer, text):
+        """The scored text and probe set as the URL query (a permalink)."""
+        return "?" + encode(probe_state(value, kind, layer) | {"text": (text or "")[:MAX_URL_TEXT]})
 
     @app.callback(
         Output("tv-emotions", "options"),

@@ -251,6 +251,9 @@ class EvaluateConfig:
     """Load the probed model for the logit lens, the dose curve and the implicit scenarios."""
     report: bool = True
     """Write the HTML report (`reports/<model>/report.html`) with its plots."""
+    example_tokens: int = 1
+    """Per-token cosines are stored for this many top examples of each expression, short and pooled probe and
+    domain (`probe_examples`, the dashboard's Probe page); 0 stores none and does not load the model for them."""
 
     def __post_init__(self) -> None:
         if self.folds < 2:
@@ -258,6 +261,8 @@ class EvaluateConfig:
         object.__setattr__(self, "sources", check_sources("evaluate.sources", self.sources))
         if not isinstance(self.clusters, int) or self.clusters < 2:
             raise EmolakeError(f"evaluate.clusters = {self.clusters!r}: use an integer of 2 or more")
+        if not isinstance(self.example_tokens, int) or not 0 <= self.example_tokens <= 5:
+            raise EmolakeError(f"evaluate.example_tokens = {self.example_tokens!r}: use an integer from 0 to 5")
         if not isinstance(self.lens_tokens, int) or not 1 <= self.lens_tokens <= 100:
             raise EmolakeError(f"evaluate.lens_tokens = {self.lens_tokens!r}: use an integer from 1 to 100")
         from etl.catalog import emotions

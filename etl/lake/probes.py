@@ -237,7 +237,7 @@ def default_set(lake: Lake, model: str, source: str) -> tuple[str, int]:
         )
         indexed = {(k, layer) for _, _, s, k, layer in probe_sets(lake) if s == source}
         for kind, layer, _ in rows:
-            if (kind, layer) in indexed and lake.faiss_path(model, source, kind, layer).exists():
+            if (kind, layer) in indexed and lake.exists(lake.faiss_path(model, source, kind, layer)):
                 return kind, layer
     return "expression", best_layer(lake, model, source, "expression")
 

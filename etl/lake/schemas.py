@@ -169,3 +169,59 @@ STEERING_RUNS = pa.schema(
     ]
 )
 """One row per steering setting, prompt and seed of a sweep."""
+
+MODEL_AGREEMENT = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("layer", pa.int32()),
+        ("n_layers", pa.int32()),
+        ("relative_depth", pa.float64()),
+        ("other_model", pa.string()),
+        ("other_layer", pa.int32()),
+        ("other_n_layers", pa.int32()),
+        ("other_relative_depth", pa.float64()),
+        ("n_emotions", pa.int32()),
+        ("cosine_spearman", pa.float64()),
+        ("valence_spearman", pa.float64()),
+        ("created_at", pa.string()),
+    ]
+)
+"""Cross-model agreement of one probe kind, written by the evaluated model: its best layer and depth, and per other
+model in the lake (null `other_*` when there is none) the Spearman r between the two cosine matrices' upper
+triangles and between the emotions' valence-axis (oriented PC1) coordinates, over the emotions both share.
+`relative_depth` = (layer + 1) / n_layers: the share of the model's blocks the residual stream has passed."""
+
+PROBE_EXAMPLES = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("layer", pa.int32()),
+        ("emotion", pa.string()),
+        ("domain", pa.string()),
+        ("rank", pa.int32()),
+        ("text_id", pa.string()),
+        ("corpus", pa.string()),
+        ("label", pa.string()),
+        ("text", pa.string()),
+        ("score", pa.float64()),
+        ("tokens", pa.list_(pa.string())),
+        ("token_scores", pa.list_(pa.float32())),
+    ]
+)
+"""A probe's top-activating lake texts per domain (`story`, `short`), by the cosine of the text's centred mean
+residual with the probe; `label` is the text's own emotion (null: neutral); `tokens`/`token_scores` are per-token
+cosines of the probe (null when the evaluation did not load the model)."""
+
+PROBE_HISTOGRAMS = pa.schema(
+    [
+        ("kind", pa.string()),
+        ("layer", pa.int32()),
+        ("emotion", pa.string()),
+        ("domain", pa.string()),
+        ("bin_low", pa.float64()),
+        ("bin_high", pa.float64()),
+        ("n_texts", pa.int64()),
+        ("n_labelled", pa.int64()),
+    ]
+)
+"""A probe's score distribution over the lake's texts of one domain: counts per cosine bin, and how many of those
+texts are labelled with the probe's own emotion."""

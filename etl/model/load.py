@@ -90,6 +90,8 @@ def load_shape(spec: str) -> Loaded:
 def _load_raw(spec: str):
     if spec == "tiny-random":
         return tiny_random()
+    if spec.startswith("tiny-random-") and spec.removeprefix("tiny-random-").isdigit():
+        return tiny_random(int(spec.removeprefix("tiny-random-")))  # a second tiny model of another depth (tests)
     if spec.startswith("bundled:"):
         return _load_bundled(spec.removeprefix("bundled:"))
     return _load_hf(spec)
@@ -212,8 +214,8 @@ def tiny_tokenizer():
     return tokenizer
 
 
-def tiny_random():
-    """A 4-layer, 64-wide random Llama with seed 0 and the byte tokenizer."""
+def tiny_random(layers: int = 4):
+    """A 64-wide random Llama (4 layers unless told; `tiny-random-N` has N) with seed 0 and the byte tokenizer."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -222,7 +224,7 @@ def tiny_random():
         vocab_size=len(tokenizer),
         hidden_size=64,
         intermediate_size=128,
-        num_hidden_layers=4,
+        num_hidden_layers=layers,
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=1024,

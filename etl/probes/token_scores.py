@@ -7,7 +7,7 @@ Position 0 is never scored (an attention sink whose norm is ~100x the others).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,6 +26,14 @@ class TextScores:
     scores: dict[tuple[str, int], np.ndarray]
     """(kind, layer) -> (n_tokens, n_emotions) float32."""
     emotions: dict[tuple[str, int], list[str]]
+    norms: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    """(kind, layer) -> (n_tokens,) norm of each token's centred residual: scores / norms are cosines."""
+
+    def cosines(self, key: tuple[str, int]) -> np.ndarray:
+        """(n_tokens, n_emotions) cosine of each token's centred residual with each unit probe: the scale the CLI's
+        `nearest` uses for whole texts, so a token and a text read alike."""
+        norms = self.norms[key]
+        return (self.scores[key] / np.where(norms == 0, 1.0, norms)[:, None]).astype(np.float32)
 
 
 def score_texts(loaded, texts: list[str], probe_layers: dict[tuple[str, int], StoredProbes]) -> list[TextScores]:
@@ -45,13 +53,14 @@ def score_texts(loaded, texts: list[str], probe_layers: dict[tuple[str, int], St
     results = []
     for row, ids in enumerate(encoded["input_ids"]):
         n = len(ids)
-        scores, emotions = {}, {}
+        scores, emotions, norms = {}, {}, {}
         for (kind, layer), probes in probe_layers.items():
             hidden = captured[layer][row, 1:n].float().cpu().numpy()
-            centre = probes.centre_for(n)
-            scores[(kind, layer)] = ((hidden - centre) @ probes.vectors.T).astype(np.float32)
+            centred = hidden - probes.centre_for(n)
+            scores[(kind, layer)] = (centred @ probes.vectors.T).astype(np.float32)
+            norms[(kind, layer)] = np.linalg.norm(centred, axis=1).astype(np.float32)
             emotions[(kind, layer)] = probes.emotions
         offsets = [tuple(int(v) for v in span) for span in encoded["offset_mapping"][row][1:n]]
         tokens = [texts[row][start:end] or tokenizer.decode([ids[i + 1]]) for i, (start, end) in enumerate(offsets)]
-        results.append(TextScores(tokens, offsets, scores, emotions))
+        results.append(TextScores(tokens, offsets, scores, emotions, norms))
     return results

@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 from etl import progress
 from etl.config import EvaluateConfig
 from etl.errors import EmolakeError
-from etl.evaluation import classification, deflection, geometry, reliability, tables, transfer
+from etl.evaluation import classification, deflection, evidence_tables, geometry, reliability, tables, transfer
 from etl.lake import Lake, remove, vectors, write_table
 from etl.lake.probes import StoredProbes, best_of
 from etl.lake.probes import read as read_probes
@@ -33,7 +33,7 @@ from etl.runner import StageResult
 
 log = logging.getLogger("emolake")
 
-OUTPUT_SIGNATURE = tables.signature()
+OUTPUT_SIGNATURE = tables.signature() + evidence_tables.signature()
 """Part of the stage's run key: a lake evaluated before a schema change is evaluated again, once."""
 
 DEFAULT_EXPRESSION_SPACE_VARIANCE = 0.99
@@ -317,6 +317,7 @@ def run(config: EvaluateConfig) -> StageResult:
             merge_scenarios(out["evaluation_layers"], out.get("scenario_scores", []))
         result.rows_read += sum(len(p.emotions) for p in probe_sets.values())
         result.rows_written += write_source(lake, model, source, out, probe_sets)
+        result.rows_written += evidence_tables.write(lake, model, source, config)
         summary = summarise(out["evaluation_layers"])
         log.info("evaluate: %s: %s", source, summary)
         result.details[source] = summary

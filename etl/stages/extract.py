@@ -313,7 +313,13 @@ def run(config: ExtractConfig) -> StageResult:
         result.rows_written += outcome.column("rows_written")[0].as_py()
         skipped += outcome.column("skipped")[0].as_py()
     tokens = sum(shards.column("tokens").to_pylist())
-    result.details = {"texts": n_texts, "layers": len(layers), "skipped_short": skipped, "tokens": tokens}
+    result.details = {
+        "texts": n_texts,
+        "layers": len(layers),
+        "model_layers": loaded.n_layers,  # the depth a layer is relative to (model comparison reads it)
+        "skipped_short": skipped,
+        "tokens": tokens,
+    }
     if n_texts and config.runner.backend == "local":
         # Seconds include the shard writes: the figure is what the stage achieved, not the forward pass alone.
         seconds = time.perf_counter() - clock

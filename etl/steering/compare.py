@@ -212,6 +212,7 @@ def continuation_only(trace, start: int):
         offsets=[(b - start, e - start) for b, e in trace.offsets[first:]],
         scores={key: value[first:] for key, value in trace.scores.items()},
         emotions=trace.emotions,
+        norms={key: value[first:] for key, value in trace.norms.items()},
     )
 
 

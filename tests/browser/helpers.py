@@ -50,6 +50,8 @@ def chromium(width: int = 1400, height: int = 1000):
 READY = {
     "/": "#tv-tokens .tok",
     "/map": "#map-graph .scatterlayer .point",
+    "/probe": "#probe-examples .probe-example",
+    "/compare": "#cmp-curves .scatterlayer .trace",
     "/quality": "#pq-cosines .heatmaplayer",
     "/data": "#ds-table .dash-spreadsheet td",
     "/sql": "#sql-row-count",
@@ -72,7 +74,7 @@ def wait_for(driver, selector: str, timeout: float = 30.0, text: str | None = No
 
 def open_page(driver, base_url: str, path: str, timeout: float = 60.0):
     driver.get(base_url + path)
-    return wait_for(driver, READY[path], timeout)
+    return wait_for(driver, READY[path.partition("?")[0]], timeout)
 
 
 def replace_text(element, text: str) -> None:

@@ -60,7 +60,7 @@ def test_bad_presets_fail_with_a_message_naming_the_value(tmp_path, text, messag
 
 
 def test_unknown_preset_name_lists_the_known_ones():
-    with pytest.raises(EmolakeError, match="use one of default, full, paper, tiny"):
+    with pytest.raises(EmolakeError, match="use one of compare, default, full, paper, tiny"):
         load_preset("huge")
 
 

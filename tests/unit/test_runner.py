@@ -2,7 +2,7 @@
 
 from etl import runner
 from etl.config import load_preset
-from etl.evaluation import tables
+from etl.evaluation import evidence_tables, tables
 from etl.lake import Lake
 
 
@@ -30,4 +30,4 @@ def test_the_evaluation_signature_changes_with_any_column(monkeypatch):
 
 def test_stages_without_a_signature_have_an_empty_one():
     assert runner.output_signature("generate") == ""
-    assert runner.output_signature("evaluate") == tables.signature()
+    assert runner.output_signature("evaluate") == tables.signature() + evidence_tables.signature()

@@ -161,3 +161,12 @@ def test_steering_asks_for_a_prompt_and_an_emotion(tmp_path):
     with pytest.raises(EmolakeError, match="pick a layer and an emotion"):
         steering.run_comparison(ctx, "tiny-random|reference", LAYER, None, 0.2, "add", "hello", 0)
     assert steering.emotion_options(ctx, "tiny-random|reference", LAYER) == EMOTIONS
+
+
+def test_page_defaults_to_the_layer_the_cli_steers():
+    from etl.config import load_preset
+
+    (preset_layer,) = load_preset("default").steer.layers
+    assert steering.default_layer(list(range(30))) == preset_layer  # SmolLM2: the CLI's `emolake steer` default
+    assert steering.default_layer([0, 3, 6, 9, 13, 15]) == 13  # the nearest layer with probes
+    assert steering.default_layer([0, 1, 2, 3]) == 1  # shallower than the preset's layer: a third of the depth
