@@ -1,35 +1,21 @@
-"""The dashboard's only door to the lake: the `sql/` views in an in-memory DuckDB that cannot reach anything else.
-
-After the views are created, file access is limited to the lake directory (which the views read), external access
-is switched off and the configuration is locked, so a query typed into the SQL console cannot read /etc/passwd,
-COPY, ATTACH, INSTALL or turn the settings back on. Only single SELECT statements run; each one runs on its own
-cursor with a row limit and a time limit (DuckDB has no statement timeout, so a timer interrupts the cursor).
+"""The dashboard's only door to the lake: the `sql/` views in an in-memory DuckDB locked down by the sandbox of
+`etl.lake.sandbox` (the one `emolake sql` uses too): lake files only, single SELECTs, row and time limits.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from etl.errors import EmolakeError
-from etl.lake import Lake, views
+from etl.lake import Lake, sandbox, views
+from etl.lake.sandbox import QueryResult
 
-ROW_LIMIT = 10_000
-TIME_LIMIT_S = 10.0
+ROW_LIMIT = sandbox.ROW_LIMIT
+TIME_LIMIT_S = sandbox.TIME_LIMIT_S
 DEFAULT_TARGET = "make all"
-
-
-@dataclass
-class QueryResult:
-    columns: list[str]
-    rows: list[dict]
-    truncated: bool
-    """More rows matched than the row limit allowed."""
-    seconds: float
+__all__ = ["LakeReader", "QueryResult", "saved_queries"]
 
 
 class LakeReader:
@@ -43,17 +29,7 @@ class LakeReader:
         self.missing = dict(catalog.missing)
         self._lock = threading.Lock()
         self._seen = commit_mark(lake)
-        root = str(lake.root.resolve()).replace("'", "''")
-        for statement in (
-            f"set threads = {int(threads)}",
-            f"set memory_limit = '{memory_limit}'",
-            "set autoinstall_known_extensions = false",
-            "set autoload_known_extensions = false",
-            f"set allowed_directories = ['{root}/']",
-            "set enable_external_access = false",
-            "set lock_configuration = true",
-        ):
-            self._con.execute(statement)
+        sandbox.lock_down(self._con, lake, threads, memory_limit)
 
     def has(self, view: str) -> bool:
         return view in self.views
@@ -109,27 +85,11 @@ class LakeReader:
 
     def console(self, sql: str, row_limit: int = ROW_LIMIT, time_limit_s: float = TIME_LIMIT_S) -> QueryResult:
         """Runs one user-typed SELECT with a row limit and a time limit; raises EmolakeError with one clear line."""
-        views.check_read_only(sql)
-        if len(duckdb.extract_statements(sql)) != 1:
-            raise EmolakeError("run one statement at a time")
         cursor = self.cursor()
-        timer = threading.Timer(time_limit_s, cursor.interrupt)
-        started = time.perf_counter()
-        timer.start()
         try:
-            relation = cursor.sql(sql)
-            if relation is None:
-                raise EmolakeError("the statement returned no rows: write a SELECT")
-            table = relation.limit(row_limit + 1).to_arrow_table()
-        except duckdb.InterruptException as exc:
-            raise EmolakeError(f"the query ran past the {time_limit_s:g} s limit and was stopped") from exc
-        except duckdb.Error as exc:
-            raise EmolakeError(console_message(exc, self.missing)) from exc
+            return sandbox.run(cursor, sql, self.missing, row_limit, time_limit_s)
         finally:
-            timer.cancel()
             cursor.close()
-        rows = table.slice(0, row_limit).to_pylist()
-        return QueryResult(table.column_names, rows, table.num_rows > row_limit, time.perf_counter() - started)
 
 
 def commit_mark(lake: Lake) -> int:
@@ -138,18 +98,6 @@ def commit_mark(lake: Lake) -> int:
         return (lake.root / "_commits").stat().st_mtime_ns
     except FileNotFoundError:
         return 0
-
-
-def console_message(exc: duckdb.Error, missing: dict[str, str]) -> str:
-    """One line for a failed console query; names the make target when the query used a view that is empty."""
-    text = views.first_line(exc)
-    if isinstance(exc, duckdb.PermissionException):
-        return "refused: the console reads only the lake's views (no files, no network, no settings)"
-    if isinstance(exc, duckdb.CatalogException):
-        for view, target in missing.items():
-            if f'"{view}"' in text or f" {view} " in f" {text} ":
-                return f"the lake has no `{view}` yet: run `{target}`"
-    return text
 
 
 def saved_queries(directory: Path | None = None) -> list[tuple[str, str, str]]:

@@ -73,6 +73,9 @@ class LiveScorer:
             raise EmolakeError("paste some text to score")
         if len(text) > MAX_CHARS:
             raise EmolakeError(f"the text has {len(text)} characters: the viewer takes up to {MAX_CHARS}; split it")
+        from etl.probes.scoring import check_texts
+
+        check_texts([text])  # invalid Unicode is refused before the model lock
         key = (text_key(text), probe_set)
         with self._lock:
             if key in self._cache:

@@ -60,12 +60,19 @@ def forms() -> dict[str, tuple[str, ...]]:
 def select(spec: int | tuple[str, ...]) -> tuple[str, ...]:
     """Resolves a config's `emotions` (a count or a list of words) to emotion words, failing on unknown words."""
     if isinstance(spec, int):
-        if not 1 <= spec <= len(emotions()):
-            raise EmolakeError(f"emotions = {spec}: use a count between 1 and {len(emotions())} or a list of words")
+        if not 2 <= spec <= len(emotions()):
+            raise EmolakeError(f"emotions = {spec}: use a count between 2 and {len(emotions())} or a list of words")
         return emotions()[:spec]
     unknown = [e for e in spec if e not in emotions()]
     if unknown:
         raise EmolakeError(f"unknown emotion(s) {unknown}: see etl/data/emotions_171.txt for the 171 valid words")
+    if len(set(spec)) != len(spec):
+        raise EmolakeError(f"emotions = {list(spec)} names an emotion twice: list each once")
+    if len(spec) < 2:
+        # A probe is an emotion's mean minus the mean over emotions: with one emotion every probe is zero.
+        raise EmolakeError(
+            f"emotions = {list(spec)}: list at least 2 emotions (a probe is measured against the others)"
+        )
     return tuple(spec)
 
 

@@ -157,19 +157,37 @@ def steerer_for(ctx: AppContext, model: str, source: str):
 
 def run_comparison(ctx: AppContext, value: str, layer, emotion, strength, operator, prompt, seed):
     """The paired comparison for one setting; holds the live scorer's model lock (hooks go on the shared model)."""
-    from etl.steering.compare import Case, Setting
+    from etl.steering.compare import Case, Setting, check_request
 
     if not prompt or not prompt.strip():
         raise EmolakeError("write a prompt to steer")
     if layer is None or not emotion:
         raise EmolakeError("pick a layer and an emotion")
+    # Everything a request carries is checked here, before the model is loaded or its lock taken.
+    strength = check_request(emotion, 0 if strength in (None, "") else strength, prompt)
+    layer = whole_number(layer, "layer")
+    seed = whole_number(seed or 0, "seed")
     model, source = parse_probe_value(value)
+    layers = ctx.layers(model, source, KIND)
+    if layer not in layers:
+        raise EmolakeError(f"layer {layer} has no {KIND} probes for {model}: pick one of {layers}")
     steerer = steerer_for(ctx, model, source)
-    setting = Setting(emotion, int(layer), float(strength or 0), operator or "add", "all")
+    setting = Setting(emotion, layer, strength, operator or "add", "all")
     # The token viewer's forward passes must not run while steering hooks sit on the same model object.
     with ctx.scorer._lock:
-        (result,) = steerer.run([(setting, Case(prompt.strip(), int(seed or 0)))])
+        (result,) = steerer.run([(setting, Case(prompt.strip(), seed))])
     return result
+
+
+def whole_number(value, name: str) -> int:
+    """A non-negative whole number from a form field, or a one-line error naming the field."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise EmolakeError(f"{name} {value!r} is not a whole number") from None
+    if not 0 <= number < 2**32:
+        raise EmolakeError(f"{name} {value!r}: use a whole number from 0 up")
+    return number
 
 
 def live_scores(output, emotions: list[str], layer: int) -> LiveScores | None:

@@ -9,7 +9,12 @@ from pathlib import Path
 
 
 def lake_dir(args: argparse.Namespace) -> Path:
-    return Path(args.lake or os.environ.get("EMOLAKE_LAKE") or "lake")
+    path = Path(args.lake or os.environ.get("EMOLAKE_LAKE") or "lake")
+    if path.exists() and not path.is_dir():
+        from etl.errors import EmolakeError
+
+        raise EmolakeError(f"the lake {path} is a file: pass --lake DIRECTORY (or set EMOLAKE_LAKE)")
+    return path
 
 
 def add_scoring_options(command: argparse.ArgumentParser, default_k: int) -> None:
@@ -18,6 +23,9 @@ def add_scoring_options(command: argparse.ArgumentParser, default_k: int) -> Non
     command.add_argument("--model", help="model in the lake (needed when it holds several)")
     command.add_argument("--source", default="reference", help="text source the probes were built from")
     command.add_argument("--kind", help="probe kind (default: the default probe set chosen by the evaluation)")
+    command.add_argument(
+        "--truncate", action="store_true", help="read only the first 2,048 tokens of longer texts (else refused)"
+    )
 
 
 def add_preset_options(command: argparse.ArgumentParser) -> None:

@@ -41,7 +41,7 @@ def handle(args) -> None:
     k = check_k(args.k, len(scorer.emotions))
     rows = []
     for start in progress.bar(range(0, len(texts), args.batch_size), desc="classify", unit="batch"):
-        for offset, matches in enumerate(scorer.nearest(texts[start : start + args.batch_size], k)):
+        for offset, matches in enumerate(scorer.nearest(texts[start : start + args.batch_size], k, args.truncate)):
             row = {"row_id": start + offset}
             if ids is not None:
                 row[args.id_column] = ids[start + offset]

@@ -51,12 +51,12 @@ def handle(args) -> None:
     check_texts(texts)
     scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, args.kind, args.layer)
     if len(texts) == 1:
-        matches = scorer.nearest(texts, args.k)[0]
+        matches = scorer.nearest(texts, args.k, args.truncate)[0]
         print(json.dumps(matches) if args.json else render(scorer, matches))
         return
     for start in range(0, len(texts), BATCH):
         batch = texts[start : start + BATCH]
-        for text, matches in zip(batch, scorer.nearest(batch, args.k), strict=True):
+        for text, matches in zip(batch, scorer.nearest(batch, args.k, args.truncate), strict=True):
             if args.json:
                 print(json.dumps({"text": text, "emotions": matches}))
             else:

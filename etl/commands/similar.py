@@ -34,7 +34,7 @@ def handle(args) -> None:
         matches = nearest_emotions(scorer, args.emotion.strip(), args.k)
         print_matches(matches, args.json, f"emotions nearest to {args.emotion!r} ({where}):", "emotion")
         return
-    hits = similar_stories(scorer, args.k, text=args.text, text_id=args.story)
+    hits = similar_stories(scorer, args.k, text=args.text, text_id=args.story, truncate=args.truncate)
     if not hits:
         raise EmolakeError("the story index is empty: run `make extract index`")
     print_matches(hits, args.json, f"most similar stories in emotion space ({where}):", "text_id")

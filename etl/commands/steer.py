@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import textwrap
 
+from etl.errors import EmolakeError
+
 COLUMN = 58
 
 
@@ -31,20 +33,24 @@ def handle(args) -> None:
     from etl.lake import Lake
     from etl.model.load import load
     from etl.stages.steer import steered_layers
-    from etl.steering.compare import Case, Setting, Steerer
+    from etl.steering.compare import Case, Setting, Steerer, check_request
 
+    strength = check_request(args.emotion, args.strength, args.prompt)
     config = load_preset(args.preset, lake=args.lake, model=args.model).steer
     overrides = {"operator": args.operator, "positions": args.positions, "max_new_tokens": args.max_new_tokens}
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     loaded = load(config.common.model)
     layer = args.layer if args.layer is not None else steered_layers(config, loaded.n_layers)[0]
     steered_layers(replace(config, layers=(layer,)), loaded.n_layers)
-    lake = Lake(config.common.lake)
-    with lake.transaction():  # the residual norms it may measure and store
-        steerer = Steerer(lake, loaded, config)
     seed = args.seed if args.seed is not None else config.common.seed
-    setting = Setting(args.emotion, layer, args.strength, config.operator, config.positions)
-    (result,) = steerer.run([(setting, Case(args.prompt, seed))])
+    if not 0 <= seed < 2**32:
+        raise EmolakeError(f"--seed {seed}: use a whole number from 0 to {2**32 - 1}")
+    lake = Lake(config.common.lake)
+    # The residual norms it may measure commit only if the comparison runs: a refusal leaves the lake as it was.
+    with lake.transaction():
+        steerer = Steerer(lake, loaded, config)
+        setting = Setting(args.emotion, layer, strength, config.operator, config.positions)
+        (result,) = steerer.run([(setting, Case(args.prompt, seed))])
     report = as_dict(result, steerer)
     print(json.dumps(report, indent=1) if args.json else render(report))
 

@@ -34,10 +34,14 @@ from etl.config.base import (
     matches,
     reject_unknown,
 )
+from etl.config.overrides import apply_override
 from etl.config.runner import RunnerConfig
 from etl.config.steer import STEER_PROMPTS, SteerConfig
 from etl.config.writers import GeminiConfig, ImportConfig, LocalConfig
 from etl.errors import EmolakeError
+
+MAX_FOLDS = 20
+"""More folds than this leave too few topics per emotion and fold for a held-out figure."""
 
 __all__ = [
     "CORPORA",
@@ -256,8 +260,10 @@ class EvaluateConfig:
     domain (`probe_examples`, the dashboard's Probe page); 0 stores none and does not load the model for them."""
 
     def __post_init__(self) -> None:
-        if self.folds < 2:
-            raise EmolakeError(f"evaluate.folds = {self.folds}: use 2 or more")
+        if not 2 <= self.folds <= MAX_FOLDS:
+            raise EmolakeError(
+                f"evaluate.folds = {self.folds}: use 2 to {MAX_FOLDS} (each fold holds out topics of every emotion)"
+            )
         object.__setattr__(self, "sources", check_sources("evaluate.sources", self.sources))
         if not isinstance(self.clusters, int) or self.clusters < 2:
             raise EmolakeError(f"evaluate.clusters = {self.clusters!r}: use an integer of 2 or more")
@@ -315,6 +321,8 @@ def load_preset(
     top_keys = {"model", "seed", "emotions", "query_source", "runner", *STAGE_TYPES}
     reject_unknown("preset", raw, top_keys)
     lake_dir = Path(lake or os.environ.get("EMOLAKE_LAKE") or "lake")
+    if lake_dir.exists() and not lake_dir.is_dir():
+        raise EmolakeError(f"the lake {lake_dir} is a file: pass --lake DIRECTORY (or set EMOLAKE_LAKE)")
     emotions = raw.get("emotions", 171)
     if isinstance(emotions, list):
         emotions = tuple(emotions)
@@ -362,38 +370,6 @@ def table_fields(cls: type, values: dict, section: str) -> dict:
             raise EmolakeError(f"{section}.{key} = {value!r} has the wrong type: expected {hints[key]}")
         converted[key] = value
     return converted
-
-
-def apply_override(raw: dict, item: str) -> None:
-    """Merges one `SECTION.KEY=VALUE` override (`--set`) into a preset's raw tables; the checks come after."""
-    key, sep, text = item.partition("=")
-    path = [part.strip() for part in key.split(".")]
-    if not sep or not all(path):
-        raise EmolakeError(f"--set {item!r} is malformed: write SECTION.KEY=VALUE, e.g. --set extract.skip_tokens=20")
-    table = raw
-    for depth, part in enumerate(path[:-1]):
-        table = table.setdefault(part, {})
-        if not isinstance(table, dict):
-            raise EmolakeError(f"--set {item!r}: {'.'.join(path[: depth + 1])} is a value, not a table: set it alone")
-    merge(table, path[-1], override_value(text))
-
-
-def override_value(text: str):
-    """An override's VALUE read as TOML; text that is not a TOML value (a bare word such as `norms`) is a string."""
-    try:
-        parsed = tomllib.loads(f"value = {text}")
-    except tomllib.TOMLDecodeError:
-        return text.strip()
-    return parsed["value"] if set(parsed) == {"value"} else text.strip()
-
-
-def merge(table: dict, key: str, value) -> None:
-    """Sets table[key] = value; a table merged into a table keeps the keys it does not set."""
-    if isinstance(value, dict) and isinstance(table.get(key), dict):
-        for inner, inner_value in value.items():
-            merge(table[key], inner, inner_value)
-    else:
-        table[key] = value
 
 
 def config_hash(config) -> str:

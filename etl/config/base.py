@@ -51,6 +51,14 @@ class Common:
     preset: str = "custom"
     """The preset these settings came from; names the steering sweep's partition. Not part of any run key."""
 
+    def __post_init__(self) -> None:
+        if isinstance(self.seed, int) and not 0 <= self.seed < 2**32:
+            raise EmolakeError(f"seed = {self.seed}: use a whole number from 0 to {2**32 - 1}")
+        if isinstance(self.emotions, (int, tuple)) and not isinstance(self.emotions, bool):
+            from etl import catalog
+
+            catalog.select(self.emotions)  # unknown words, a bad count, repeats and a single emotion are refused
+
 
 def reject_unknown(section: str, values: dict, allowed: set[str]) -> None:
     unknown = sorted(set(values) - allowed)

@@ -68,8 +68,10 @@ class SteerConfig:
         for name in ("emotions", "strengths", "prompts"):
             if not getattr(self, name):
                 raise EmolakeError(f"steer.{name} is empty: give at least one value")
-        if any(not math.isfinite(s) for s in self.strengths):
-            raise EmolakeError(f"steer.strengths = {self.strengths}: use finite numbers (fractions of the norm)")
+        if any(not math.isfinite(s) or abs(s) > 100 for s in self.strengths):
+            raise EmolakeError(
+                f"steer.strengths = {self.strengths}: use finite numbers from -100 to 100 (norm fractions)"
+            )
         if self.layers is not None and (not self.layers or min(self.layers) < 0):
             raise EmolakeError(f"steer.layers = {self.layers}: use layer numbers >= 0, or leave it out")
         if any(not p.strip() for p in self.prompts):

@@ -133,22 +133,31 @@ def records_dir(root: Path) -> Path:
 
 @contextmanager
 def locked(root: Path, exclusive: bool) -> Iterator[None]:
-    """An advisory lock on the lake's records: one committer at a time; readers never see a commit half-applied."""
+    """An advisory lock on the lake's records: one committer at a time; readers never see a commit half-applied.
+    A reader of a read-only lake takes the lock through a read-only handle (or none, if the lake never had one)."""
     directory = records_dir(root)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         handle = open(directory / ".lock", "a+")  # noqa: SIM115 (held for the block, closed below)
-    except OSError:
+    except OSError as exc:
         if exclusive:
-            raise
-        yield  # a read-only lake: nobody can be committing to it through us
-        return
+            raise not_writable(root, exc) from None
+        if not (directory / ".lock").exists():
+            yield
+            return
+        handle = open(directory / ".lock")  # noqa: SIM115 (held for the block, closed below)
     with handle:
         fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def not_writable(root: Path, exc: OSError) -> EmolakeError:
+    return EmolakeError(
+        f"the lake at {root} is not writable ({exc.strerror}): fix its permissions, or use another lake"
+    )
 
 
 def read_record(root: Path, dataset: str) -> dict:
@@ -345,7 +354,7 @@ def hold_lease(tx: Transaction):
         directory.mkdir(parents=True, exist_ok=True)
         handle = open(directory / f"open-{tx.id}.lease", "w")  # noqa: SIM115 (held until the transaction ends)
     except OSError as exc:
-        raise EmolakeError(f"the lake at {tx.root} is not writable ({exc.strerror}): fix its permissions") from exc
+        raise not_writable(tx.root, exc) from None
     fcntl.flock(handle, fcntl.LOCK_EX)
     return handle
 

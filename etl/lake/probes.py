@@ -170,9 +170,14 @@ def pick_model(lake: Lake, model: str | None, source: str, kind: str | None = No
     """(slug, spec) of the probed model: the one asked for (slug or spec), or the only one with such probes."""
     if not lake.has("probes"):
         raise EmolakeError(f"the lake at {lake.root} has no probes: run `make all` (or `make probes index`)")
-    available = sorted({(m, spec) for m, spec, s, k, _ in probe_sets(lake) if s == source and kind in (None, k)})
+    sets = probe_sets(lake)
+    available = sorted({(m, spec) for m, spec, s, k, _ in sets if s == source and kind in (None, k)})
     if not available:
-        raise EmolakeError(f"no probes from source {source!r} in the lake: run `make probes` or pass --source")
+        kinds = sorted({k for _, _, s, k, _ in sets if s == source})
+        if kinds and kind is not None:
+            raise EmolakeError(f"no probes of kind {kind!r} from source {source!r}: the lake has kinds {kinds}")
+        sources = sorted({s for _, _, s, _, _ in sets})
+        raise EmolakeError(f"no probes from source {source!r} in the lake (it has {sources}): pass --source")
     if model is None:
         if len(available) > 1:
             raise EmolakeError(

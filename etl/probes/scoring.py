@@ -15,6 +15,8 @@ from etl.lake import Lake
 from etl.lake.probes import StoredProbes
 
 MAX_TOKENS = 2048
+MAX_CHARS = 100_000
+"""Longer texts are refused before they are tokenised (a text this long is far over MAX_TOKENS anyway)."""
 
 
 @dataclass
@@ -29,13 +31,16 @@ class Scorer:
     probes: StoredProbes
     index: object
 
-    def vectors(self, texts: list[str], batch_tokens: int = 8192) -> np.ndarray:
-        """Mean residual vector of each text at the scorer's layer, all tokens but the first, centred."""
+    def vectors(self, texts: list[str], batch_tokens: int = 8192, truncate: bool = False) -> np.ndarray:
+        """Mean residual vector of each text at the scorer's layer, all tokens but the first, centred. A text over
+        MAX_TOKENS tokens is refused unless `truncate` (then its first MAX_TOKENS tokens are read)."""
         from etl.model.load import load
         from etl.model.residuals import mean_residuals
 
         check_texts(texts)
         loaded = load(self.model_spec)
+        if not truncate:
+            check_lengths(loaded.tokenizer, texts)
         result = mean_residuals(loaded.model, loaded.tokenizer, texts, [self.layer], 1, MAX_TOKENS, batch_tokens)
         too_short = np.flatnonzero(result.n_used == 0)
         if len(too_short):
@@ -43,10 +48,10 @@ class Scorer:
         centres = np.stack([self.probes.centre_for(int(n)) for n in result.n_tokens])
         return result.vectors[:, 0] - centres
 
-    def nearest(self, texts: list[str], k: int) -> list[list[dict]]:
+    def nearest(self, texts: list[str], k: int, truncate: bool = False) -> list[list[dict]]:
         """The k best-matching emotions per text, best first, as {"emotion", "score"} (cosine)."""
         k = check_k(k, len(self.emotions))
-        queries = self.vectors(texts)
+        queries = self.vectors(texts, truncate=truncate)
         norms = np.linalg.norm(queries, axis=1, keepdims=True)
         queries = np.ascontiguousarray(queries / np.where(norms == 0, 1, norms), dtype=np.float32)
         scores, ids = self.index.search(queries, k)
@@ -57,9 +62,29 @@ class Scorer:
 
 
 def check_texts(texts: list[str]) -> None:
+    """Refuses what no model should read: empty texts, invalid Unicode (lone surrogates, undecodable bytes), and
+    texts far over the token limit (checked on characters, before anything is tokenised or locked)."""
     for row, text in enumerate(texts):
         if not isinstance(text, str) or not text.strip():
             raise EmolakeError(f"text at row {row} is empty: give some text to score")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise EmolakeError(
+                f"text at row {row} is not valid Unicode (character {exc.start}): pass UTF-8 text"
+            ) from None
+        if len(text) > MAX_CHARS:
+            raise EmolakeError(f"text at row {row} has {len(text):,} characters: the limit is {MAX_CHARS:,}; split it")
+
+
+def check_lengths(tokenizer, texts: list[str]) -> None:
+    """Refuses a text over MAX_TOKENS tokens (instead of silently reading only its start)."""
+    for row, ids in enumerate(tokenizer(texts, add_special_tokens=True)["input_ids"]):
+        if len(ids) > MAX_TOKENS:
+            raise EmolakeError(
+                f"text at row {row} has {len(ids)} tokens: the limit is {MAX_TOKENS}; split it, or pass --truncate "
+                f"to read its first {MAX_TOKENS}"
+            )
 
 
 def check_k(k: int, n: int) -> int:

@@ -138,7 +138,9 @@ def probe_matrix(scorer) -> np.ndarray:
     return scorer.index.reconstruct_n(0, scorer.index.ntotal)
 
 
-def similar_stories(scorer, k: int, text: str | None = None, text_id: str | None = None) -> list[dict]:
+def similar_stories(
+    scorer, k: int, text: str | None = None, text_id: str | None = None, truncate: bool = False
+) -> list[dict]:
     """The k stories most similar in emotion space to a live text or to a story of the lake (itself left out)."""
     from etl.probes.scoring import check_k
 
@@ -148,7 +150,9 @@ def similar_stories(scorer, k: int, text: str | None = None, text_id: str | None
     k = check_k(k, len(stories.stories))
     if text is not None:
         # scorer.vectors is already centred, so the projection needs no further centre.
-        profile = emotion_profiles(scorer.vectors([text]), probe_matrix(scorer), np.zeros(1, np.float32))[0]
+        profile = emotion_profiles(
+            scorer.vectors([text], truncate=truncate), probe_matrix(scorer), np.zeros(1, np.float32)
+        )[0]
     else:
         profile = stories.index.reconstruct(stories.row_of(text_id))
     hits = stories.search(profile, k, exclude=text_id)

@@ -23,6 +23,12 @@ KIND = "expression"
 SCORE_BATCH = 16
 
 
+MAX_STRENGTH = 100.0
+"""Strengths are fractions of the layer's mean residual norm: past this the model only emits noise."""
+MAX_PROMPT_CHARS = 4_000
+"""Longer prompts are refused before the model is loaded or locked."""
+
+
 @dataclass(frozen=True)
 class Setting:
     emotion: str
@@ -30,6 +36,34 @@ class Setting:
     strength: float
     operator: str = "add"
     positions: str = "all"
+
+
+def check_request(emotion: str, strength, prompt: str, emotions: tuple[str, ...] | None = None) -> float:
+    """Refuses a steering request before anything is loaded, locked or written; returns the strength as a float.
+
+    `emotions` are those with probes (default: the catalogue's 171)."""
+    import math
+
+    from etl import catalog
+
+    known = emotions if emotions is not None else catalog.emotions()
+    if emotion not in known:
+        raise EmolakeError(f"--emotion {emotion!r} has no probe: use one of the 171 words in etl/data/emotions_171.txt")
+    try:
+        value = float(strength)
+    except (TypeError, ValueError):
+        raise EmolakeError(f"strength {strength!r} is not a number: use e.g. 0.5 (a fraction of the norm)") from None
+    if not math.isfinite(value) or abs(value) > MAX_STRENGTH:
+        raise EmolakeError(f"strength {strength!r}: use a finite number from -{MAX_STRENGTH:g} to {MAX_STRENGTH:g}")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise EmolakeError("the prompt is empty: write a prompt to steer")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise EmolakeError(f"the prompt has {len(prompt):,} characters: the limit is {MAX_PROMPT_CHARS:,}")
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EmolakeError("the prompt is not valid Unicode: pass UTF-8 text") from None
+    return value
 
 
 @dataclass(frozen=True)

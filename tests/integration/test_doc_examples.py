@@ -22,6 +22,13 @@ NOT_RUN = {
     ".venv/bin/emolake run generate --preset full": "Gemini: needs an API key and network",
     ".venv/bin/emolake run extract probes --preset full": "Gemini: needs an API key and network",
     ".venv/bin/emolake run all --preset full": "Gemini: needs an API key and network",
+    ".venv/bin/emolake import ryancodrai/emotion-probes": "the Hugging Face hub: network (tests/unit/test_import.py "
+    "imports a local copy of the same shape)",
+    ".venv/bin/emolake import ~/copy --dataset ryancodrai/emotion-probes": "a downloaded copy of the published corpus",
+    ".venv/bin/emolake import my.jsonl --name mine --map body=text --corpus emotional_story": "a user's own file",
+    ".venv/bin/emolake import ~/emotion-probes --dataset ryancodrai/emotion-probes --revision COMMIT": "a downloaded "
+    "copy of the published corpus",
+    ".venv/bin/emolake run all --preset paper": "a 4B hub model on a GPU host (its --plan line does run)",
 }
 ADAPT = {
     "--preset default": ("--preset tiny", "the default preset runs the bundled model for 20 minutes"),

@@ -51,7 +51,7 @@ def test_select_resolves_counts_and_lists_and_rejects_unknown_words():
     assert catalog.select(("calm", "afraid")) == ("calm", "afraid")
     with pytest.raises(EmolakeError, match="unknown emotion"):
         catalog.select(("calm", "hangry"))
-    with pytest.raises(EmolakeError, match="between 1 and 171"):
+    with pytest.raises(EmolakeError, match="between 2 and 171"):
         catalog.select(0)
 
 

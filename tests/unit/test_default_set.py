@@ -2,7 +2,7 @@
 
 import pyarrow as pa
 
-from etl.lake import Lake, write_table
+from etl.lake import Lake, atomic_path, write_table
 from etl.lake.probes import best_layer, best_of, default_set
 
 
@@ -11,9 +11,8 @@ def write_probes(lake: Lake, kind: str, layer: int) -> None:
     write_table(
         table, lake.partition("probes", model="m", source="reference", kind=kind, layer=layer) / "part-0.parquet"
     )
-    path = lake.faiss_path("m", "reference", kind, layer)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"index")
+    with atomic_path(lake.faiss_path("m", "reference", kind, layer)) as tmp:  # committed, as the index stage does
+        tmp.write_bytes(b"index")
 
 
 def evaluation(lake: Lake, rows: list[dict]) -> None:
