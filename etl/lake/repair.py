@@ -72,19 +72,20 @@ def removal_set(lake: Lake, rel: str) -> set[str]:
 
 
 def recorded_preset(lake: Lake, stage: str) -> str:
-    """The preset of the stage's latest recorded run (read from its manifest row)."""
+    """The preset of the stage's latest recorded run; if its manifest rows are the damage, the latest of any stage."""
     import pyarrow.parquet as pq
 
-    rows = []
+    rows: dict[bool, list[dict]] = {True: [], False: []}
     for rel in lake.committed("manifest"):
-        if rel.startswith(f"manifest/stage={stage}/"):
-            try:
-                rows += pq.read_table(lake.root / rel, columns=["preset", "started_at"]).to_pylist()
-            except Exception:  # a damaged manifest row names no preset; the others still do
-                continue
-    if not rows:
+        try:
+            found = pq.read_table(lake.root / rel, columns=["preset", "started_at"]).to_pylist()
+        except Exception:  # a damaged manifest row names no preset; the others still do
+            continue
+        rows[rel.startswith(f"manifest/stage={stage}/")] += found
+    chosen = rows[True] or rows[False]
+    if not chosen:
         raise EmolakeError(f"no recorded run of `{stage}` names its preset: pass --preset to `emolake verify --repair`")
-    return max(rows, key=lambda r: r["started_at"])["preset"]
+    return max(chosen, key=lambda r: r["started_at"])["preset"]
 
 
 def rerun(lake: Lake, stage: str, preset_name: str) -> None:

@@ -43,9 +43,12 @@ class Problem:
 
 
 def stage_of(rel: str) -> str | None:
+    """The stage that writes a file again (for a manifest row, the stage it marks); None for a user's input."""
     dataset = commits.dataset_of(rel)
-    if dataset in USER_INPUT or dataset == "manifest":
+    if dataset in USER_INPUT:
         return None
+    if dataset == "manifest":
+        return rel.split("/")[1].removeprefix("stage=")
     return STAGE_OF.get(dataset, "evaluate")
 
 
@@ -54,7 +57,7 @@ def fix_for(rel: str) -> str:
     if dataset in USER_INPUT:
         return f"`emolake verify --repair` removes it; run `{USER_INPUT[dataset]}` again"
     if dataset == "manifest":
-        return "`emolake verify --repair` removes it; the stage runs again on the next `make all`"
+        return f"rebuilt by `emolake run {stage_of(rel)}` (`emolake verify --repair` does it)"
     return f"rebuilt by `emolake run {stage_of(rel)}` (`emolake verify --repair` does it)"
 
 

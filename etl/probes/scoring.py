@@ -110,11 +110,12 @@ def open_scorer(
     path = lake.faiss_path(model, source, kind, layer)
     if not lake.exists(path):
         raise EmolakeError(f"no FAISS index for {model}/{source}/{kind}/layer {layer}: run `make index`")
+    index_file = lake.verified(path)  # a damaged index is named as damaged, not as stale
     emotions = json.loads(lake.verified(path.with_suffix(".json")).read_text())["emotions"]
     (stored,) = probes.read(lake, model, source, [kind], [layer]).values()
     from etl.probes.search import fingerprint, stored_fingerprint
 
     if stored_fingerprint(lake, path) != fingerprint(stored.emotions, stored.vectors):
         raise EmolakeError(f"the index {path} was built from other probes than the lake holds now: run `make index`")
-    index = faiss.read_index(str(lake.verified(path)))
+    index = faiss.read_index(str(index_file))
     return Scorer(lake, model_spec, model, source, kind, layer, emotions, stored, index)
