@@ -96,4 +96,5 @@ def message(exc: duckdb.Error, missing: dict[str, str]) -> str:
         for view, target in missing.items():
             if f'"{view}"' in text or f" {view} " in f" {text} ":
                 return f"the lake has no `{view}` yet: run `{target}`"
-    return text
+        return f"query failed: {text} (the views and their columns: `emolake sql --list`)"
+    return f"query failed: {text}"

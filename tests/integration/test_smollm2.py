@@ -71,8 +71,8 @@ def test_batched_extraction_equals_one_text_at_a_time(padding_side):
 
 def test_local_generation_writes_rows_with_provenance(tmp_path):
     (tmp_path / "gen.toml").write_text(
-        'model = "bundled:smollm2-135m-instruct"\nemotions = ["calm"]\n[generate]\nsources = ["local"]\n'
-        "min_words = 5\n[generate.local]\nstories_per_emotion = 2\nneutral_stories = 0\nmax_new_tokens = 48\n"
+        'model = "bundled:smollm2-135m-instruct"\nemotions = ["calm", "afraid"]\n[generate]\nsources = ["local"]\n'
+        "min_words = 5\n[generate.local]\nstories_per_emotion = 1\nneutral_stories = 0\nmax_new_tokens = 48\n"
     )
     preset = load_preset(str(tmp_path / "gen.toml"), lake=tmp_path / "lake")
     runner.execute("generate", preset)

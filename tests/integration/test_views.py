@@ -24,6 +24,14 @@ def test_every_view_builds_on_the_tiny_lake(tiny_lake_copy, cli):
     args = ("validate", "--input", labelled, "--text-column", "text", "--label-column", "label")
     code, _, err = cli("--lake", tiny_lake_copy, *args)
     assert code == 0, err
+    # ... and an imported corpus (`emolake import`), which fills `imports`.
+    corpus = tiny_lake_copy.parent / "stories.csv"
+    corpus.write_text(
+        "text,emotion,topic\n"
+        '"She read the letter twice, folded it small, and kept it in her coat all winter long.",calm,a letter\n'
+    )
+    code, _, err = cli("--lake", tiny_lake_copy, "import", corpus, "--name", "mine", "--corpus", "emotional_story")
+    assert code == 0, err
     catalog = views.connect(Lake(tiny_lake_copy))
     every = {path.stem for path in views.view_files()}
     assert catalog.missing == {}
@@ -56,6 +64,7 @@ def test_a_view_over_an_absent_dataset_names_the_target_that_fills_it(tiny_lake,
     catalog = views.connect(Lake(lake))
     assert catalog.missing == {
         "scores": "emolake score --input FILE --text-column COL",
+        "imports": "emolake import (or the generate stage of a preset with an import:NAME source)",
         "validation_runs": "emolake validate --input FILE --text-column C --label-column L",
         "steering_runs": "make steer",
         "steering_effects": "make steer",
