@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from etl import __version__
 from etl.config import Preset, config_hash
-from etl.lake import Lake, clean_temporaries, commits, schemas, write_table
+from etl.lake import Lake, clean_temporaries, durable, schemas, write_table
 
 log = logging.getLogger("emolake")
 
@@ -86,15 +86,15 @@ def execute(stage: str, preset: Preset, force: bool = False) -> StageResult | No
         return None
     log.info("%s: starting (preset %s, model %s, lake %s)", stage, preset.name, config.common.model, lake.root)
     started, clock = datetime.now(UTC), time.perf_counter()
-    cost = dict(commits.COST)
+    cost = dict(durable.COST)
     # A stage's files and its manifest row commit together; stages whose unit of resume is smaller (generate's
     # chunks, extract's shards) commit each unit themselves, and their manifest row commits alone after the last.
     with nullcontext() if getattr(module, "COMMITS_PER_UNIT", False) else lake.transaction():
         result: StageResult = module.run(config)
         seconds = time.perf_counter() - clock
         # What the commit layer cost this stage so far (checksums and fsyncs of every file it wrote or read).
-        result.details["commit_seconds"] = round(commits.COST["seconds"] - cost["seconds"], 3)
-        result.details["checksummed_mb"] = round((commits.COST["bytes"] - cost["bytes"]) / 1e6, 1)
+        result.details["commit_seconds"] = round(durable.COST["seconds"] - cost["seconds"], 3)
+        result.details["checksummed_mb"] = round((durable.COST["bytes"] - cost["bytes"]) / 1e6, 1)
         row = manifest_row(stage, key, preset, config, result, started, seconds)
         with lake.transaction():
             write_table(pa.Table.from_pylist([row], schema=schemas.MANIFEST), manifest)
@@ -104,7 +104,7 @@ def execute(stage: str, preset: Preset, force: bool = False) -> StageResult | No
         seconds,
         result.rows_read,
         result.rows_written,
-        commits.COST["seconds"] - cost["seconds"],
+        durable.COST["seconds"] - cost["seconds"],
     )
     return result
 

@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl.errors import EmolakeError
-from etl.lake import commits
+from etl.lake import commits, durable
 
 DATASETS = (
     "texts",
@@ -99,7 +99,7 @@ class Lake:
                 )
             entries = {}
         else:
-            entries = commits.snapshot(self.root).get(name, {}).get("files", {})
+            entries = commits.snapshot(self.root, [name]).get(name, {}).get("files", {})
         tx = commits.current(self.root / name)
         return entries if tx is None else tx.overlay(name, entries)
 
@@ -107,22 +107,25 @@ class Lake:
         """Absolute paths of a dataset's committed files (under a partition directory, if given), each checked
         against its recorded size and checksum; raises naming the first damaged one."""
         prefix = "" if under is None else self.rel(under).rstrip("/") + "/"
-        chosen = sorted(r for r in self.committed(name) if r.endswith(suffix) and r.startswith(prefix))
-        return [str(self.verified(self.root / r)) for r in chosen]
+        entries = self.committed(name)
+        chosen = sorted(r for r in entries if r.endswith(suffix) and r.startswith(prefix))
+        return [str(self.verified(self.root / r, entries[r])) for r in chosen]
 
     def has(self, name: str, under: Path | None = None) -> bool:
         """Whether a dataset (or one partition of it) has committed Parquet files."""
         prefix = "" if under is None else self.rel(under).rstrip("/") + "/"
         return any(r.endswith(".parquet") and r.startswith(prefix) for r in self.committed(name))
 
-    def verified(self, path: Path) -> Path:
-        """The path to read a committed file from, after checking its size and checksum (raises naming it when
-        damaged); a file staged by this process's open transaction is read from its temporary."""
+    def verified(self, path: Path, entry: dict | None = None) -> Path:
+        """The path to read a committed file from, after checking its size and checksum against `entry` (its record
+        entry; read from the records when not given); raises naming it when damaged. A file staged by this process's
+        open transaction is read from its temporary."""
         rel = self.rel(path)
         tx = commits.current(path)
         if tx is not None and rel in tx.writes:
             return tx.writes[rel][0]
-        return commits.verified(self.root, rel)
+        records = None if entry is None else {commits.dataset_of(rel): {"files": {rel: entry}}}
+        return commits.verified(self.root, rel, records)
 
     def exists(self, path: Path) -> bool:
         """Whether a file is committed (present in its dataset's record, or staged by this process)."""
@@ -202,9 +205,9 @@ def atomic_path(final: Path) -> Iterator[Path]:
         if tx is not None:
             tx.stage(tmp, final)
             return
-        commits.fsync_file(tmp)
+        durable.fsync_file(tmp)
         os.replace(tmp, final)
-        commits.fsync_dir(final.parent)
+        durable.fsync_dir(final.parent)
     finally:
         if tx is None and tmp.exists():
             tmp.unlink()

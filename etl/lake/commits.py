@@ -15,26 +15,22 @@ from __future__ import annotations
 
 import contextvars
 import fcntl
-import hashlib
 import json
 import os
-import signal
-import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from etl.errors import EmolakeError
+from etl.lake.durable import boundary, describe, fsync_dir, fsync_file, sha256, write_json_durably
 
 RECORDS = "_commits"
 _current: contextvars.ContextVar[Transaction | None] = contextvars.ContextVar("emolake_transaction", default=None)
 _verified: dict[tuple[str, int, int, str], bool] = {}
 """(path, size, mtime_ns, sha256) of files whose checksum matched in this process: each file is hashed once."""
-COST = {"seconds": 0.0, "files": 0, "bytes": 0}
-"""Time this process spent checksumming and fsyncing (the price of the commit layer; stages log it)."""
 
 
 class DamageError(EmolakeError):
@@ -53,77 +49,6 @@ def absolute(path: Path | str) -> Path:
 
 def dataset_of(rel: str) -> str:
     return rel.split("/", 1)[0]
-
-
-# -- fault injection: the crash tests kill the process at the Nth write boundary ---------------------------------------
-_boundaries = {"seen": 0}
-
-
-def boundary(label: str) -> None:
-    """A point where a kill must leave a recoverable lake; EMOLAKE_CRASH_AT=N kills the process (SIGKILL) at the Nth.
-
-    EMOLAKE_CRASH_COUNT=FILE appends one line per boundary, so a test can count them for a clean run.
-    """
-    _boundaries["seen"] += 1
-    count_file = os.environ.get("EMOLAKE_CRASH_COUNT")
-    if count_file:
-        with open(count_file, "a") as handle:
-            handle.write(f"{_boundaries['seen']} {label}\n")
-    if os.environ.get("EMOLAKE_CRASH_AT") == str(_boundaries["seen"]):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-# -- durable files ---------------------------------------------------------------------------------------------------
-def fsync_file(path: Path) -> None:
-    started = time.perf_counter()
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    COST["seconds"] += time.perf_counter() - started
-
-
-def fsync_dir(path: Path) -> None:
-    started = time.perf_counter()
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    COST["seconds"] += time.perf_counter() - started
-
-
-def sha256(path: Path) -> str:
-    started = time.perf_counter()
-    with open(path, "rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
-    COST["seconds"] += time.perf_counter() - started
-    COST["files"] += 1
-    COST["bytes"] += path.stat().st_size
-    return digest
-
-
-def describe(path: Path) -> dict:
-    """Size, checksum and (for Parquet) row count of a file about to be committed."""
-    rows = None
-    if path.name.endswith(".parquet") or path.name.endswith(".parquet.partial"):
-        import pyarrow.parquet as pq
-
-        rows = pq.ParquetFile(path).metadata.num_rows
-    return {"bytes": path.stat().st_size, "rows": rows, "sha256": sha256(path)}
-
-
-def write_json_durably(payload: dict, final: Path) -> None:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{uuid.uuid4().hex}-{final.name}.partial"
-    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
-    fsync_file(tmp)
-    os.replace(tmp, final)
-    fsync_dir(final.parent)
 
 
 # -- records ---------------------------------------------------------------------------------------------------------
@@ -160,24 +85,43 @@ def not_writable(root: Path, exc: OSError) -> EmolakeError:
     )
 
 
-def read_record(root: Path, dataset: str) -> dict:
+_parsed: dict[Path, tuple[bytes, dict]] = {}
+"""Record path -> (its bytes when last parsed, the parsed record): a reader re-reads the bytes every time, and parses
+them again only when they changed (parsing is what costs: the activations record lists every shard file)."""
+
+
+def read_record(root: Path, dataset: str, private: bool = False) -> dict:
+    """A dataset's committed record. Shared with other callers (do not change it) unless `private`."""
     path = records_dir(root) / f"{dataset}.json"
-    if not path.exists():
-        return {"dataset": dataset, "version": 0, "files": {}}
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {"dataset": dataset, "version": 0, "files": {}}
+    except OSError as exc:
         raise damage(f"{RECORDS}/{dataset}.json", "unreadable") from exc
+    cached = _parsed.get(path)
+    if cached is not None and cached[0] == raw and not private:
+        return cached[1]
+    try:
+        record = json.loads(raw)
+    except ValueError as exc:
+        raise damage(f"{RECORDS}/{dataset}.json", "unreadable") from exc
+    if not private:
+        _parsed[path] = (raw, record)
+    return record
 
 
-def snapshot(root: Path) -> dict[str, dict]:
-    """Every dataset's committed record, read at one instant (after rolling forward an interrupted commit)."""
+def snapshot(root: Path, datasets: Iterable[str] | None = None) -> dict[str, dict]:
+    """Every dataset's committed record (or those of `datasets`), read at one instant (after rolling forward an
+    interrupted commit). The records are shared: do not change them."""
     directory = records_dir(root)
     if not directory.is_dir():
         return {}
     if any(directory.glob("journal-*.json")):
         recover(root)
     with locked(root, exclusive=False):
+        if datasets is not None:
+            return {d: read_record(root, d) for d in datasets if (directory / f"{d}.json").exists()}
         return {p.stem: read_record(root, p.stem) for p in sorted(directory.glob("*.json")) if "journal" not in p.stem}
 
 
@@ -286,7 +230,7 @@ class Transaction:
             return
         with locked(self.root, exclusive=True):
             datasets = {dataset_of(r) for r in [*self.writes, *self.removals, *self.superseded]}
-            records = {d: read_record(self.root, d) for d in datasets}
+            records = {d: read_record(self.root, d, private=True) for d in datasets}
             removals = set(self.removals)
             for prefix in self.superseded:
                 files = records[dataset_of(prefix)]["files"]
@@ -400,7 +344,7 @@ def verified(root: Path, rel: str, records: dict[str, dict] | None = None) -> Pa
 
     A file rewritten by a commit that landed after `records` was read is checked against the newer record."""
     root = absolute(root)
-    records = records if records is not None else snapshot(root)
+    records = records if records is not None else snapshot(root, [dataset_of(rel)])
     entry = records.get(dataset_of(rel), {}).get("files", {}).get(rel)
     if entry is None:
         raise EmolakeError(f"{rel} is not committed in the lake at {root}: rebuild it (see `emolake verify`)")

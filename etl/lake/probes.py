@@ -6,7 +6,9 @@ steering) reads probes through `read` and picks layers through `best_layer` / `b
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -155,12 +157,21 @@ def probe_sets(lake: Lake) -> list[tuple[str, str, str, str, int]]:
     """(model, model_spec, source, kind, layer) of every stored probe set, ordered."""
     if not lake.has("probes"):
         return []
-    return (
+    files = lake.files("probes")
+    committed = lake.committed("probes")
+    # Keyed by each file's recorded checksum as well as its path: a new version of a file is read afresh.
+    version = tuple(committed.get(lake.rel(Path(f)), {}).get("sha256", "") for f in files)
+    return list(_probe_sets(tuple(files), version))
+
+
+@functools.lru_cache(maxsize=8)
+def _probe_sets(files: tuple[str, ...], version: tuple[str, ...]) -> tuple[tuple[str, str, str, str, int], ...]:
+    return tuple(
         duckdb.connect()
         .execute(
             "select distinct model, model_spec, source, kind, cast(layer as integer) "
             "from read_parquet(?, hive_partitioning = true) order by 1, 3, 4, 5",
-            [lake.files("probes")],
+            [list(files)],
         )
         .fetchall()
     )

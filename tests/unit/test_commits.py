@@ -132,3 +132,16 @@ def test_records_hold_size_rows_and_checksum(tmp_path):
     record = json.loads((tmp_path / "_commits" / "texts.json").read_text())
     (entry,) = record["files"].values()
     assert entry["rows"] == 3 and entry["bytes"] == part(lake, "texts").stat().st_size and len(entry["sha256"]) == 64
+
+
+def test_a_reader_sees_each_new_version_of_a_record_and_never_a_record_changed_under_it(tmp_path):
+    lake = Lake(tmp_path)
+    write_table(pa.table({"a": [1]}), part(lake, "probes"))
+    first = commits.read_record(tmp_path, "probes")
+    held = json.dumps(first, sort_keys=True)
+    write_table(pa.table({"a": [2]}), part(lake, "probes"))  # same path and size: only the record's bytes differ
+    second = commits.read_record(tmp_path, "probes")
+    assert second["version"] == first["version"] + 1
+    assert json.dumps(first, sort_keys=True) == held  # the commit changed its own copy, not the one readers hold
+    assert [pq.read_table(f).column(0).to_pylist() for f in lake.files("probes")] == [[2]]
+    assert commits.read_record(tmp_path, "probes") is second  # unchanged bytes are not parsed again
