@@ -75,7 +75,8 @@ def test_index_stage_rebuilds_only_the_indexes_whose_probes_changed(tiny_lake_co
     story_file = lake.story_index_path("tiny-random", "reference", "expression", 2)
     untouched = story_file.stat().st_mtime_ns
     result = runner.execute("index", preset, force=True)
-    assert result.details == {
+    counts = {k: v for k, v in result.details.items() if k.endswith(("_built", "_unchanged"))}
+    assert counts == {
         "probes_built": 1,
         "probes_unchanged": n_sets - 1,
         "stories_built": 1,
