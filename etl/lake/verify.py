@@ -92,8 +92,13 @@ def check(lake: Lake) -> list[Problem]:
 
 
 def data_files(root: Path) -> list[Path]:
-    """Every file under the lake root except the commit records themselves."""
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] != commits.RECORDS)
+    """Every file in the lake's directories except the commit records themselves. Files at the root (the lake's
+    README, a user's notes) are not lake data: every dataset lives in a directory of its own."""
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and len(p.relative_to(root).parts) > 1 and p.relative_to(root).parts[0] != commits.RECORDS
+    )
 
 
 def shard_problems(lake: Lake, records: dict, damaged: set[str]) -> list[Problem]:

@@ -112,3 +112,14 @@ def test_repair_rebuilds_every_kind_at_once_into_an_equal_lake(cli, tmp_path, ti
     code, out, err = cli("--lake", lake, "verify")
     assert code == 0 and out.startswith("ok:"), out + err
     assert differences(state(lake), clean) == []
+
+
+def test_files_at_the_lake_root_are_not_lake_data(cli, tiny_lake_copy):
+    """The repository ships `lake/README.md`: verify must not call it a leftover, nor repair delete it."""
+    readme = tiny_lake_copy / "README.md"
+    readme.write_text("what this lake holds\n")
+    code, out, err = cli("--lake", tiny_lake_copy, "verify")
+    assert code == 0 and out.startswith("ok:"), out + err
+    code, out, err = cli("--lake", tiny_lake_copy, "verify", "--repair")
+    assert code == 0, out + err
+    assert readme.read_text() == "what this lake holds\n"
