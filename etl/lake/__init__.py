@@ -124,8 +124,7 @@ class Lake:
         tx = commits.current(path)
         if tx is not None and rel in tx.writes:
             return tx.writes[rel][0]
-        records = None if entry is None else {commits.dataset_of(rel): {"files": {rel: entry}}}
-        return commits.verified(self.root, rel, records)
+        return commits.verified(self.root, rel, entry)
 
     def exists(self, path: Path) -> bool:
         """Whether a file is committed (present in its dataset's record, or staged by this process)."""

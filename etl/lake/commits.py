@@ -339,13 +339,14 @@ def check_file(root: Path, rel: str, entry: dict, deep: bool = True) -> str | No
     return None
 
 
-def verified(root: Path, rel: str, records: dict[str, dict] | None = None) -> Path:
-    """The absolute path of a committed file after checking it; raises DamageError naming it when it does not match.
+def verified(root: Path, rel: str, entry: dict | None = None) -> Path:
+    """The absolute path of a committed file after checking it against `entry` (its record entry, read from the
+    records when not given); raises DamageError naming it when it does not match.
 
-    A file rewritten by a commit that landed after `records` was read is checked against the newer record."""
+    A file rewritten by a commit that landed after `entry` was read is checked against the newer record."""
     root = absolute(root)
-    records = records if records is not None else snapshot(root, [dataset_of(rel)])
-    entry = records.get(dataset_of(rel), {}).get("files", {}).get(rel)
+    if entry is None:
+        entry = snapshot(root, [dataset_of(rel)]).get(dataset_of(rel), {}).get("files", {}).get(rel)
     if entry is None:
         raise EmolakeError(f"{rel} is not committed in the lake at {root}: rebuild it (see `emolake verify`)")
     problem = check_file(root, rel, entry)

@@ -45,16 +45,11 @@ def fsync_file(path: Path) -> None:
 
 
 def fsync_dir(path: Path) -> None:
-    started = time.perf_counter()
+    """fsync_file for a directory; one that is gone has nothing to make durable."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fsync_file(path)
     except FileNotFoundError:
         return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    COST["seconds"] += time.perf_counter() - started
 
 
 def sha256(path: Path) -> str:
