@@ -8,20 +8,20 @@ import json
 import logging
 import subprocess
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pyarrow as pa
-
 from etl import __version__
 from etl.config import Preset, config_hash
-from etl.lake import Lake, clean_temporaries, durable, schemas, write_table
+from etl.errors import EmolakeError
+from etl.lake import ConflictError, Lake, delta
 
 log = logging.getLogger("emolake")
 
 STAGES = ("generate", "extract", "probes", "index", "evaluate", "steer")
+ATTEMPTS = 3
+"""Runs of a stage that another writer's commit may interrupt before it fails (each re-plans from the lake)."""
 PIPELINE = STAGES[:5]
 """What `run all` (and so `make all`) runs; the steering sweep is its own target (`make steer`)."""
 UPSTREAM = {name: STAGES[:i] for i, name in enumerate(STAGES)}
@@ -50,13 +50,20 @@ def code_version() -> str:
     return f"{__version__}+{sha}" if sha else __version__
 
 
+def manifest_keys(lake: Lake, stage: str) -> list[str]:
+    """Run keys of a stage's finished runs, in key order."""
+    import duckdb
+
+    found = lake.files("manifest", under=lake.partition("manifest", stage=stage))
+    if not found:
+        return []
+    rows = duckdb.connect().execute("select run_key from read_parquet(?) order by 1", [found]).fetchall()
+    return [key for (key,) in rows]
+
+
 def upstream_state(lake: Lake, stage: str) -> str:
-    """Names of the manifest files of every upstream stage: a new upstream run changes this stage's run key."""
-    names = []
-    for upstream in UPSTREAM[stage]:
-        prefix = f"manifest/stage={upstream}/run-"
-        names += sorted(r.rsplit("/", 1)[-1] for r in lake.committed("manifest") if r.startswith(prefix))
-    return ",".join(names)
+    """Run keys of every upstream stage's finished runs: a new upstream run changes this stage's run key."""
+    return ",".join(f"{upstream}:{key}" for upstream in UPSTREAM[stage] for key in manifest_keys(lake, upstream))
 
 
 def output_signature(stage: str) -> str:
@@ -72,47 +79,45 @@ def run_key(lake: Lake, stage: str, config) -> str:
 
 
 def execute(stage: str, preset: Preset, force: bool = False) -> StageResult | None:
-    """Runs one stage of a preset unless an identical run already finished; returns its result, or None if skipped."""
+    """Runs one stage of a preset unless an identical run already finished; returns its result, or None if skipped.
+    A run that another writer interrupts (a `ConflictError`) is planned again from the lake, up to ATTEMPTS times."""
     config = preset.stage_configs[stage]
     lake = Lake(config.common.lake)
     module = importlib.import_module(f"etl.stages.{stage}")
-    removed = clean_temporaries(lake.root) if lake.root.exists() else 0
-    if removed:
-        log.info("removed %d temporary file(s) left by an interrupted run", removed)
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return execute_once(stage, module, preset, config, lake, force)
+        except ConflictError as exc:
+            log.info("%s: %s (attempt %d of %d): planning again", stage, exc, attempt, ATTEMPTS)
+            conflict = exc
+    raise EmolakeError(
+        f"{stage}: another writer kept changing `{conflict.dataset}` ({ATTEMPTS} attempts): "
+        f"run `emolake run {stage}` again when it has finished"
+    )
+
+
+def execute_once(stage: str, module, preset: Preset, config, lake: Lake, force: bool) -> StageResult | None:
     key = run_key(lake, stage, config)
-    manifest = lake.manifest_path(stage, key)
-    if lake.exists(manifest) and not force:
-        log.info("%s: already done for this config and input (%s), skipping", stage, manifest)
+    if key in manifest_keys(lake, stage) and not force:
+        log.info("%s: already done for this config and input (run %s), skipping", stage, key)
         return None
     log.info("%s: starting (preset %s, model %s, lake %s)", stage, preset.name, config.common.model, lake.root)
     started, clock = datetime.now(UTC), time.perf_counter()
-    cost = dict(durable.COST)
-    # A stage's files and its manifest row commit together; stages whose unit of resume is smaller (generate's
-    # chunks, extract's shards) commit each unit themselves, and their manifest row commits alone after the last.
-    with nullcontext() if getattr(module, "COMMITS_PER_UNIT", False) else lake.transaction():
+    with delta.run(lake.root, stage) as run:
         result: StageResult = module.run(config)
+        # The table versions the run read and wrote: a figure can be traced to its inputs (`emolake history`).
+        result.details["read_versions"] = dict(sorted(run.reads.items()))
+        result.details["wrote_versions"] = dict(sorted(run.writes.items()))
         seconds = time.perf_counter() - clock
-        # What the commit layer cost this stage so far (checksums and fsyncs of every file it wrote or read).
-        result.details["commit_seconds"] = round(durable.COST["seconds"] - cost["seconds"], 3)
-        result.details["checksummed_mb"] = round((durable.COST["bytes"] - cost["bytes"]) / 1e6, 1)
         row = manifest_row(stage, key, preset, config, result, started, seconds)
-        with lake.transaction():
-            write_table(pa.Table.from_pylist([row], schema=schemas.MANIFEST), manifest)
-    log.info(
-        "%s: done in %.1f s, read %d rows, wrote %d rows; checksums and fsync took %.2f s",
-        stage,
-        seconds,
-        result.rows_read,
-        result.rows_written,
-        durable.COST["seconds"] - cost["seconds"],
-    )
+        lake.write("manifest", [row], mode="insert", stage=stage)
+    log.info("%s: done in %.1f s, read %d rows, wrote %d rows", stage, seconds, result.rows_read, result.rows_written)
     return result
 
 
 def manifest_row(stage: str, key: str, preset: Preset, config, result: StageResult, started, seconds: float) -> dict:
     """The row that marks a finished stage run."""
     return {
-        "stage": stage,
         "run_key": key,
         "preset": preset.name,
         "config_hash": config_hash(config),

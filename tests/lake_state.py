@@ -7,7 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.parquet as pq
 
-from etl.lake import Lake
+from etl.lake import DATASETS, Lake
+from etl.lake.datasets import FILE_AREAS
+from etl.lake.files import entries
 
 VOLATILE = {
     "created_at",
@@ -16,6 +18,9 @@ VOLATILE = {
     "code_version",
     "details",
     "npy_path",
+    "npy_sha256",
+    "path",
+    "sha256",
     "shard",
     "row",
     "rows_read",
@@ -27,40 +32,43 @@ SKIPPED = {"reports"}
 
 
 def state(root) -> dict:
-    """{dataset: sorted rows} plus {"vectors": {(model, layer, text_id, segment): float16 bytes}} and other files."""
+    """{dataset: (sorted rows, {name: bytes} of the files it lists)} plus {"vectors": {(model, layer, text_id,
+    segment): float16 bytes}}."""
     lake = Lake(root)
     out: dict = {}
-    from etl.lake import commits
-
-    for dataset, record in sorted(commits.snapshot(lake.root).items()):
-        if dataset in SKIPPED:
+    for dataset in DATASETS:
+        if lake.table(dataset) is None:
             continue
-        rows, other = [], {}
-        for rel in sorted(record["files"]):
-            path = lake.root / rel
-            if rel.endswith(".parquet"):
-                rows += canonical_rows(rel, pq.read_table(path))
-            elif not rel.endswith(".npy"):
-                other[rel] = path.read_bytes()
+        rows = []
+        for found in lake.data_files(dataset):
+            table = pq.read_table(lake.root / found.rel)
+            keys = tuple(f"{k}={v}" for k, v in sorted(found.partition.items()))
+            rows += canonical_rows(keys, table)
+        other = {}
+        if dataset == "files":
+            for area in FILE_AREAS:
+                if area not in SKIPPED:
+                    other |= {name: lake.verified(lake.root / name).read_bytes() for name in entries(lake, area)}
+            rows = [r for r in rows if not r[0].endswith("=reports")]
         out[dataset] = (sorted(rows), other)
     out["vectors"] = vectors(lake)
     return out
 
 
-def canonical_rows(rel: str, table) -> list[tuple]:
-    keys = tuple(part for part in rel.split("/")[1:-1] if "=" in part)
+def canonical_rows(keys: tuple, table) -> list[tuple]:
     columns = [c for c in table.column_names if c not in VOLATILE]
     return [keys + tuple(repr(row[c]) for c in columns) for row in table.select(columns).to_pylist()]
 
 
 def vectors(lake: Lake) -> dict:
     out = {}
-    for rel in lake.committed("activations"):
-        model, layer = (part.split("=", 1)[1] for part in rel.split("/")[1:3])
-        table = pq.read_table(lake.root / rel).to_pylist()
-        for row in table:
+    for found in lake.data_files("activations"):
+        model, layer = found.partition["model"], found.partition["layer"]
+        for row in pq.read_table(lake.root / found.rel).to_pylist():
             array = np.load(lake.root / row["npy_path"], mmap_mode="r")
-            out[(model, layer, row["text_id"], row["segment"])] = array[row["row"]].tobytes()
+            key = (model, layer, row["text_id"], row["segment"])
+            assert key not in out, f"{key} is stored twice"
+            out[key] = array[row["row"]].tobytes()
     return out
 
 

@@ -30,6 +30,9 @@ def register(subparsers) -> None:
     command.add_argument("--dataset", help="the dataset id a local copy came from (picks its built-in mapping)")
     command.add_argument("--revision", help="its revision (default: the hub commit, or the files' content hash)")
     command.add_argument("--licence", help="its licence (default: the dataset card's)")
+    command.add_argument(
+        "--force", action="store_true", help="import files already imported again, replacing their earlier rows"
+    )
     add_preset_options(command)
     command.set_defaults(handler=handle)
 
@@ -47,7 +50,9 @@ def handle(args) -> None:
     origin = resolve(args.source, args.dataset, args.revision, args.licence)
     default_name = origin.published.name if origin.published else Path(origin.dataset).stem
     name = args.name or partition_value(default_name.lower()).replace(".", "-")
-    summary = import_corpus(Lake(preset.common.lake), origin, name, preset.generate, args.corpus, overrides)
+    summary = import_corpus(
+        Lake(preset.common.lake), origin, name, preset.generate, args.corpus, overrides, force=args.force
+    )
     print(f"import:{name} ({origin.dataset} @ {origin.revision}, licence {origin.licence or 'not stated'})")
     print(f"  files: {summary.files} ({summary.skipped_files} already imported, skipped); rows read: {summary.read}")
     for corpus in sorted(set(summary.kept) | set(summary.rejected)):

@@ -19,7 +19,6 @@ from etl.commands._common import add_runner_options, lake_dir, runner_config
 from etl.errors import EmolakeError
 
 log = logging.getLogger("emolake")
-CHUNK_ROWS = 4_000_000
 """Rows per written Parquet file (about 20 MB): bounds memory on large inputs."""
 
 
@@ -111,8 +110,7 @@ def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_token
     if too_long:
         row = too_long[0]
         raise EmolakeError(f"text {ids[row]!r} has {lengths[row]} tokens: the limit is {MAX_TOKENS}; split it")
-    key = hashlib.sha256("\x1f".join(i + "\x1e" + t for i, t in zip(ids, texts, strict=True)).encode()).hexdigest()
-    writer = ChunkWriter(lake, model, source, key[:16], set(ids))
+    writer = ScoreWriter(lake, model, source, set(ids))
     batches = length_batches(lengths, batch_tokens)
     shards = pa.table(
         {
@@ -123,11 +121,10 @@ def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_token
     )
     worker = functools.partial(score_worker, spec, str(lake.root), model, source, tuple(kinds), tuple(layers))
     outputs = run_shards(shards, worker, runner, desc="score")
-    with lake.transaction():  # the whole call commits at once: a killed score leaves `scores` as it was
-        for _, table in in_plan_order(outputs, list(range(len(batches)))):
-            for (kind, layer), rows in split_pairs(table):
-                writer.add((kind, layer), rows)
-        return writer.close()
+    for _, table in in_plan_order(outputs, list(range(len(batches)))):
+        for (kind, layer), rows in split_pairs(table):
+            writer.add((kind, layer), rows)
+    return writer.close()
 
 
 def score_worker(spec: str, root: str, model: str, source: str, kinds: tuple, layers: tuple):
@@ -191,71 +188,36 @@ def token_rows(text_id: str, scored, matrix: np.ndarray, emotions: list[str]):
     )
 
 
-class ChunkWriter:
-    """Buffers rows per (kind, layer) and writes them as numbered Parquet chunks; earlier rows of the same texts go."""
+class ScoreWriter:
+    """Collects one call's rows per (kind, layer) and commits them in one `replace`: earlier rows of the same texts
+    at those probe sets go in the same commit, so a killed `score` leaves `scores` as it was."""
 
-    def __init__(self, lake, model: str, source: str, key: str, ids: set[str]) -> None:
-        self.lake, self.model, self.source, self.key, self.ids = lake, model, source, key, ids
-        self.pending: dict[tuple[str, int], list] = {}
-        self.chunks: dict[tuple[str, int], int] = {}
-        self.written: set = set()
-        self.rows = 0
+    def __init__(self, lake, model: str, source: str, ids: set[str]) -> None:
+        self.lake, self.model, self.source, self.ids = lake, model, source, ids
+        self.tables: list = []
 
     def add(self, pair: tuple[str, int], table) -> None:
-        self.pending.setdefault(pair, []).append(table)
-        if sum(t.num_rows for t in self.pending[pair]) >= CHUNK_ROWS:
-            self.flush(pair)
-
-    def flush(self, pair: tuple[str, int]) -> None:
         import pyarrow as pa
 
-        from etl.lake import write_table
-
-        tables = self.pending.pop(pair, [])
-        if not tables:
-            return
         kind, layer = pair
-        chunk = self.chunks.get(pair, 0)
-        path = self.lake.scores_path(self.model, self.source, kind, layer, self.key, chunk)
-        write_table(pa.concat_tables(tables), path)
-        self.chunks[pair] = chunk + 1
-        self.written.add(path)
-        self.rows += sum(t.num_rows for t in tables)
+        n = table.num_rows
+        self.tables.append(
+            table.append_column("kind", pa.array([kind] * n)).append_column("layer", pa.array([layer] * n))
+        )
 
     def close(self) -> int:
-        for pair in list(self.pending):
-            self.flush(pair)
-        for directory in {p.parent for p in self.written}:
-            self.drop_earlier_rows(directory)
-        log.info(
-            "score: wrote %d rows in %d file(s) under %s", self.rows, len(self.written), self.lake.dataset("scores")
-        )
-        return self.rows
-
-    def drop_earlier_rows(self, directory: Path) -> None:
-        """Removes earlier rows of this call's texts from the partition's other files (rewritten or removed)."""
         import pyarrow as pa
-        import pyarrow.compute as pc
-        import pyarrow.parquet as pq
 
-        from etl.lake import remove, write_table
-        from etl.lake.commits import absolute
-
-        written = {absolute(w) for w in self.written}
-        pa_ids = pa.array(sorted(self.ids), pa.string())
-        for name in self.lake.files("scores", under=directory):
-            path = Path(name)
-            if path in written:
-                continue
-            if path.name.startswith(f"part-{self.key}-"):
-                remove(path)
-                continue
-            table = pq.read_table(path)
-            keep = pc.invert(pc.is_in(table.column("text_id"), value_set=pa_ids))
-            if pc.all(keep).as_py():
-                continue
-            kept = table.filter(keep)
-            if kept.num_rows:
-                write_table(kept, path)
-            else:
-                remove(path)
+        if not self.tables:
+            return 0
+        table = pa.concat_tables(self.tables)
+        where = {
+            "model": self.model,
+            "source": self.source,
+            "kind": sorted(set(table.column("kind").to_pylist())),
+            "layer": sorted(set(table.column("layer").to_pylist())),
+            "text_id": sorted(self.ids),
+        }
+        rows = self.lake.write("scores", table, mode="replace", where=where, model=self.model, source=self.source)
+        log.info("score: wrote %d rows to %s", rows, self.lake.dataset("scores"))
+        return rows

@@ -46,11 +46,9 @@ def handle(args) -> None:
     if not 0 <= seed < 2**32:
         raise EmolakeError(f"--seed {seed}: use a whole number from 0 to {2**32 - 1}")
     lake = Lake(config.common.lake)
-    # The residual norms it may measure commit only if the comparison runs: a refusal leaves the lake as it was.
-    with lake.transaction():
-        steerer = Steerer(lake, loaded, config)
-        setting = Setting(args.emotion, layer, strength, config.operator, config.positions)
-        (result,) = steerer.run([(setting, Case(args.prompt, seed))])
+    steerer = Steerer(lake, loaded, config)
+    setting = Setting(args.emotion, layer, strength, config.operator, config.positions)
+    (result,) = steerer.run([(setting, Case(args.prompt, seed))])
     report = as_dict(result, steerer)
     print(json.dumps(report, indent=1) if args.json else render(report))
 

@@ -67,7 +67,7 @@ def handle(args) -> None:
 
     from etl.commands._tables import format_table, read_column
     from etl.evaluation import validation
-    from etl.lake import Lake, probes, write_table
+    from etl.lake import Lake, probes
     from etl.model.load import load
     from etl.model.residuals import mean_residuals
     from etl.probes.scoring import MAX_TOKENS, check_texts
@@ -98,27 +98,34 @@ def handle(args) -> None:
     layers = sorted({layer for _, layer in stored})
     result = mean_residuals(loaded.model, loaded.tokenizer, [texts[i] for i in kept], layers, 1, MAX_TOKENS)
     out = []
-    with lake.transaction():
-        for (kind, layer), probe_set in sorted(stored.items()):
-            code = {e: i for i, e in enumerate(probe_set.emotions)}
-            truth = np.array([code[w] for w in words])
-            centres = np.stack([probe_set.centre_for(int(n)) for n in result.n_tokens])
-            scores = (result.vectors[:, layers.index(layer)] - centres) @ probe_set.vectors.T
-            found = validation.figures(scores, truth, np.unique(truth), seed=0)
-            meta = {
-                "run_id": validation.run_id(input_hash, model, args.source, kind, layer),
-                "input": str(args.input.name),
-                "input_hash": input_hash,
-                "kind": kind,
-                "layer": layer,
-                "n_texts": len(kept),
-                "n_classes": len(np.unique(truth)),
-                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-            row = validation.row(meta, found, probe_set.emotions)
-            path = lake.partition("validation_runs", model=model, source=args.source) / f"run-{row['run_id']}.parquet"
-            write_table(pa.Table.from_pylist([row], schema=validation.SCHEMA), path)
-            out.append(row)
+    for (kind, layer), probe_set in sorted(stored.items()):
+        code = {e: i for i, e in enumerate(probe_set.emotions)}
+        truth = np.array([code[w] for w in words])
+        centres = np.stack([probe_set.centre_for(int(n)) for n in result.n_tokens])
+        scores = (result.vectors[:, layers.index(layer)] - centres) @ probe_set.vectors.T
+        found = validation.figures(scores, truth, np.unique(truth), seed=0)
+        meta = {
+            "run_id": validation.run_id(input_hash, model, args.source, kind, layer),
+            "input": str(args.input.name),
+            "input_hash": input_hash,
+            "kind": kind,
+            "layer": layer,
+            "n_texts": len(kept),
+            "n_classes": len(np.unique(truth)),
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        row = validation.row(meta, found, probe_set.emotions)
+        out.append(row)
+    # One commit for every probe set validated; a probe set validated again on the same input replaces its row.
+    table = pa.Table.from_pylist(out, schema=validation.SCHEMA)
+    lake.write(
+        "validation_runs",
+        table,
+        mode="replace",
+        where={"model": model, "source": args.source, "run_id": [r["run_id"] for r in out]},
+        model=model,
+        source=args.source,
+    )
     if args.json:
         print(json.dumps(out))
         return

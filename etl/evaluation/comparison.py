@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from etl.evaluation.geometry import cosine_matrix, oriented_axes
 from etl.evaluation.stats import spearman
-from etl.lake import Lake, schemas, write_table
+from etl.lake import Lake, schemas
 from etl.lake.probes import StoredProbes, best_layer, layers_of, probe_sets
 from etl.lake.probes import read as read_probes
 
@@ -128,16 +128,15 @@ def agreement_rows(lake: Lake, model: str, source: str) -> list[dict]:
 
 def _evaluated(lake: Lake, model: str, source: str) -> bool:
     """Whether `model` has evaluation rows for `source` (its best layer is then the evaluation's, not a guess)."""
-    return lake.exists(lake.evaluation_path("evaluation_layers", model, source))
+    return lake.has("evaluation_layers", lake.partition("evaluation_layers", model=model, source=source))
 
 
 def write(lake: Lake, model: str, source: str) -> int:
     """Writes the model's `model_agreement` rows for one source; returns how many."""
     rows = agreement_rows(lake, model, source)
     columns = {f.name: [_clean(r.get(f.name)) for r in rows] for f in schemas.MODEL_AGREEMENT}
-    write_table(
-        pa.table(columns, schema=schemas.MODEL_AGREEMENT), lake.evaluation_path("model_agreement", model, source)
-    )
+    table = pa.table(columns, schema=schemas.MODEL_AGREEMENT)
+    lake.write("model_agreement", table, mode="replace", model=model, source=source)
     for row in rows:
         if row.get("other_model"):
             log.info(

@@ -15,7 +15,7 @@ import logging
 import numpy as np
 import pyarrow as pa
 
-from etl.lake import Lake, schemas, vectors, write_table
+from etl.lake import Lake, schemas, vectors
 from etl.lake.probes import StoredProbes, best_layer, probe_sets
 from etl.lake.probes import read as read_probes
 
@@ -140,8 +140,10 @@ def write(lake: Lake, model: str, source: str, example_tokens: int, spec: str | 
                 histograms += histogram_rows(probes, domain, data, scores)
     if spec and example_tokens:
         add_token_scores(examples, chosen, spec, example_tokens)
-    write_table(_table(examples, schemas.PROBE_EXAMPLES), lake.evaluation_path("probe_examples", model, source))
-    write_table(_table(histograms, schemas.PROBE_HISTOGRAMS), lake.evaluation_path("probe_histograms", model, source))
+    lake.write("probe_examples", _table(examples, schemas.PROBE_EXAMPLES), mode="replace", model=model, source=source)
+    lake.write(
+        "probe_histograms", _table(histograms, schemas.PROBE_HISTOGRAMS), mode="replace", model=model, source=source
+    )
     log.info("evaluate: %s/%s: %d probe examples, %d histogram bins", model, source, len(examples), len(histograms))
     return len(examples) + len(histograms)
 

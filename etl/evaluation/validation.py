@@ -10,31 +10,9 @@ import hashlib
 import json
 
 import numpy as np
-import pyarrow as pa
 
 from etl.evaluation.controls import N_BOOTSTRAP, macro_f1
-
-SCHEMA = pa.schema(
-    [
-        ("run_id", pa.string()),
-        ("input", pa.string()),
-        ("input_hash", pa.string()),
-        ("kind", pa.string()),
-        ("layer", pa.int32()),
-        ("n_texts", pa.int32()),
-        ("n_classes", pa.int32()),
-        ("chance", pa.float64()),
-        ("accuracy", pa.float64()),
-        ("accuracy_low", pa.float64()),
-        ("accuracy_high", pa.float64()),
-        ("macro_f1", pa.float64()),
-        ("macro_f1_low", pa.float64()),
-        ("macro_f1_high", pa.float64()),
-        ("per_class_f1", pa.string()),
-        ("confusion", pa.string()),
-        ("created_at", pa.string()),
-    ]
-)
+from etl.lake.evaluation_schemas import VALIDATION_RUNS as SCHEMA  # noqa: F401 (re-exported)
 
 
 def map_labels(labels: list[str], mapping: dict[str, str], emotions: list[str]) -> tuple[list[int], list[str], list]:

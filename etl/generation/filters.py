@@ -174,6 +174,7 @@ class Duplicates:
         self.buckets: list[dict[int, int | tuple[int, ...]]] = [{} for _ in range(bands)]
         self.exact: dict[int, int] = {}
         self.ids: list[str] = []
+        self.by_id: dict[str, int] = {}
         self.signatures = np.empty((1024, permutations), dtype=np.uint32)
 
     def __len__(self) -> int:
@@ -193,6 +194,9 @@ class Duplicates:
         """Whether `text` duplicates a kept text; if not (and `add`), it is kept for later checks."""
         words = normalised(text).split()
         digest = int.from_bytes(hashlib.blake2b(" ".join(words).encode(), digest_size=8).digest(), "little")
+        if text_id in self.by_id:
+            # The same text under its own id has landed already (a resumed or concurrent run): not a duplicate.
+            return None if self.by_id[text_id] == digest else ("duplicate_id", f"{text_id} already holds another text")
         if digest in self.exact:
             return "duplicate", f"same words as {self.ids[self.exact[digest]]}"
         signature = self.signature(words)
@@ -215,6 +219,7 @@ class Duplicates:
             self.signatures = np.concatenate([self.signatures, np.empty_like(self.signatures)])
         self.signatures[position] = signature
         self.ids.append(text_id)
+        self.by_id[text_id] = digest
         self.exact[digest] = position
         for bucket, key in zip(self.buckets, keys, strict=True):
             found = bucket.get(key)

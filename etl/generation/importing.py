@@ -24,7 +24,7 @@ from etl.generation.landing import Landing, write_chunk_files
 from etl.generation.published import InputFile, Origin
 from etl.generation.texts import ASSISTANT_PAIR, DIALOGUE_CORPORA, Turn, parse_turns, render_dialogue, spans_json
 from etl.generation.texts import text_id as make_id
-from etl.lake import Lake, write_table
+from etl.lake import Lake
 from etl.lake.schemas import IMPORTS
 
 log = logging.getLogger("emolake")
@@ -104,9 +104,16 @@ class Summary:
 
 
 def import_corpus(
-    lake: Lake, origin: Origin, name: str, config: GenerateConfig, corpus: str | None = None, overrides=None
+    lake: Lake,
+    origin: Origin,
+    name: str,
+    config: GenerateConfig,
+    corpus: str | None = None,
+    overrides=None,
+    force: bool = False,
 ) -> Summary:
-    """Lands every input file of `origin` not yet imported under source `import:NAME`; returns the counts."""
+    """Lands every input file of `origin` not yet imported under source `import:NAME`; returns the counts. A file
+    imported before under another column mapping (or any, with `force`) is imported again: its earlier rows go."""
     source = import_source(name)
     if corpus is not None and corpus not in CORPORA:
         raise EmolakeError(f"--corpus {corpus!r} is not a corpus: choose from {list(CORPORA)}")
@@ -114,27 +121,49 @@ def import_corpus(
     keyed = [
         (file, digest := file.digest(), make_id("import", source, file.relative, digest)[:16]) for file in origin.files
     ]
-    pending = [item for item in keyed if not lake.exists(marker(lake, source, item[2]))]
+    imported = imported_files(lake, source)
+    pending = []
+    for item in keyed:
+        earlier = imported.get(item[1])
+        if earlier is not None and not force and earlier["mapping"] == mapping_json(item[0], overrides):
+            continue
+        pending.append((*item, earlier))
     summary = Summary(source, files=len(keyed), skipped_files=len(keyed) - len(pending))
     landing = Landing(lake, source, config)
-    for file, digest, key in pending:
+    for file, digest, key, earlier in pending:
+        if earlier is not None:
+            supersede(lake, origin, file, earlier, corpus, source)
         land_file(lake, landing, origin, file, digest, key, corpus, overrides, summary)
     return summary
 
 
-def marker(lake: Lake, source: str, key: str):
-    return lake.partition("imports", source=source) / f"part-{key}.parquet"
+def imported_files(lake: Lake, source: str) -> dict[str, dict]:
+    """Checksum -> `imports` row of every input file the lake holds under one source."""
+    import pyarrow.parquet as pq
+
+    files = lake.files("imports", under=lake.partition("imports", source=source))
+    return {row["file_sha256"]: row for f in files for row in pq.read_table(f).to_pylist()}
+
+
+def mapping_json(file: InputFile, overrides: dict) -> str:
+    """The column mapping a file would be imported with, as stored in its `imports` row."""
+    return json.dumps(column_mapping(read_table(file).column_names, overrides, file.relative), sort_keys=True)
+
+
+def supersede(lake: Lake, origin: Origin, file: InputFile, earlier: dict, corpus, source: str) -> None:
+    """Removes what an earlier import of `file` landed (its ids, from the mapping it used), one commit per table."""
+    rows = read_table(file).to_pylist()
+    by_corpus, refused = map_rows(rows, json.loads(earlier["mapping"]), origin, file, corpus, source)
+    ids = sorted({r["text_id"] for group in (*by_corpus.values(), *refused.values()) for r in group})
+    log.info(
+        "import: %s was imported before (another mapping or --force): its %d rows are replaced", file.relative, len(ids)
+    )
+    for dataset in ("texts", "rejects"):
+        lake.delete(dataset, {"source": source, "text_id": ids})
+    lake.delete("imports", {"source": source, "file_sha256": earlier["file_sha256"]})
 
 
 def land_file(
-    lake, landing: Landing, origin: Origin, file: InputFile, digest: str, key: str, corpus, overrides, summary
-):
-    """Maps, filters and writes one input file and its `imports` row in one commit (a killed import leaves none)."""
-    with lake.transaction():
-        land_file_rows(lake, landing, origin, file, digest, key, corpus, overrides, summary)
-
-
-def land_file_rows(
     lake, landing: Landing, origin: Origin, file: InputFile, digest: str, key: str, corpus, overrides, summary
 ):
     table = read_table(file)
@@ -165,7 +194,9 @@ def land_file_rows(
         "rows_rejected": rejected_total,
         "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    write_table(pa.Table.from_pylist([record], schema=IMPORTS), marker(lake, landing.source, key))
+    # Written last: a killed import has no `imports` row, and the rerun lands what is missing (texts and rejects are
+    # inserted by text_id, so nothing lands twice).
+    lake.write("imports", pa.Table.from_pylist([record], schema=IMPORTS), source=landing.source)
 
 
 def read_table(file: InputFile) -> pa.Table:

@@ -4,7 +4,6 @@ rejects-first, and the chunks still pending (what makes a killed or repeated run
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import duckdb
 
@@ -13,7 +12,7 @@ from etl.generation import prompts
 from etl.generation.filters import Duplicates, Limits, split_rows
 from etl.generation.plan import Chunk, chunks
 from etl.generation.texts import to_table
-from etl.lake import Lake, remove, schemas, write_table
+from etl.lake import Lake
 from etl.lake.schemas import REJECT_SCHEMA
 
 log = logging.getLogger("emolake")
@@ -57,12 +56,10 @@ def limits(config: GenerateConfig) -> Limits:
 
 
 def write_chunk_files(lake: Lake, source: str, corpus: str, key: str, kept: list[dict], rejected: list[dict]):
-    """Rejects first, texts last: the texts file marks the chunk finished. Both are written even when empty, so
-    the `rejects` view exists as soon as anything was generated."""
-    rejects = lake.partition("rejects", source=source, corpus=corpus) / f"part-{key}.parquet"
-    with lake.transaction():
-        write_table(to_table(rejected, REJECT_SCHEMA), rejects)
-        write_table(to_table(kept), lake.partition("texts", source=source, corpus=corpus) / f"part-{key}.parquet")
+    """Rejects first, then texts, each an `insert` keyed by text_id: a chunk landed twice (a resumed or a concurrent
+    run) adds each text once. Both tables exist as soon as anything was generated (an empty write creates it)."""
+    lake.write("rejects", to_table(rejected, REJECT_SCHEMA), source=source, corpus=corpus)
+    lake.write("texts", to_table(kept), source=source, corpus=corpus)
 
 
 def landed_rows(lake: Lake, dataset: str, source: str, corpus: str, columns: str) -> list[tuple]:
@@ -70,56 +67,45 @@ def landed_rows(lake: Lake, dataset: str, source: str, corpus: str, columns: str
     files = lake.files(dataset, under=lake.partition(dataset, source=source, corpus=corpus))
     if not files:
         return []
-    return duckdb.connect().execute(f"select {columns} from read_parquet(?, filename = true)", [files]).fetchall()
+    return duckdb.connect().execute(f"select {columns} from read_parquet(?)", [files]).fetchall()
 
 
 def pending_chunks(lake: Lake, source: str, model: str, all_chunks: list[Chunk], regenerate: bool) -> list[Chunk]:
-    """Chunks to write: unfinished ones, less requests whose ids already landed in another chunk's file."""
+    """Chunks to write: those with a request whose id has landed in neither `texts` nor `rejects`, less the requests
+    that have."""
     by_corpus: dict[str, list[Chunk]] = {}
     for chunk in all_chunks:
         by_corpus.setdefault(chunk.corpus, []).append(chunk)
     out = []
     for corpus, group in by_corpus.items():
         if regenerate:
-            drop_files(lake, source, corpus, {r.id_for(source, model) for c in group for r in c.requests})
+            drop_rows(lake, source, corpus, {r.id_for(source, model) for c in group for r in c.requests})
             out += group
             continue
-        landed: dict[str, set[str]] = {}
-        for dataset in ("texts", "rejects"):
-            for text_id, filename in landed_rows(lake, dataset, source, corpus, "text_id, filename"):
-                landed.setdefault(text_id, set()).add(filename.rsplit("/", 1)[-1])
+        landed = {i for d in ("texts", "rejects") for (i,) in landed_rows(lake, d, source, corpus, "text_id")}
         for chunk in group:
-            own = f"part-{chunk.key}.parquet"
-            if lake.exists(lake.partition("texts", source=source, corpus=corpus) / own):
-                continue
             calls = tuple(
                 kept
                 for call in chunk.calls
-                if (kept := tuple(r for r in call if landed.get(r.id_for(source, model), {own}) <= {own}))
+                if (kept := tuple(r for r in call if r.id_for(source, model) not in landed))
             )
-            out.append(Chunk(chunk.corpus, chunk.key, calls))
+            if calls:
+                out.append(Chunk(chunk.corpus, chunk.key, calls))
     return out
 
 
-def drop_files(lake: Lake, source: str, corpus: str, ids: set[str]) -> None:
-    """Removes the files holding any of `ids` (regenerate: their texts are about to be written again)."""
-    with lake.transaction():
-        for dataset in ("texts", "rejects"):
-            rows = landed_rows(lake, dataset, source, corpus, "text_id, filename")
-            for filename in sorted({f for text_id, f in rows if text_id in ids}):
-                log.info("generate: regenerate: removing %s", filename)
-                remove(Path(filename))
+def drop_rows(lake: Lake, source: str, corpus: str, ids: set[str]) -> None:
+    """Removes the rows of `ids` (regenerate: their texts are about to be written again)."""
+    for dataset in ("texts", "rejects"):
+        if lake.table(dataset) is not None:
+            log.info("generate: regenerate: removing %d %s rows of %s/%s", len(ids), dataset, source, corpus)
+            lake.delete(dataset, {"source": source, "corpus": corpus, "text_id": sorted(ids)})
 
 
 def write_prompts(lake: Lake, source: str, corpora: list[str], records: list[dict] | None = None) -> None:
-    """The templates a writer uses, stored by hash in the lake's `prompts` dataset: one file per template."""
-    import pyarrow as pa
-
-    with lake.transaction():
-        for row in records if records is not None else prompts.records(source, tuple(corpora)):
-            path = lake.partition("prompts", source=source) / f"part-{row['corpus']}-{row['prompt_hash']}.parquet"
-            if not lake.exists(path):
-                write_table(pa.Table.from_pylist([row], schema=schemas.PROMPTS), path)
+    """The templates a writer uses, stored once by (corpus, hash) in the lake's `prompts` table."""
+    rows = records if records is not None else prompts.records(source, tuple(corpora))
+    lake.write("prompts", rows, source=source)
 
 
 def writer_chunks(writer: str, model: str, planned: dict, config: GenerateConfig) -> list[Chunk]:

@@ -1,138 +1,47 @@
-"""The one module that knows where things live in the lake, and how to write there safely.
+"""The lake: one Delta Lake table per dataset (registry: `etl.lake.datasets`), written only through `Lake.write`.
 
-Layout (hive-partitioned Parquet; partition values come from the path, never from inside the file):
-    texts/source=S/corpus=C/part-KEY.parquet         every text, with provenance
-    rejects/source=S/corpus=C/part-KEY.parquet       texts a quality filter refused, with the reason
-    prompts/source=S/part-CORPUS-HASH.parquet        each writing template, stored once by corpus and hash
-    imports/source=S/part-KEY.parquet                one row per imported input file: dataset, revision, licence
-    activations/model=M/layer=L/shard-NNNNN.parquet     index rows (text, segment) pointing into the .npy shard
-    shards/model=M/layer=L/shard-NNNNN.npy              float16 mean vectors, one row per text segment
-    probes/model=M/source=S/kind=K/layer=L/part-0.parquet
-    probe_centers/model=M/source=S/kind=K/layer=L/part-0.parquet
-    evaluation_layers/model=M/source=S/part-0.parquet
-    probe_map, evaluation_cosines, logit_lens, dose_curve, scenario_scores, deflection_vs_expression:
-        NAME/model=M/source=S/part-0.parquet           further evaluation results (`make evaluate`)
-    reports/M/report.html                               the evaluation report and its PNG/SVG plots
-    index/model=M/source=S/kind=K/layer-L.faiss         nearest-emotion indexes (+ .json with ids)
-    index/model=M/source=S/kind=K/stories-layer-L.faiss story-vector indexes (+ .parquet ids, .json fingerprint)
-    scores/model=M/source=S/kind=K/layer=L/part-KEY-NNNNN.parquet   per-token probe scores (`emolake score`)
-    manifest/stage=STAGE/run-KEY.parquet                one row per finished stage run
-    residual_norms/model=M/corpus=C/part-0.parquet      mean residual norm per layer on neutral text (steering unit)
-    validation_runs/model=M/source=S/run-ID.parquet      one row per probe set validated on a user's labelled file
-    steering_runs/model=M/sweep=KEY/part-0.parquet      one row per steering setting, prompt and seed of a sweep
-Writes go to a hidden temporary name, are staged in a transaction and become visible when it commits: readers list
-files from the commit records (`_commits/`, see `etl.lake.commits`), never by globbing.
+Layout (hive-partitioned; partition values are in the path and the table's log, never inside the files):
+    texts/_delta_log/, texts/source=S/corpus=C/part-*.parquet     one Delta table per dataset (`datasets.DATASETS`)
+    shards/model=M/layer=L/shard-N-W.npy      float16 mean vectors, named with size and checksum in `activations`
+    index/model=M/source=S/kind=K/...          FAISS indexes and sidecars, listed in the `files` table
+    reports/M/report.html                      the evaluation report and its plots, listed in the `files` table
+    _quarantine/                                 files `verify --repair` moved aside (with a manifest), never deleted
+Readers list files from a table version (never by globbing), so a file a killed writer left is never read; every
+path taken from a lake is checked to stay inside it (`etl.lake.safety`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from etl.errors import EmolakeError
-from etl.lake import commits, durable
+from etl.lake import datasets, delta, files, leases, safety
+from etl.lake.datasets import DATASETS
+from etl.lake.delta import ConflictError, DamageError
 
-DATASETS = (
-    "texts",
-    "rejects",
-    "prompts",
-    "imports",
-    "activations",
-    "probes",
-    "probe_centers",
-    "evaluation_layers",
-    "probe_map",
-    "evaluation_cosines",
-    "logit_lens",
-    "dose_curve",
-    "scenario_scores",
-    "deflection_vs_expression",
-    "cross_domain",
-    "lexical_baseline",
-    "learning_curve",
-    "probe_examples",
-    "probe_histograms",
-    "model_agreement",
-    "validation_runs",
-    "scores",
-    "manifest",
-    "residual_norms",
-    "steering_runs",
-)
-KNOWN_DIRS = frozenset(DATASETS) | {"shards", "index", "reports"}
-"""Top-level directories of a lake (datasets and the files beside them): what `lake_root_of` recognises."""
+__all__ = ["DATASETS", "ConflictError", "DamageError", "Lake", "atomic_path", "partition_value"]
+
+MODES = ("insert", "append", "replace")
 
 
 class Lake:
-    """Paths and atomic writes under one lake root."""
+    """One lake root, read at its newest version (or `as_of` a time, read-only)."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, as_of: datetime | dict[str, int] | None = None) -> None:
         self.root = Path(root)
+        self.as_of = as_of
 
+    # -- tables ----------------------------------------------------------------------------------------------------
     def dataset(self, name: str) -> Path:
         return self.root / name
-
-    def glob(self, name: str) -> str:
-        """Every Parquet file under a dataset, committed or not: for tests and debugging (readers use `files`)."""
-        return str(self.dataset(name) / "**" / "*.parquet")
-
-    def transaction(self):
-        """A block whose lake writes become visible together when it ends (see `etl.lake.commits`)."""
-        return commits.transaction(self.root)
-
-    def committed(self, name: str) -> dict[str, dict]:
-        """{relative path: record entry} of a dataset's files as this process sees them: the committed ones, plus the
-        writes and less the removals of its own open transaction (a stage reads what it wrote before it commits)."""
-        if not commits.has_records(self.root):
-            if self.dataset(name).is_dir() and any(self.dataset(name).rglob("*.parquet")):
-                raise EmolakeError(
-                    f"the lake at {self.root} has no commit records (an older emolake wrote it): "
-                    "run `emolake verify --repair` once to adopt its files"
-                )
-            entries = {}
-        else:
-            entries = commits.snapshot(self.root, [name]).get(name, {}).get("files", {})
-        tx = commits.current(self.root / name)
-        return entries if tx is None else tx.overlay(name, entries)
-
-    def files(self, name: str, under: Path | None = None, suffix: str = ".parquet") -> list[str]:
-        """Absolute paths of a dataset's committed files (under a partition directory, if given), each checked
-        against its recorded size and checksum; raises naming the first damaged one."""
-        prefix = "" if under is None else self.rel(under).rstrip("/") + "/"
-        entries = self.committed(name)
-        chosen = sorted(r for r in entries if r.endswith(suffix) and r.startswith(prefix))
-        return [str(self.verified(self.root / r, entries[r])) for r in chosen]
-
-    def has(self, name: str, under: Path | None = None) -> bool:
-        """Whether a dataset (or one partition of it) has committed Parquet files."""
-        prefix = "" if under is None else self.rel(under).rstrip("/") + "/"
-        return any(r.endswith(".parquet") and r.startswith(prefix) for r in self.committed(name))
-
-    def verified(self, path: Path, entry: dict | None = None) -> Path:
-        """The path to read a committed file from, after checking its size and checksum against `entry` (its record
-        entry; read from the records when not given); raises naming it when damaged. A file staged by this process's
-        open transaction is read from its temporary."""
-        rel = self.rel(path)
-        tx = commits.current(path)
-        if tx is not None and rel in tx.writes:
-            return tx.writes[rel][0]
-        return commits.verified(self.root, rel, entry)
-
-    def exists(self, path: Path) -> bool:
-        """Whether a file is committed (present in its dataset's record, or staged by this process)."""
-        rel = self.rel(path)
-        return rel in self.committed(commits.dataset_of(rel))
-
-    def rel(self, path: Path) -> str:
-        return commits.absolute(path).relative_to(commits.absolute(self.root)).as_posix()
 
     def partition(self, name: str, **keys: object) -> Path:
         """The directory of one partition, keys in the order given."""
@@ -141,14 +50,129 @@ class Lake:
             path = path / f"{key}={partition_value(value)}"
         return path
 
-    # activations
-    def shard_npy(self, model: str, layer: int, shard: int) -> Path:
-        return self.partition("shards", model=model, layer=layer) / f"shard-{shard:05d}.npy"
+    def table(self, name: str):
+        """The Delta table of a dataset at the version this lake reads (None if never written); the read is noted
+        in the current run."""
+        datasets.get(name)
+        as_of = self.as_of.get(name) if isinstance(self.as_of, dict) else self.as_of
+        table = delta.open_table(self.root, name, as_of)
+        if table is not None:
+            delta.note_read(self.root, name, table.version())
+        return table
 
-    def shard_index(self, model: str, layer: int, shard: int) -> Path:
-        return self.partition("activations", model=model, layer=layer) / f"shard-{shard:05d}.parquet"
+    def data_files(self, name: str, under: Path | None = None) -> list[delta.DataFile]:
+        table = self.table(name)
+        if table is None:
+            return []
+        prefix = "" if under is None else self.rel(under).rstrip("/") + "/"
+        return [f for f in delta.data_files(self.root, name, table) if f.rel.startswith(prefix)]
 
-    # indexes and reports
+    def files(self, name: str, under: Path | None = None) -> list[str]:
+        """Absolute paths of a dataset's committed files (under a partition directory, if given), each checked to be
+        inside the lake and of its committed size; raises naming the first damaged one."""
+        out = []
+        for found in self.data_files(name, under):
+            path = self.root / found.rel
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                raise delta.damage(found.rel, "missing") from None
+            if size != found.bytes:
+                raise delta.damage(found.rel, f"truncated or grown ({size} bytes, committed {found.bytes})")
+            out.append(str(path))
+        return out
+
+    def has(self, name: str, under: Path | None = None) -> bool:
+        """Whether a dataset (or one partition of it) has committed rows."""
+        return bool(self.data_files(name, under))
+
+    def version(self, name: str) -> int | None:
+        table = self.table(name)
+        return None if table is None else table.version()
+
+    def write(self, name: str, rows, mode: str = "insert", where: dict | None = None, **partition) -> int:
+        """Commits rows to a dataset in one Delta commit; returns how many rows it added.
+
+        `partition` gives constant partition columns (rows may carry them instead). Modes: `insert` skips rows whose
+        registered key is already in the table (two writers never double a row); `append` adds every row;
+        `replace` swaps the rows `where` selects (default: the given partition) for these, after checking that no
+        other writer changed what this run read (else ConflictError: the runner re-plans the stage)."""
+        if mode not in MODES:
+            raise ValueError(f"mode {mode!r}: one of {MODES}")
+        self.check_writable()
+        ds = datasets.get(name)
+        table = conform(ds, rows, partition)
+        if delta.current_run(self.root) is None:
+            with leases.held(self.root):
+                return self.commit(ds, table, mode, where, partition)
+        return self.commit(ds, table, mode, where, partition)
+
+    def commit(self, ds: datasets.Dataset, table: pa.Table, mode: str, where: dict | None, partition: dict) -> int:
+        name = ds.name
+        if not table.num_rows and delta.open_table(self.root, name) is None:
+            # An empty write still creates the table: its view exists, with its columns, from the first write on.
+            delta.with_retries(lambda: delta.commit(self.root, ds, table, "append", None, None, {"rows": 0}), name)
+            return 0
+        if mode == "replace":
+            return self.replace(ds, table, where if where is not None else partition)
+        if mode == "append":
+            if not table.num_rows:
+                return 0
+            attempt = lambda: delta.commit(  # noqa: E731
+                self.root, ds, table, "append", None, delta.open_table(self.root, name), {"rows": table.num_rows}
+            )
+            delta.with_retries(attempt, name)
+            return table.num_rows
+        return delta.with_retries(lambda: self.insert_once(ds, table), name)
+
+    def insert_once(self, ds: datasets.Dataset, table: pa.Table) -> int:
+        base = delta.open_table(self.root, ds.name)
+        fresh = table if base is None else new_rows(self.root, ds, base, table)
+        if not fresh.num_rows:
+            return 0
+        delta.commit(self.root, ds, fresh, "append", None, base, {"rows": fresh.num_rows})
+        return fresh.num_rows
+
+    def replace(self, ds: datasets.Dataset, table: pa.Table, where: dict) -> int:
+        delta.check_reads(self.root, ds.name)
+        base = delta.base_for(self.root, ds.name)
+        if table.num_rows:
+            outside = out_of_scope(table, where)
+            if outside:
+                raise ValueError(f"{ds.name}: rows outside the replaced scope {where}: {outside}")
+        delta.commit(self.root, ds, table, "replace", where, base, {"rows": table.num_rows})
+        return table.num_rows
+
+    def delete(self, name: str, where: dict) -> None:
+        """Removes the rows `where` selects, in one commit (checked like a `replace`)."""
+        self.write(name, [], mode="replace", where=where)
+
+    def check_writable(self) -> None:
+        if self.as_of is not None:
+            raise EmolakeError("a lake read as of a past version is read-only")
+        if self.root.exists() and not self.root.is_dir():
+            raise EmolakeError(f"the lake path {self.root} is a file: pass a directory with --lake")
+
+    def rel(self, path: Path | str) -> str:
+        return Path(os.path.abspath(path)).relative_to(Path(os.path.abspath(self.root))).as_posix()
+
+    # -- files beside the tables (`etl.lake.files`) ---------------------------------------------------------------
+    def exists(self, path: Path) -> bool:
+        """Whether a file beside the tables (an index, a report) is committed."""
+        return files.entry(self, self.rel(path)) is not None
+
+    def verified(self, path: Path) -> Path:
+        """The file that holds a committed index or report file now, after checking its size and checksum."""
+        return files.verified(self, self.rel(path))
+
+    def put(self, final: Path, tmp: Path) -> Path:
+        return files.put(self, self.rel(final), tmp)
+
+    # -- paths -------------------------------------------------------------------------------------------------------
+    def shard_npy(self, model: str, layer: int, shard: int, writer: str) -> Path:
+        """A shard's float16 array: `writer` (unique per writing process) keeps two writers' files apart."""
+        return self.partition("shards", model=model, layer=layer) / f"shard-{shard:05d}-{writer}.npy"
+
     def faiss_path(self, model: str, source: str, kind: str, layer: int) -> Path:
         return self.partition("index", model=model, source=source, kind=kind) / f"layer-{layer}.faiss"
 
@@ -156,111 +180,121 @@ class Lake:
         """The story-vector index of one probe set; `.parquet` beside it holds the story ids in row order."""
         return self.partition("index", model=model, source=source, kind=kind) / f"stories-layer-{layer}.faiss"
 
-    def scores_path(self, model: str, source: str, kind: str, layer: int, key: str, chunk: int) -> Path:
-        """One chunk of per-token scores of one scored input (`key` identifies the input)."""
-        directory = self.partition("scores", model=model, source=source, kind=kind, layer=layer)
-        return directory / f"part-{key}-{chunk:05d}.parquet"
-
-    def evaluation_path(self, name: str, model: str, source: str) -> Path:
-        """One evaluation result file per (dataset, model, source), e.g. `probe_map` or `dose_curve`."""
-        return self.partition(name, model=model, source=source) / "part-0.parquet"
-
     def report_dir(self, model: str) -> Path:
         return self.dataset("reports") / partition_value(model)
-
-    # steering
-    def residual_norms_path(self, model: str, corpus: str) -> Path:
-        return self.partition("residual_norms", model=model, corpus=corpus) / "part-0.parquet"
-
-    def steering_runs_path(self, model: str, sweep: str) -> Path:
-        return self.partition("steering_runs", model=model, sweep=sweep) / "part-0.parquet"
-
-    def manifest_path(self, stage: str, run_key: str) -> Path:
-        return self.partition("manifest", stage=stage) / f"run-{run_key}.parquet"
 
 
 def partition_value(value: object) -> str:
     """A partition value that is safe in a path: `org/name:tag` becomes `org--name--tag`."""
     text = str(value)
-    safe = re.sub(r"[/:\\\s=]+", "--", text)
+    safe = re.sub(r"[/:\\\s=%]+", "--", text)
     return safe.strip("-") or "none"
+
+
+def conform(ds: datasets.Dataset, rows, partition: dict) -> pa.Table:
+    """Rows (a table or dicts, with or without partition columns) as a table of the dataset's registered schema;
+    a missing or unknown column raises."""
+    schema = ds.table_schema()
+    unknown = set(partition) - set(ds.partitions)
+    if unknown:
+        raise ValueError(f"{ds.name}: {sorted(unknown)} are not its partition columns {ds.partitions}")
+    table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(list(rows))
+    n = table.num_rows
+    columns = []
+    for field in schema:
+        if field.name in partition:
+            value = partition[field.name] if field.name == "layer" else partition_value(partition[field.name])
+            columns.append(pa.array([value] * n, field.type))
+        elif field.name in table.column_names:
+            columns.append(table.column(field.name).cast(field.type))
+        elif n == 0:
+            columns.append(pa.array([], field.type))
+        else:
+            raise ValueError(f"{ds.name}: column {field.name!r} is missing")
+    extra = set(table.column_names) - set(schema.names)
+    if extra:
+        raise ValueError(f"{ds.name}: columns {sorted(extra)} are not in its schema")
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def out_of_scope(table: pa.Table, where: dict) -> list[str]:
+    """Columns of `where` that some row does not match (a replace may only write inside what it replaces)."""
+    bad = []
+    for column, value in where.items():
+        allowed = set(value) if isinstance(value, list | tuple | set | frozenset) else {value}
+        if column != "layer":
+            allowed |= {partition_value(v) for v in allowed}  # partition columns hold their path-safe form
+        if not set(table.column(column).to_pylist()) <= allowed:
+            bad.append(column)
+    return bad
+
+
+def new_rows(root: Path, ds: datasets.Dataset, base, table: pa.Table) -> pa.Table:
+    """The rows of `table` whose (partition, key) is not in the table version `base` (nor repeated earlier in
+    `table` itself)."""
+    import pyarrow.parquet as pq
+
+    identity = [*ds.partitions, *ds.key]
+    wanted = set(zip(*(table.column(c).to_pylist() for c in ds.partitions), strict=True)) if ds.partitions else {()}
+    seen: set[tuple] = set()
+    for found in delta.data_files(root, ds.name, base):
+        values = tuple(found.partition.get(c) for c in ds.partitions)
+        if values not in wanted:
+            continue
+        keys = pq.read_table(root / found.rel, columns=list(ds.key))
+        columns = [k.to_pylist() for k in keys.columns]
+        seen.update(values + tuple(r) for r in zip(*columns, strict=True))
+    mask, kept = [], set()
+    for row in zip(*(table.column(c).to_pylist() for c in identity), strict=True):
+        fresh = row not in seen and row not in kept
+        kept.add(row)
+        mask.append(fresh)
+    return table.filter(pa.array(mask, pa.bool_()))
 
 
 @contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
-    """Yields a hidden temporary path beside `final`. When the block succeeds, the file is fsynced and staged in the
-    open transaction of the lake holding `final` (visible at its commit); a lake file written outside a transaction
-    commits alone; any other file is renamed into place at once."""
-    tx = commits.current(final)
-    root = None if tx is not None else lake_root_of(final)
-    if root is not None:
-        with commits.transaction(root), atomic_path(final) as tmp:
-            yield tmp
-        return
+    """Yields a hidden temporary beside `final`. When the block succeeds, a lake file (an index, a report) is
+    committed through the `files` table; any other file (a user's output) is renamed into place."""
+    final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{tx.id if tx else uuid.uuid4().hex}-{uuid.uuid4().hex[:8]}-{final.name}.partial"
+    tmp = final.parent / f".tmp-{uuid.uuid4().hex}-{final.name}.partial"
+    lake = files.lake_of(final)
     try:
         yield tmp
-        if tx is not None:
-            tx.stage(tmp, final)
-            return
-        durable.fsync_file(tmp)
-        os.replace(tmp, final)
-        durable.fsync_dir(final.parent)
+        if lake is not None:
+            Lake(lake).put(final, tmp)
+        else:
+            files.fsync(tmp)
+            os.replace(tmp, final)
     finally:
-        if tx is None and tmp.exists():
-            tmp.unlink()
-
-
-def lake_root_of(path: Path) -> Path | None:
-    """The lake that holds `path` by its layout (DATASET/key=value/... under a root, or a root with commit records),
-    or None for a file outside any lake (e.g. a user's output file)."""
-    path = commits.absolute(path)
-    for ancestor in path.parents:
-        if ancestor.name not in KNOWN_DIRS:
-            continue
-        inner = path.relative_to(ancestor).parts
-        if commits.has_records(ancestor.parent) or (len(inner) >= 2 and "=" in inner[0]):
-            return ancestor.parent
-    return None
+        tmp.unlink(missing_ok=True)
 
 
 def write_table(table: pa.Table, final: Path) -> Path:
-    """Writes a Parquet file atomically (temp file + rename): readers see the old file or the new one."""
+    """Writes a Parquet file that is not a lake table's (an index's story ids, a user's output) atomically."""
+    import pyarrow.parquet as pq
+
     with atomic_path(final) as tmp:
         pq.write_table(table, tmp, compression="zstd")
     return final
 
 
 def write_json(payload: dict, final: Path) -> Path:
+    import json
+
     with atomic_path(final) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str))
     return final
 
 
-def remove(final: Path) -> None:
-    """Removes a lake file at the commit of the open transaction that owns it (or of its own); any other at once."""
-    tx = commits.current(final)
-    root = None if tx is not None else lake_root_of(final)
-    if tx is None and root is not None:
-        with commits.transaction(root) as own:
-            own.remove(final)
-    elif tx is not None:
-        tx.remove(final)
-    else:
-        final.unlink(missing_ok=True)
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def clean_temporaries(root: Path) -> int:
-    """Removes temporaries left by killed writers (never those of a live transaction); returns how many."""
-    if not commits.has_records(root):
-        return sum(1 for tmp in Path(root).rglob(".tmp-*.partial") if tmp.unlink() is None)
-    commits.recover(root)
-    removed = 0
-    with commits.locked(root, exclusive=True):
-        live = commits.live_transactions(root)
-        for tmp in Path(root).rglob(".tmp-*.partial"):
-            if tmp.name.split("-")[1] not in live:
-                tmp.unlink(missing_ok=True)
-                removed += 1
-    return removed
+def read_only_error(lake: Lake) -> EmolakeError:
+    return EmolakeError(f"the lake at {lake.root} is not writable: fix its permissions, or use another lake")
+
+
+def contained(lake: Lake, rel: str) -> Path:
+    return safety.contained(lake.root, rel)

@@ -1,91 +1,156 @@
-"""`emolake verify --repair`: adopt an unrecorded lake, remove stray and damaged files (a damaged shard goes whole, at
-every layer), forget the runs that made them, and re-run those stages so that they write the files again."""
+"""`emolake verify --repair`: mends what `verify.check` finds, and only that, without deleting anything.
+
+- A table whose log is unreadable (or names a path outside the lake) rolls back to its last good version: the log
+  entries after it move to `_quarantine/`.
+- A damaged data file: the table is restored (a new Delta commit) to the version before the file appeared.
+- A damaged shard or index/report file: the rows that name it are removed in one commit.
+- Files the lake wrote that no version names (a killed writer's) move to `_quarantine/`.
+Every moved file is listed in `_quarantine/<time>/MANIFEST.json`. Then the stages that wrote the damaged data run
+again (with every later stage of the pipeline), so the lake is whole. The plan is written to `_emolake/repair.json`
+first and removed last: a killed repair is finished by the next one (and `verify` names it meanwhile). Repair beside
+a live writer refuses (`leases`).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-import re
+import os
+from datetime import UTC, datetime
+from pathlib import Path
 
 from etl.errors import EmolakeError
-from etl.lake import Lake, clean_temporaries, commits, remove
-from etl.lake.verify import Problem, check, data_files, stage_of
+from etl.lake import Lake, datasets, delta, leases, safety
+from etl.lake.verify import QUARANTINE, STATE, Problem, check
 
 log = logging.getLogger("emolake")
-ORDER = ("generate", "extract", "probes", "index", "evaluate", "steer")
-
-
-def adopt(lake: Lake) -> int:
-    """Records every file of a lake written before commit records existed, as it is now; returns how many."""
-    root = commits.absolute(lake.root)
-    clean = [p for p in data_files(root) if not p.name.startswith(".tmp-")]
-    for tmp in set(data_files(root)) - set(clean):
-        tmp.unlink()
-    records: dict[str, dict] = {}
-    for path in clean:
-        rel = path.relative_to(root).as_posix()
-        record = records.setdefault(commits.dataset_of(rel), {"dataset": commits.dataset_of(rel), "version": 1})
-        record.setdefault("files", {})[rel] = commits.describe(path)
-    with commits.locked(root, exclusive=True):
-        for dataset, record in records.items():
-            commits.write_json_durably(record, commits.records_dir(root) / f"{dataset}.json")
-    return len(clean)
+PIPELINE = ("generate", "extract", "probes", "index", "evaluate")
 
 
 def repair(lake: Lake, preset: str | None) -> list[Problem]:
-    """Mends what `check` finds; returns what is still wrong afterwards (empty when the lake is whole again)."""
-    if not commits.has_records(lake.root):
-        log.info("verify: adopted %d files of a lake without commit records", adopt(lake))
-    clean_temporaries(lake.root)
-    problems = check(lake)
-    stray = [p for p in problems if p.what.startswith("not committed")]
-    for problem in stray:
-        (lake.root / problem.rel).unlink(missing_ok=True)
-    damaged = [p for p in problems if p not in stray]
-    stages = sorted({s for p in damaged if (s := stage_of(p.rel))}, key=ORDER.index)
-    presets = {stage: preset or recorded_preset(lake, stage) for stage in stages}
-    with lake.transaction():
-        for rel in sorted(set().union(*[removal_set(lake, p.rel) for p in damaged])):
-            remove(lake.root / rel)
-        for stage in stages:
-            for rel in lake.committed("manifest"):
-                if rel.startswith(f"manifest/stage={stage}/"):
-                    remove(lake.root / rel)
-    for stage in stages:
-        rerun(lake, stage, presets[stage])
+    """Mends the lake; returns what is still wrong afterwards (empty when it is whole again)."""
+    leases.refuse_if_writing(lake.root)
+    plan_path = lake.root / STATE / "repair.json"
+    plan = json.loads(plan_path.read_text()) if plan_path.exists() else {"stages": [], "preset": preset}
+    problems = [p for p in check(lake) if p.kind != "repair"]
+    moved: list[dict] = []
+    stages = set(plan["stages"])
+    for problem in problems:
+        stage = mend(lake, problem, moved)
+        if stage:
+            stages.add(stage)
+    if moved:
+        write_manifest(lake, moved)
+    order = rerun_order(stages)
+    plan = {"stages": order, "preset": plan.get("preset") or preset}
+    if order:
+        plan_path.parent.mkdir(parents=True, exist_ok=True)
+        plan_path.write_text(json.dumps(plan))
+        for stage in order:
+            rerun(lake, stage, plan["preset"] or recorded_preset(lake, stage))
+    plan_path.unlink(missing_ok=True)
     return check(lake)
 
 
-def removal_set(lake: Lake, rel: str) -> set[str]:
-    """What goes with a damaged file: a whole shard (index and arrays at every layer), an index with its sidecars."""
-    dataset = commits.dataset_of(rel)
-    if dataset in ("activations", "shards"):
-        model = rel.split("/")[1]
-        number = re.search(r"shard-(\d+)", rel).group(1)
-        out = set()
-        for name in ("activations", "shards"):
-            out |= {r for r in lake.committed(name) if r.startswith(f"{name}/{model}/") and f"shard-{number}." in r}
-        return out | {rel}
-    if dataset == "index":
-        stem = rel.rsplit(".", 1)[0]
-        return {r for r in lake.committed("index") if r.rsplit(".", 1)[0] == stem} | {rel}
-    return {rel}
+def mend(lake: Lake, problem: Problem, moved: list[dict]) -> str | None:
+    """Mends one problem; returns the stage to run again (None when nothing needs rebuilding)."""
+    entry = datasets.DATASETS.get(problem.dataset)
+    if problem.kind == "stray":
+        quarantine(lake, problem.rel, "not committed", moved)
+        return None
+    if problem.kind == "log":
+        roll_back(lake, problem.dataset, moved)
+    elif problem.kind == "file":
+        restore_before(lake, problem.dataset, problem.rel)
+        quarantine(lake, problem.rel, problem.what, moved)
+    elif problem.kind == "shard":
+        lake.delete("activations", {"npy_path": problem.rel})
+        quarantine(lake, problem.rel, problem.what, moved)
+        return "extract"
+    elif problem.kind == "blob":
+        name = problem.what.rsplit("(holds ", 1)[-1].rstrip(")")
+        lake.delete("files", {"area": problem.dataset, "name": name})
+        quarantine(lake, problem.rel, problem.what, moved)
+        return "index" if problem.dataset == "index" else "evaluate"
+    if entry is None or entry.stage in (None, "runner"):
+        return None
+    return entry.stage if entry.stage != "index" else "index"
+
+
+def roll_back(lake: Lake, dataset: str, moved: list[dict]) -> None:
+    """Moves the log entries after the last version that loads (and names no outside path) to the quarantine."""
+    logs = sorted((lake.root / dataset / "_delta_log").glob("*.json"))
+    versions = sorted(int(p.name.split(".")[0]) for p in logs if p.name.split(".")[0].isdigit())
+    for checkpoint in (lake.root / dataset / "_delta_log").glob("*checkpoint*"):
+        quarantine(lake, checkpoint.relative_to(lake.root).as_posix(), "checkpoint of a damaged log", moved)
+    good = None
+    for version in reversed(versions):
+        try:
+            delta.data_files(lake.root, dataset, delta.open_table(lake.root, dataset, version))
+            good = version
+            break
+        except EmolakeError:
+            continue
+    for path in logs:
+        number = path.name.split(".")[0]
+        if not number.isdigit() or good is None or int(number) > good:
+            quarantine(lake, path.relative_to(lake.root).as_posix(), "after the last good version", moved)
+    log.info("repair: %s rolled back to version %s", dataset, good)
+
+
+def restore_before(lake: Lake, dataset: str, rel: str) -> None:
+    """Restores a table to the version before the one that added `rel` (a new commit; history is kept)."""
+    table = delta.open_table(lake.root, dataset)
+    added = None
+    for entry in sorted(table.history(), key=lambda e: e["version"]):
+        files = delta.data_files(lake.root, dataset, delta.open_table(lake.root, dataset, entry["version"]))
+        if any(f.rel == rel for f in files):
+            added = entry["version"]
+            break
+    if added is None:
+        return
+    if added == 0:
+        lake.delete(dataset, {})
+    else:
+        table.restore(added - 1)
+    log.info("repair: %s restored to version %s (before %s appeared)", dataset, max(added - 1, 0), rel)
+
+
+def quarantine(lake: Lake, rel: str, why: str, moved: list[dict]) -> None:
+    """Moves one lake-written file into `_quarantine/<time>/` (same relative path), never deleting it."""
+    source = safety.contained(lake.root, rel)
+    stamp = moved[0]["batch"] if moved else datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    target = lake.root / QUARANTINE / stamp / rel
+    if not source.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+    moved.append({"batch": stamp, "file": rel, "why": why})
+
+
+def write_manifest(lake: Lake, moved: list[dict]) -> None:
+    path = lake.root / QUARANTINE / moved[0]["batch"] / "MANIFEST.json"
+    earlier = json.loads(path.read_text()) if path.exists() else []
+    path.write_text(json.dumps(earlier + [{"file": m["file"], "why": m["why"]} for m in moved], indent=1))
+
+
+def rerun_order(stages: set[str]) -> list[str]:
+    """The damaged stages and every later stage of the pipeline, in order (steer only if it was damaged)."""
+    if not stages:
+        return []
+    first = min((PIPELINE.index(s) for s in stages if s in PIPELINE), default=len(PIPELINE))
+    return list(PIPELINE[first:]) + (["steer"] if "steer" in stages else [])
 
 
 def recorded_preset(lake: Lake, stage: str) -> str:
-    """The preset of the stage's latest recorded run; if its manifest rows are the damage, the latest of any stage."""
-    import pyarrow.parquet as pq
+    """The preset of the stage's latest recorded run; else the latest of any stage."""
+    import duckdb
 
-    rows: dict[bool, list[dict]] = {True: [], False: []}
-    for rel in lake.committed("manifest"):
-        try:
-            found = pq.read_table(lake.root / rel, columns=["preset", "started_at"]).to_pylist()
-        except Exception:  # a damaged manifest row names no preset; the others still do
-            continue
-        rows[rel.startswith(f"manifest/stage={stage}/")] += found
-    chosen = rows[True] or rows[False]
-    if not chosen:
+    found = lake.files("manifest")
+    if not found:
         raise EmolakeError(f"no recorded run of `{stage}` names its preset: pass --preset to `emolake verify --repair`")
-    return max(chosen, key=lambda r: r["started_at"])["preset"]
+    query = "select preset from read_parquet(?, hive_partitioning = true) order by (stage = ?) desc, started_at desc"
+    return duckdb.connect().execute(query, [found, stage]).fetchone()[0]
 
 
 def rerun(lake: Lake, stage: str, preset_name: str) -> None:
@@ -93,4 +158,4 @@ def rerun(lake: Lake, stage: str, preset_name: str) -> None:
     from etl.config import load_preset
 
     log.info("verify: re-running %s (preset %s) to rebuild what was damaged", stage, preset_name)
-    runner.execute(stage, load_preset(preset_name, lake=lake.root))
+    runner.execute(stage, load_preset(preset_name, lake=Path(lake.root)), force=True)

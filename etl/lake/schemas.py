@@ -40,6 +40,8 @@ ACTIVATIONS = pa.schema(
         ("settings_hash", pa.string()),
         ("status", pa.string()),
         ("npy_path", pa.string()),
+        ("npy_bytes", pa.int64()),
+        ("npy_sha256", pa.string()),
     ]
 )
 """The index of the float16 shards: one row per (text, segment) at one layer, pointing at its row of the `.npy`."""
@@ -225,3 +227,17 @@ PROBE_HISTOGRAMS = pa.schema(
 )
 """A probe's score distribution over the lake's texts of one domain: counts per cosine bin, and how many of those
 texts are labelled with the probe's own emotion."""
+
+
+SCORES = pa.schema(
+    [
+        ("text_id", pa.string()),
+        ("token_idx", pa.int32()),
+        ("token", pa.string()),
+        ("char_start", pa.int32()),
+        ("char_end", pa.int32()),
+        ("emotion", pa.string()),
+        ("score", pa.float32()),
+    ]
+)
+"""Per-token probe scores of a user's texts (`emolake score`): one row per (text, token, emotion) of a probe set."""

@@ -9,7 +9,8 @@ import duckdb
 import numpy as np
 
 from etl.errors import EmolakeError
-from etl.lake import Lake
+from etl.lake import Lake, files, safety
+from etl.lake.delta import damage
 
 
 @dataclass
@@ -22,10 +23,8 @@ class Vectors:
 
 def model_layers(lake: Lake, model: str) -> list[int]:
     """Layers that have activations for a model, ascending."""
-    prefix = f"activations/model={model}/layer="
-    layers = sorted(
-        {int(r[len(prefix) :].split("/")[0]) for r in lake.committed("activations") if r.startswith(prefix)}
-    )
+    under = lake.partition("activations", model=model)
+    layers = sorted({int(f.partition["layer"]) for f in lake.data_files("activations", under)})
     if not layers:
         raise EmolakeError(f"the lake at {lake.root} has no activations for model {model}: run `make extract`")
     return layers
@@ -54,7 +53,8 @@ def load(
         ),
         txt as (select * from read_parquet(?, hive_partitioning = true, union_by_name = true))
         select idx.text_id, idx.segment_name as segment, txt.corpus, txt.source, txt.emotion,
-               txt.displayed_emotion, txt.topic, txt.spans, txt.text, idx.n_tokens, idx.npy_path, idx.row
+               txt.displayed_emotion, txt.topic, txt.spans, txt.text, idx.n_tokens, idx.npy_path, idx.npy_bytes,
+               idx.npy_sha256, idx.row
         from idx join txt using (text_id)
         where idx.status = 'ok' and txt.corpus in (select unnest(?))
           and (? or txt.source in (select unnest(?)))
@@ -96,13 +96,22 @@ def gather(lake: Lake, meta: list[dict]) -> np.ndarray:
         by_file.setdefault(item["npy_path"], []).append(position)
     out = None
     for path, positions in by_file.items():
-        array = np.load(lake.verified(lake.root / path), mmap_mode="r")
+        first = meta[positions[0]]
+        array = np.load(checked_shard(lake, path, first["npy_bytes"], first["npy_sha256"]), mmap_mode="r")
         rows = [meta[p]["row"] for p in positions]
         if array.ndim != 2 or max(rows) >= array.shape[0]:
-            from etl.lake.commits import damage
-
             raise damage(path, f"shaped {array.shape}, but its index points at row {max(rows)}")
         if out is None:
             out = np.empty((len(meta), array.shape[1]), dtype=np.float32)
         out[positions] = array[rows]
     return out
+
+
+def checked_shard(lake: Lake, rel: str, size: int, digest: str):
+    """The path of a shard named in an `activations` row, inside the lake and matching the row's size and checksum;
+    raises DamageError naming it otherwise."""
+    path = safety.contained(lake.root, rel, within="shards")
+    problem = files.check(path, size, digest)
+    if problem:
+        raise damage(rel, problem)
+    return path

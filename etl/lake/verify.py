@@ -1,151 +1,199 @@
-"""`emolake verify`: every committed file against its record, shards against their index, indexes against their
-probes, and files no record lists; `repair` removes what is damaged or stray and re-runs the stages that rebuild it.
+"""`emolake verify`: every table's log, every file its newest version names (size, row count, decodes), every shard
+against its `activations` rows (size, checksum, shape), every index and report file against its `files` row, and
+files the lake wrote that no version ever named (left by a killed writer). Nothing is changed.
+
+Only what the lake writes is looked at: directories of its own (`datasets.OWN_DIRS`) and, in them, names of the
+shapes it writes (`LAKE_WRITTEN`). Anything else in a lake (notes, a `.git`, a README) is the user's and is left
+alone by verify and repair alike.
 """
 
 from __future__ import annotations
 
 import json
-import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl.lake import Lake, commits
+from etl.errors import EmolakeError
+from etl.lake import Lake, datasets, delta, files, safety
 
-log = logging.getLogger("emolake")
-
-STAGE_OF = {
-    "texts": "generate",
-    "rejects": "generate",
-    "prompts": "generate",
-    "imports": "generate",
-    "activations": "extract",
-    "shards": "extract",
-    "probes": "probes",
-    "probe_centers": "probes",
-    "index": "index",
-    "residual_norms": "steer",
-    "steering_runs": "steer",
-}
-"""The stage that rebuilds each dataset; evaluation tables and reports are rebuilt by `evaluate`."""
-USER_INPUT = {"scores": "emolake score --input FILE", "validation_runs": "emolake validate --input FILE"}
-"""Datasets made from a user's own file: a damaged file is removed and named, and its command must be run again."""
+LAKE_WRITTEN = re.compile(
+    r"(part-\d{5}-[0-9a-f-]{36}-c\d{3}(\.\w+)?\.parquet"  # a Delta data file (delta-rs names)
+    r"|shard-\d{5}-[0-9a-f]{8}\.npy"  # a float16 shard
+    r"|.+\.[0-9a-f]{12}\.(faiss|json|parquet)"  # an index file (a unique name per write)
+    r"|\.tmp-[0-9a-f]{32}-.+\.partial)$"  # a temporary
+)
+STATE = "_emolake"
+"""Where repair keeps its own state (an unfinished repair's plan) and writers their leases."""
+QUARANTINE = "_quarantine"
 
 
 @dataclass(frozen=True)
 class Problem:
     rel: str
-    """The file, relative to the lake root."""
+    """The file (or table log), relative to the lake root."""
     what: str
-    fix: str
+    dataset: str
+    kind: str
+    """`log` (unreadable), `file` (a table's data file), `shard`, `blob` (an index or report file), `stray`,
+    `repair` (an interrupted repair)."""
 
     def line(self) -> str:
-        return f"{self.rel}: {self.what}; {self.fix}"
+        return f"{self.rel}: {self.what}; {fix_for(self)}"
 
 
-def stage_of(rel: str) -> str | None:
-    """The stage that writes a file again (for a manifest row, the stage it marks); None for a user's input."""
-    dataset = commits.dataset_of(rel)
-    if dataset in USER_INPUT:
-        return None
-    if dataset == "manifest":
-        return rel.split("/")[1].removeprefix("stage=")
-    return STAGE_OF.get(dataset, "evaluate")
-
-
-def fix_for(rel: str) -> str:
-    dataset = commits.dataset_of(rel)
-    if dataset in USER_INPUT:
-        return f"`emolake verify --repair` removes it; run `{USER_INPUT[dataset]}` again"
-    if dataset == "manifest":
-        return f"rebuilt by `emolake run {stage_of(rel)}` (`emolake verify --repair` does it)"
-    return f"rebuilt by `emolake run {stage_of(rel)}` (`emolake verify --repair` does it)"
+def fix_for(problem: Problem) -> str:
+    if problem.kind == "stray":
+        return "`emolake verify --repair` moves it to _quarantine/"
+    if problem.kind == "repair":
+        return "run `emolake verify --repair` again to finish it"
+    entry = datasets.DATASETS.get(problem.dataset)
+    stage = entry.stage if entry else ("extract" if problem.dataset == datasets.SHARDS else "index")
+    if stage is None or stage == "runner":
+        return f"`emolake verify --repair` rolls it back; run `{entry.writer if entry else 'the command'}` again"
+    return f"rebuilt by `emolake run {stage}` (`emolake verify --repair` does it)"
 
 
 def check(lake: Lake) -> list[Problem]:
-    """Every problem of the lake, one per file (nothing is changed, except that an interrupted commit is finished)."""
-    root = commits.absolute(lake.root)
+    """Every problem of the lake, one per file."""
+    root = lake.root
     if not root.is_dir():
         return []
-    if not commits.has_records(root):
-        stray = data_files(root)
-        fix = "`emolake verify --repair` adopts them (records their current checksums)"
-        return [Problem(str(p.relative_to(root)), "not in any commit record (an older lake)", fix) for p in stray]
-    records = commits.snapshot(root)
     problems = []
-    listed = set()
-    for record in records.values():
-        for rel, entry in sorted(record.get("files", {}).items()):
-            listed.add(rel)
-            what = commits.check_file(root, rel, entry)
-            if what:
-                problems.append(Problem(rel, what, fix_for(rel)))
-    damaged = {p.rel for p in problems}
-    problems += shard_problems(lake, records, damaged)
-    problems += index_problems(lake, records, damaged)
-    for path in data_files(root):
-        rel = path.relative_to(root).as_posix()
-        if rel not in listed:
-            problems.append(
-                Problem(rel, "not committed (a leftover no reader sees)", "`emolake verify --repair` removes it")
-            )
+    if (root / STATE / "repair.json").exists():
+        problems.append(Problem(f"{STATE}/repair.json", "a repair was interrupted", "", "repair"))
+    referenced: set[str] = set()
+    for name in datasets.DATASETS:
+        if not delta.exists(root, name):
+            continue
+        try:
+            table = delta.open_table(root, name)
+            found = delta.data_files(root, name, table)
+        except EmolakeError as exc:
+            problems.append(Problem(f"{name}/_delta_log", f"unreadable ({delta.first_line(exc)})", name, "log"))
+            continue
+        referenced |= logged_paths(root, name)
+        problems += [Problem(f.rel, what, name, "file") for f in found if (what := data_problem(root, f))]
+    damaged = {p.dataset for p in problems}
+    if "activations" not in damaged:
+        problems += shard_problems(lake)
+    if "files" not in damaged:
+        problems += blob_problems(lake)
+    referenced |= shard_and_blob_paths(lake, damaged)
+    problems += [
+        Problem(rel, "not committed (left by a killed writer)", "", "stray") for rel in strays(root, referenced)
+    ]
     return problems
 
 
-def data_files(root: Path) -> list[Path]:
-    """Every file in the lake's directories except the commit records themselves. Files at the root (the lake's
-    README, a user's notes) are not lake data: every dataset lives in a directory of its own."""
-    return sorted(
-        p
-        for p in root.rglob("*")
-        if p.is_file() and len(p.relative_to(root).parts) > 1 and p.relative_to(root).parts[0] != commits.RECORDS
-    )
-
-
-def shard_problems(lake: Lake, records: dict, damaged: set[str]) -> list[Problem]:
-    """Index rows pointing past the end of their `.npy` shard (or at a shard that is not committed)."""
-    import numpy as np
+def data_problem(root: Path, found: delta.DataFile) -> str | None:
+    """What is wrong with one data file of a table version: missing, resized, or not decodable to its row count."""
     import pyarrow.parquet as pq
 
-    shards = records.get("shards", {}).get("files", {})
-    problems = []
-    for rel in sorted(records.get("activations", {}).get("files", {})):
-        if rel in damaged:
+    path = root / found.rel
+    if not path.exists():
+        return "missing"
+    if path.stat().st_size != found.bytes:
+        return f"truncated or grown ({path.stat().st_size} bytes, committed {found.bytes})"
+    try:
+        rows = pq.read_table(path).num_rows
+    except Exception as exc:  # any decoding failure is damage, whatever pyarrow calls it
+        return f"unreadable ({delta.first_line(exc)})"
+    if found.rows is not None and rows != found.rows:
+        return f"altered ({rows} rows, committed {found.rows})"
+    return None
+
+
+def logged_paths(root: Path, dataset: str) -> set[str]:
+    """Every data file any version of a table names (history stays until `emolake vacuum`), lake-relative."""
+    out = set()
+    for log_file in sorted((root / dataset / "_delta_log").glob("*.json")):
+        try:
+            lines = log_file.read_text().splitlines()
+        except OSError:
             continue
-        table = pq.read_table(lake.root / rel, columns=["npy_path", "row"])
-        for npy, rows in group_rows(table).items():
-            if npy not in shards:
-                problems.append(Problem(rel, f"points at {npy}, which is not committed", fix_for(rel)))
-            elif npy not in damaged:
-                array = np.load(lake.root / npy, mmap_mode="r")
-                if array.ndim != 2 or max(rows) >= array.shape[0]:
-                    what = f"points at row {max(rows)} of {npy}, shaped {array.shape}"
-                    problems.append(Problem(rel, what, fix_for(rel)))
-    return problems
-
-
-def group_rows(table) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = {}
-    for npy, row in zip(table.column("npy_path").to_pylist(), table.column("row").to_pylist(), strict=True):
-        out.setdefault(npy, []).append(row)
+        for line in lines:
+            try:
+                action = json.loads(line)
+            except ValueError:
+                continue
+            for kind in ("add", "remove"):
+                if isinstance(action, dict) and isinstance(action.get(kind), dict):
+                    try:
+                        out.add(safety.inside(root, dataset, str(action[kind].get("path", ""))))
+                    except EmolakeError:
+                        continue
     return out
 
 
-def index_problems(lake: Lake, records: dict, damaged: set[str]) -> list[Problem]:
-    """Probe indexes whose recorded fingerprint differs from the probes the lake holds now."""
-    from etl.lake.probes import read
-    from etl.probes.search import fingerprint
+def shard_rows(lake: Lake) -> dict[str, tuple[int, str, int]]:
+    """npy path -> (bytes, sha256, largest row) over the newest `activations` version."""
+    import duckdb
 
-    problems = []
-    sidecars = [r for r in records.get("index", {}).get("files", {}) if r.endswith(".json") and "/layer-" in r]
-    if not sidecars or any(commits.dataset_of(r) in ("probes", "probe_centers") for r in damaged):
-        return problems
-    for rel in sorted(sidecars):
-        if rel in damaged:
+    found = lake.files("activations")
+    if not found:
+        return {}
+    query = "select npy_path, any_value(npy_bytes), any_value(npy_sha256), max(row) from read_parquet(?) group by 1"
+    return {p: (b, d, r) for p, b, d, r in duckdb.connect().execute(query, [found]).fetchall()}
+
+
+def shard_problems(lake: Lake) -> list[Problem]:
+    import numpy as np
+
+    out = []
+    for rel, (size, digest, last) in sorted(shard_rows(lake).items()):
+        try:
+            path = safety.contained(lake.root, rel, within=datasets.SHARDS)
+        except EmolakeError as exc:
+            out.append(Problem(rel, delta.first_line(exc), "activations", "file"))
             continue
-        meta = json.loads((lake.root / rel).read_text())
-        model = rel.split("/")[1].removeprefix("model=")
-        found = read(lake, model, meta["source"], [meta["kind"]], [meta["layer"]])
-        stored = next(iter(found.values()), None)
-        if stored is None or fingerprint(stored.emotions, stored.vectors) != meta.get("fingerprint"):
-            problems.append(Problem(rel, "built from other probes than the lake holds", fix_for(rel)))
-    return problems
+        what = files.check(path, size, digest)
+        if what is None:
+            array = np.load(path, mmap_mode="r")
+            if array.ndim != 2 or last >= array.shape[0]:
+                what = f"shaped {array.shape}, but its index points at row {last}"
+        if what:
+            out.append(Problem(rel, what, datasets.SHARDS, "shard"))
+    return out
+
+
+def blob_problems(lake: Lake) -> list[Problem]:
+    out = []
+    for area in datasets.FILE_AREAS:
+        for name, row in sorted(files.entries(lake, area).items()):
+            try:
+                path = safety.contained(lake.root, row["path"], within=area)
+            except EmolakeError as exc:
+                out.append(Problem(row["path"], delta.first_line(exc), "files", "file"))
+                continue
+            what = files.check(path, row["bytes"], row["sha256"])
+            if what:
+                out.append(Problem(row["path"], f"{what} (holds {name})", area, "blob"))
+    return out
+
+
+def shard_and_blob_paths(lake: Lake, damaged: set[str]) -> set[str]:
+    if damaged & {"activations", "files"}:
+        return {"*"}  # a table that names them is unreadable: no file can be called stray
+    out = set(shard_rows(lake))
+    for area in datasets.FILE_AREAS:
+        out |= {row["path"] for row in files.entries(lake, area).values()}
+    return out
+
+
+def strays(root: Path, referenced: set[str]) -> list[str]:
+    """Files of the lake's own shapes, in its own directories, that no version names (never a user's file)."""
+    if "*" in referenced:
+        return []
+    out = []
+    for top in datasets.OWN_DIRS:
+        base = root / top
+        if not base.is_dir() or base.is_symlink():
+            continue
+        for path in base.rglob("*"):
+            rel = path.relative_to(root).as_posix()
+            if "_delta_log" in path.parts or not path.is_file() or path.is_symlink():
+                continue
+            if LAKE_WRITTEN.match(path.name) and rel not in referenced and top != "reports":
+                out.append(rel)
+    return sorted(out)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from etl.errors import EmolakeError
 from etl.lake import Lake
@@ -95,18 +96,21 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Lake, only: set[str] | No
     """Creates the views (or `only` these) in dependency order. A view whose dataset or upstream view is absent is
     listed in `missing`; a view whose SQL fails on existing data raises, naming its file."""
     catalog = Views(con)
-    root = str(lake.root.resolve()).replace("'", "''")
+    scans: dict[str, str | None] = {}
     for view, reads in in_dependency_order([parse(p) for p in view_files()]):
         if only is not None and view.name not in only:
             catalog.views.append(view.name)
             continue
-        absent = [d for d in view.datasets if not lake.has(d)]
+        for dataset in view.datasets:
+            if dataset not in scans:
+                scans[dataset] = scan(lake, dataset)
+        absent = [d for d in view.datasets if scans[d] is None]
         upstream = [n for n in reads if n in catalog.missing]
         if absent or upstream:
             catalog.missing[view.name] = catalog.missing[upstream[0]] if upstream and not absent else view.target
             continue
         try:
-            con.execute(committed_sql(view, lake).replace("${lake}", root))
+            con.execute(committed_sql(view, scans))
         except duckdb.Error as exc:
             where = f"sql/{view.path.parent.name}/{view.path.name}"
             raise EmolakeError(f"view `{view.name}` ({where}) failed: {first_line(exc)}") from exc
@@ -116,14 +120,39 @@ def create_views(con: duckdb.DuckDBPyConnection, lake: Lake, only: set[str] | No
     return catalog
 
 
-def committed_sql(view: ViewFile, lake: Lake) -> str:
-    """The view's SQL with each dataset glob replaced by the list of the dataset's committed, checked files: a view
-    never reads a file that a writer has not committed (a leftover, a partial write, a superseded version)."""
-    sql = view.sql
-    for dataset in view.datasets:
-        listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in lake.files(dataset)) + "]"
-        sql = re.sub(rf"'\$\{{lake\}}/{dataset}/\*\*/\*\.parquet'", lambda _, listed=listed: listed, sql)
-    return sql
+SCAN = re.compile(r"read_parquet\('\$\{lake\}/(\w+)/\*\*/\*\.parquet'[^)]*\)")
+DUCKDB_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "int32": "INTEGER", "double": "DOUBLE", "float": "FLOAT",
+                "bool": "BOOLEAN"}  # fmt: skip
+
+
+def duckdb_type(kind: pa.DataType) -> str:
+    if pa.types.is_list(kind) or pa.types.is_fixed_size_list(kind):
+        return duckdb_type(kind.value_type) + "[]"
+    return DUCKDB_TYPES[str(kind)]
+
+
+def scan(lake: Lake, dataset: str) -> str | None:
+    """SQL reading one committed table version: its checked files, partition columns typed as registered (an empty
+    table is a typed empty relation); None when the table was never written."""
+    from etl.lake import datasets
+
+    if lake.table(dataset) is None:
+        return None
+    entry = datasets.get(dataset)
+    schema = entry.table_schema()
+    found = lake.files(dataset)
+    if not found:
+        columns = ", ".join(f"cast(null as {duckdb_type(f.type)}) as {f.name}" for f in schema)
+        return f"(select {columns} limit 0)"
+    listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in found) + "]"
+    types = ", ".join(f"'{p}': '{duckdb_type(schema.field(p).type)}'" for p in entry.partitions)
+    return f"read_parquet({listed}, hive_partitioning = true, hive_types = {{{types}}})"
+
+
+def committed_sql(view: ViewFile, scans: dict[str, str]) -> str:
+    """The view's SQL reading each dataset from one committed table version: never a file a writer has not
+    committed (a leftover, a partial write, a superseded version)."""
+    return SCAN.sub(lambda m: f"(select * from {scans[m.group(1)]})", view.sql)
 
 
 def connect(lake: Lake) -> Views:

@@ -23,7 +23,7 @@ from etl import progress
 from etl.config import EvaluateConfig
 from etl.errors import EmolakeError
 from etl.evaluation import classification, deflection, evidence_tables, geometry, reliability, tables, transfer
-from etl.lake import Lake, remove, vectors, write_table
+from etl.lake import Lake, vectors
 from etl.lake.probes import StoredProbes, best_of
 from etl.lake.probes import read as read_probes
 from etl.model.load import model_slug
@@ -277,18 +277,14 @@ def run_model_checks(lake: Lake, model: str, source: str, probe_sets: dict, conf
 
 
 def write_source(lake: Lake, model: str, source: str, out: dict[str, list[dict]], probe_sets: dict) -> int:
-    """Writes every evaluation table of one source; a table this run did not compute is removed, not left stale."""
+    """Writes every evaluation table of one source, replacing its rows; a table this run did not compute loses its
+    rows for the source, rather than keeping stale ones."""
     written = 0
     for name in tables.SCHEMAS:
-        path = lake.evaluation_path(name, model, source)
         rows = out.get(name) or []
-        if not rows and name != "evaluation_layers":
-            remove(path)
-            continue
-        write_table(tables.from_rows(name, rows), path)
-        written += len(rows)
+        written += lake.write(name, tables.from_rows(name, rows), mode="replace", model=model, source=source)
     blocks = [(kind, layer, p.emotions, geometry.cosine_matrix(p.vectors)) for (kind, layer), p in probe_sets.items()]
-    write_table(tables.cosine_table(blocks), lake.evaluation_path("evaluation_cosines", model, source))
+    lake.write("evaluation_cosines", tables.cosine_table(blocks), mode="replace", model=model, source=source)
     return written
 
 

@@ -6,15 +6,17 @@ read at the last token (segment `last`). Dialogues of `span_corpora` are average
 deflection dialogues over the masking speaker's turns (`masking`), speaker dialogues over each speaker's turns
 (`speaker_0`, `speaker_1`).
 
-Writes float16 shards (`shards/model=M/layer=L/shard-N.npy`, one row per text) and their Parquet index
-(`activations/model=M/layer=L/shard-N.parquet`). A shard is the unit of checkpointing: its arrays and index rows at
-every layer commit together (one transaction), so a killed run leaves whole shards and a rerun does the rest.
-Every index row carries the hash of the settings that shape a vector (model, token rules, truncation); when they
-change, the shards built under other settings are superseded (removed in one commit) before new ones are made.
+Writes float16 shards (`shards/model=M/layer=L/shard-N-W.npy`, one row per text segment; W names the writing
+process, so two writers never share a file) and their index rows in the `activations` table, which name each
+array with its size and checksum. A shard is the unit of checkpointing: its arrays are written first, then its index
+rows at every layer in one `insert` commit keyed by (text, segment), so a killed run leaves whole shards, a rerun does
+the rest, and two concurrent runs never store a vector twice. Every index row carries the hash of the settings that
+shape a vector (model, token rules, truncation); when they change, the rows built under other settings are removed in
+one commit before new ones are made (their arrays stay until `emolake vacuum`).
 
-The pending texts are planned as shards with deterministic ids before anything runs (`plan_shards`); each shard is
-one call of `extract_shard`, in this process or on Ray actors (`[runner]`, etl/runners/): the same function and
-the same writes either way.
+The pending texts are planned as shards before anything runs (`plan_shards`); each shard is one call of
+`extract_shard`, in this process or on Ray actors (`[runner]`, etl/runners/): the same function and the same writes
+either way.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import time
-from pathlib import Path
+import uuid
 
 import duckdb
 import numpy as np
@@ -31,17 +34,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl.config import ExtractConfig
-from etl.lake import Lake, atomic_path, remove, schemas, write_table
+from etl.lake import Lake, files
 from etl.model.batching import tuned_batch_tokens
 from etl.model.flops import log_extraction
 from etl.model.load import load, load_shape, model_slug
 from etl.model.residuals import mean_residuals, tokenize
 from etl.runner import StageResult
-from etl.runners import free_ids, run_shards
+from etl.runners import run_shards
 
 log = logging.getLogger("emolake")
-COMMITS_PER_UNIT = True
-"""Each shard commits on its own (the runner commits the manifest row after the last)."""
+WRITER = uuid.uuid4().hex[:8]
+"""Names this process's shard files."""
 
 PLANNED_TEXT = pa.struct(
     [
@@ -110,16 +113,13 @@ def done_ids(lake: Lake, model: str, layers: list[int], settings: str) -> dict[i
     return out
 
 
-def superseded_shards(lake: Lake, model: str, settings: str) -> list[tuple[int, int]]:
-    """(layer, shard) of every committed shard of `model` built under other settings than `settings`."""
-    out = []
-    for path in lake.files("activations", under=lake.dataset("activations") / f"model={model}"):
-        table = pq.read_table(path)
-        hashes = set(table.column("settings_hash").to_pylist()) if "settings_hash" in table.column_names else {None}
-        if hashes != {settings}:
-            layer = int(Path(path).parent.name.split("=")[1])
-            out.append((layer, int(Path(path).stem.split("-")[1])))
-    return out
+def stale_settings(lake: Lake, model: str, settings: str) -> list[str]:
+    """Settings hashes of `model`'s committed index rows other than `settings` (rows to supersede)."""
+    found = lake.files("activations", under=lake.partition("activations", model=model))
+    if not found:
+        return []
+    query = "select distinct settings_hash from read_parquet(?) where settings_hash is distinct from ?"
+    return sorted(h for (h,) in duckdb.connect().execute(query, [found, settings]).fetchall() if h is not None)
 
 
 def segments_of(text: dict, config: ExtractConfig) -> list[tuple[str, list[tuple[int, int]] | None]]:
@@ -156,33 +156,30 @@ def span_lists(segments: list[tuple[str, list[tuple[int, int]] | None]]) -> list
     return None if segments[0][1] is None else [spans for _, spans in segments]
 
 
-def committed_shards(lake: Lake, model: str) -> set[int]:
-    """Ids of the committed shards of `model` (a shard commits at every layer at once)."""
-    prefix = f"activations/model={model}/"
-    files = [r for r in lake.committed("activations") if r.startswith(prefix)]
-    return {int(r.rsplit("shard-", 1)[1].split(".")[0]) for r in files}
-
-
-def remove_shards(lake: Lake, model: str, shards: list[tuple[int, int]]) -> None:
-    """Removes shards (index and arrays) at the commit of the open transaction."""
-    for layer, shard in shards:
-        remove(lake.shard_index(model, layer, shard))
-        remove(lake.shard_npy(model, layer, shard))
+def write_arrays(lake: Lake, model: str, layers: list[int], shard: int, vectors: np.ndarray) -> dict[int, dict]:
+    """Writes one float16 array per layer (fsynced, renamed into place); returns layer -> its path, size, checksum."""
+    out = {}
+    for column, layer in enumerate(layers):
+        final = lake.shard_npy(model, layer, shard, WRITER)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".tmp-{uuid.uuid4().hex}-{final.name}.partial")
+        with open(tmp, "wb") as handle:
+            np.save(handle, vectors[:, column].astype(np.float16))
+        files.fsync(tmp)
+        digest = files.sha256(tmp)
+        os.replace(tmp, final)
+        out[layer] = {"npy_path": lake.rel(final), "npy_bytes": final.stat().st_size, "npy_sha256": digest}
+    return out
 
 
 def write_shard(
     lake: Lake, model: str, layers: list[int], shard: int, texts: list[dict], result, done, config, settings: str
 ) -> int:
-    """Writes one shard's arrays (a row per text segment), then its index rows (only texts new at each layer).
-
-    Returns the number of index rows written.
-    """
-    written = 0
-    for column, layer in enumerate(layers):
-        with atomic_path(lake.shard_npy(model, layer, shard)) as tmp, open(tmp, "wb") as handle:
-            np.save(handle, result.vectors[:, column].astype(np.float16))
+    """Writes one shard's arrays (a row per text segment), then its index rows (texts new at each layer) in one
+    commit. Returns the number of index rows added."""
+    arrays = write_arrays(lake, model, layers, shard, result.vectors)
+    rows = []
     for layer in layers:
-        rows = []
         for i, (text_position, segment) in enumerate(zip(result.text_index, result.segment_index, strict=True)):
             text = texts[text_position]
             if text["text_id"] in done[layer]:
@@ -194,6 +191,7 @@ def write_shard(
                 status = "shorter_than_skip_tokens" if spans is None else "no_tokens_in_spans"
             rows.append(
                 {
+                    "layer": layer,
                     "text_id": text["text_id"],
                     "segment": name,
                     "corpus": text["corpus"],
@@ -205,22 +203,19 @@ def write_shard(
                     "skip_tokens": config.skip_tokens,
                     "settings_hash": settings,
                     "status": status,
-                    "npy_path": str(lake.shard_npy(model, layer, shard).relative_to(lake.root)),
+                    **arrays[layer],
                 }
             )
-        write_table(pa.Table.from_pylist(rows, schema=schemas.ACTIVATIONS), lake.shard_index(model, layer, shard))
-        written += len(rows)
-    return written
+    return lake.write("activations", rows, model=model)
 
 
 def plan_shards(lake: Lake, config: ExtractConfig, tokenizer, model: str, layers: list[int]) -> pa.Table:
     """The pending texts cut into shards, one row per shard (`shard`, `texts`), before anything runs.
 
-    Texts are sorted by (tokens, text_id) and cut every `shard_texts`; shard ids are the lowest ids no complete shard
-    holds. A rerun after a killed run therefore plans each unfinished shard again with the same texts and id.
+    Texts are sorted by (tokens, text_id) and cut every `shard_texts`, so a rerun after a killed run plans each
+    unfinished shard again with the same texts.
     """
     settings = settings_hash(config, config.common.model)
-    complete = committed_shards(lake, model)
     pending = read_pending(lake, config.corpora, model, layers, settings)
     done = done_ids(lake, model, layers, settings)
     for text in pending:
@@ -233,7 +228,7 @@ def plan_shards(lake: Lake, config: ExtractConfig, tokenizer, model: str, layers
         text["n_tokens"] = n_tokens
     order = sorted(range(len(pending)), key=lambda i: (lengths[i], pending[i]["text_id"]))
     cuts = range(0, len(pending), config.shard_texts)
-    ids = free_ids(complete, len(cuts))
+    ids = range(len(cuts))
     rows = [
         {"shard": shard, "tokens": sum(lengths[i] for i in order[start : start + config.shard_texts]),
          "texts": [pending[i] for i in order[start : start + config.shard_texts]]}
@@ -271,10 +266,9 @@ def extract_shard(
         batch_tokens,
         segments=[span_lists(t["segments"]) for t in texts],
     )
-    with lake.transaction():
-        written = write_shard(
-            lake, model, layers, row["shard"], texts, means, done, config, settings_hash(config, config.common.model)
-        )
+    written = write_shard(
+        lake, model, layers, row["shard"], texts, means, done, config, settings_hash(config, config.common.model)
+    )
     outcome = {"shard": row["shard"], "rows_written": written, "skipped": int((means.n_used == 0).sum())}
     return pa.Table.from_pylist([{**outcome, "tokens": row["tokens"]}], schema=SHARD_OUTCOME)
 
@@ -290,11 +284,10 @@ def run(config: ExtractConfig) -> StageResult:
         from etl.errors import EmolakeError
 
         raise EmolakeError(f"extract.layers {bad} do not exist: {model} has layers 0..{loaded.n_layers - 1}")
-    stale = superseded_shards(lake, model, settings_hash(config, config.common.model))
+    stale = stale_settings(lake, model, settings_hash(config, config.common.model))
     if stale:
-        log.info("extract: %d shard file(s) of %s were built under other settings: superseded", len(stale), model)
-        with lake.transaction():
-            remove_shards(lake, model, stale)
+        log.info("extract: index rows of %s built under other settings %s: superseded", model, stale)
+        lake.delete("activations", {"model": model, "settings_hash": stale})
     shards = plan_shards(lake, config, loaded.tokenizer, model, layers)
     n_texts = sum(len(texts) for texts in shards.column("texts").to_pylist())
     megabytes = n_texts * len(layers) * loaded.hidden * 2 / 1e6

@@ -20,7 +20,7 @@ import pyarrow as pa
 from etl import catalog, progress
 from etl.config import ProbesConfig, config_hash
 from etl.errors import EmolakeError
-from etl.lake import Lake, schemas, vectors, write_table
+from etl.lake import Lake, schemas, vectors
 from etl.lake.schemas import fixed_vectors
 from etl.model.load import model_slug
 from etl.probes.kinds import KINDS, POOLED, KindSpec
@@ -141,8 +141,11 @@ def build_kind(
     return probe_set, counts, {"meta": meta, "norm_kept": norm_kept, "median_tokens": float(np.median(n_tokens))}
 
 
-def build_layer(lake: Lake, model: str, layer: int, source: str, config: ProbesConfig) -> dict[str, int]:
-    """Builds and writes one layer's probes of every configured kind for one source; returns probes per kind."""
+def build_layer(
+    lake: Lake, model: str, layer: int, source: str, config: ProbesConfig, out: dict[str, list]
+) -> dict[str, int]:
+    """Builds one layer's probes of every configured kind for one source (their tables appended to `out`, by
+    dataset); returns probes per kind."""
     emotions = catalog.select(config.common.emotions)
     written: dict[str, int] = {}
     expression_vectors = None
@@ -159,9 +162,8 @@ def build_layer(lake: Lake, model: str, layer: int, source: str, config: ProbesC
         if kind == "expression":
             expression_vectors = probe_set.vectors[counts > 0]
         table = probe_rows(emotions, probe_set, counts, extra["meta"], extra["norm_kept"])
-        write_table(
-            table, lake.partition("probes", model=model, source=source, kind=kind, layer=layer) / "part-0.parquet"
-        )
+        where = {"kind": kind, "layer": layer}
+        out["probes"].append(with_columns(table, where))
         center = pa.table(
             {
                 "vector": [probe_set.center.tolist()],
@@ -172,21 +174,18 @@ def build_layer(lake: Lake, model: str, layer: int, source: str, config: ProbesC
                 [("vector", pa.list_(pa.float32())), ("n_emotions", pa.int64()), ("median_tokens", pa.float64())]
             ),
         )
-        center_path = lake.partition("probe_centers", model=model, source=source, kind=kind, layer=layer)
-        write_table(fixed_vectors(center), center_path / "part-0.parquet")
+        out["probe_centers"].append(with_columns(center, where))
         written[kind] = int((counts > 0).sum())
     if "expression" in config.kinds and "expression" not in written:
         raise EmolakeError(f"no extracted emotional stories from source {source!r}: run `make generate extract`")
     return written
 
 
-def lake_tx_supersede(lake: Lake, model: str, source: str) -> None:
-    from etl.lake import commits
-
-    tx = commits.current(lake.root / "probes")
-    if tx is not None:
-        tx.supersede(lake.partition("probes", model=model, source=source))
-        tx.supersede(lake.partition("probe_centers", model=model, source=source))
+def with_columns(table: pa.Table, values: dict) -> pa.Table:
+    """`table` with constant columns added (the partition values of its rows)."""
+    for name, value in values.items():
+        table = table.append_column(name, pa.array([value] * table.num_rows))
+    return table
 
 
 def run(config: ProbesConfig) -> StageResult:
@@ -195,12 +194,16 @@ def run(config: ProbesConfig) -> StageResult:
     layers = vectors.model_layers(lake, model)
     result = StageResult()
     for source in config.sources:
-        # This run's probes replace every probe set of the source: sets it no longer builds go at the commit.
-        lake_tx_supersede(lake, model, source)
         per_kind: dict[str, int] = {}
+        out: dict[str, list] = {"probes": [], "probe_centers": []}
         for layer in progress.bar(layers, desc=f"probes ({source})", unit="layer"):
-            for kind, n in build_layer(lake, model, layer, source, config).items():
+            for kind, n in build_layer(lake, model, layer, source, config, out).items():
                 per_kind[kind] = per_kind.get(kind, 0) + n
+        # This run's probes replace every probe set of the source in one commit per table: sets it no longer
+        # builds go, and a reader sees the old sets or the new ones, never a mix.
+        for dataset, tables in out.items():
+            rows = pa.concat_tables(tables) if tables else []
+            lake.write(dataset, rows, mode="replace", model=model, source=source)
         missing = [k for k in config.kinds if k not in per_kind]
         log.info(
             "probes: %s: %s over %d layers%s",

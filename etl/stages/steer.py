@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from etl import progress
 from etl.config import SteerConfig, config_hash
-from etl.lake import Lake, write_table
+from etl.lake import Lake
 from etl.lake.schemas import STEERING_RUNS
 from etl.runner import StageResult
 from etl.steering.compare import Case, Comparison, Setting, Steerer
@@ -52,7 +52,7 @@ def run(config: SteerConfig) -> StageResult:
     from etl.model.load import load, model_slug
 
     lake = Lake(config.common.lake)
-    path = lake.steering_runs_path(model_slug(config.common.model), config.common.preset)
+    model = model_slug(config.common.model)
     started = datetime.now(UTC)
     loaded = load(config.common.model)
     steerer = Steerer(lake, loaded, config)
@@ -62,15 +62,15 @@ def run(config: SteerConfig) -> StageResult:
     with progress.bar(total=len(pairs) + n_cases, desc="steer", unit="text") as bar:
         comparisons = steerer.run(pairs, progress=bar.update)
     table = runs_table(comparisons, steerer, config, started)
-    write_table(table, path)
+    lake.write("steering_runs", table, mode="replace", model=model, sweep=config.common.preset)
     regimes = Counter(c.regime for c in comparisons)
     result = {
         "runs": len(comparisons),
         "success_rate": round(sum(c.success for c in comparisons) / len(comparisons), 4),
         "regimes": dict(sorted(regimes.items())),
-        "path": str(path),
+        "path": str(lake.partition("steering_runs", model=model, sweep=config.common.preset)),
     }
-    log.info("steer: wrote %d runs to %s (%s)", len(comparisons), path, result)
+    log.info("steer: wrote %d runs to %s (%s)", len(comparisons), lake.dataset("steering_runs"), result)
     return StageResult(rows_read=n_cases, rows_written=len(comparisons), details=result)
 
 

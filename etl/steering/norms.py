@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from etl.errors import EmolakeError
-from etl.lake import Lake, schemas, write_table
+from etl.lake import Lake, schemas
 
 log = logging.getLogger("emolake")
 MAX_TOKENS = 256
@@ -23,7 +23,7 @@ BATCH_TEXTS = 4
 
 def layer_norms(lake: Lake, loaded, corpus: str = "neutral_story", n_texts: int = 32, store: bool = True):
     """{layer: mean per-token norm} for every layer of `loaded`; read from the lake, else measured (and stored)."""
-    path = lake.residual_norms_path(loaded.slug, corpus)
+    path = lake.partition("residual_norms", model=loaded.slug, corpus=corpus)
     stored = read_norms(lake, path, n_texts)
     if stored is not None:
         return stored
@@ -45,17 +45,19 @@ def layer_norms(lake: Lake, loaded, corpus: str = "neutral_story", n_texts: int 
             }
             for layer, norm in sorted(norms.items())
         ]
-        write_table(pa.Table.from_pylist(rows, schema=schemas.RESIDUAL_NORMS), path)
+        table = pa.Table.from_pylist(rows, schema=schemas.RESIDUAL_NORMS)
+        lake.write("residual_norms", table, mode="replace", model=loaded.slug, corpus=corpus)
         log.info("steering: wrote %s", path)
     return norms
 
 
 def read_norms(lake: Lake, path, n_texts: int) -> dict[int, float] | None:
     """Stored norms if they were measured for the requested number of texts, else None."""
-    if not lake.exists(path):
+    found = lake.files("residual_norms", under=path)
+    if not found:
         return None
     query = "select layer, mean_norm, n_requested from read_parquet(?)"
-    rows = duckdb.connect().execute(query, [str(lake.verified(path))]).fetchall()
+    rows = duckdb.connect().execute(query, [found]).fetchall()
     if not rows or any(n != n_texts for _, _, n in rows):
         return None
     return {int(layer): float(norm) for layer, norm, _ in rows}

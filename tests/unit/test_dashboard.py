@@ -2,7 +2,9 @@
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from fake_lake import put
 
 from dashboards.context import AppContext
 from dashboards.data import LakeReader, saved_queries
@@ -11,7 +13,7 @@ from dashboards.pages import PAGES, emotion_map, modules, probe_quality, sql_con
 from dashboards.tokens import colour, from_rows, heatmap_figure, p99, shown_emotions, span_table, token_text
 from etl.errors import EmolakeError
 from etl.generation.texts import to_table
-from etl.lake import Lake, write_table
+from etl.lake import Lake
 from etl.lake.schemas import PROBE_CENTERS, PROBES, fixed_vectors
 
 EMOTIONS = ["afraid", "angry", "calm", "happy", "proud", "sad"]
@@ -50,7 +52,7 @@ def build_lake(root, with_probes: bool = True) -> Lake:
         for i in range(2)
     ]
     path = lake.partition("texts", source="reference", corpus="emotional_story") / "part-0.parquet"
-    write_table(to_table(rows), path)
+    put(to_table(rows), path)
     if with_probes:
         rng = np.random.default_rng(0)
         for kind in ("expression", "deflection"):
@@ -58,14 +60,14 @@ def build_lake(root, with_probes: bool = True) -> Lake:
                 vectors = rng.normal(size=(len(EMOTIONS), HIDDEN)).astype(np.float32)
                 vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
                 part = lake.partition("probes", model="tiny-random", source="reference", kind=kind, layer=layer)
-                write_table(fixed_vectors(probe_table(vectors)), part / "part-0.parquet")
+                put(fixed_vectors(probe_table(vectors)), part / "part-0.parquet")
         for layer in (1, 2):
             # The schema the probes stage writes: the centre, the emotions it averages, the texts' median length.
             center = pa.table(
                 {"vector": [[0.0] * HIDDEN], "n_emotions": [len(EMOTIONS)], "median_tokens": [40.0]},
                 schema=PROBE_CENTERS,
             )
-            write_table(
+            put(
                 fixed_vectors(center),
                 lake.partition("probe_centers", model="tiny-random", source="reference", kind="expression", layer=layer)
                 / "part-0.parquet",
@@ -122,7 +124,7 @@ def test_console_reads_lake_files_but_no_file_outside_the_lake(ctx, tmp_path):
     inside = ctx.reader.lake.root.resolve() / "texts"
     assert ctx.reader.console(f"select count(*) as n from read_parquet('{inside}/**/*.parquet')").rows == [{"n": 12}]
     outside = tmp_path / "elsewhere.parquet"
-    write_table(pa.table({"secret": [1]}), outside)
+    pq.write_table(pa.table({"secret": [1]}), outside)
     with pytest.raises(EmolakeError, match="refused"):
         ctx.reader.console(f"select * from read_parquet('{outside}')")
     with pytest.raises(EmolakeError, match="refused"):
@@ -357,7 +359,7 @@ def test_generation_quality_copes_with_an_empty_rejects_view(ctx):
     from etl.lake.schemas import REJECT_SCHEMA
 
     path = ctx.reader.lake.partition("rejects", source="reference", corpus="emotional_story") / "part-0.parquet"
-    write_table(to_table([], REJECT_SCHEMA), path)
+    put(to_table([], REJECT_SCHEMA), path)
     assert "rejects" in ctx.reader.retry_missing()
     parts = str(dataset.quality(ctx))
     assert "No texts were rejected" in parts and "emotional_story" in parts

@@ -1,23 +1,25 @@
 """The default probe set is picked by its stated rule from the evaluation, never by hand."""
 
 import pyarrow as pa
+from fake_lake import put
 
-from etl.lake import Lake, atomic_path, write_table
+from etl.lake import Lake, atomic_path
 from etl.lake.probes import best_layer, best_of, default_set
 
 
 def write_probes(lake: Lake, kind: str, layer: int) -> None:
     table = pa.table({"emotion": ["calm"], "vector": [[1.0, 0.0]], "model_spec": ["tiny-random"]})
-    write_table(
-        table, lake.partition("probes", model="m", source="reference", kind=kind, layer=layer) / "part-0.parquet"
-    )
+    put(table, lake.partition("probes", model="m", source="reference", kind=kind, layer=layer) / "part-0.parquet")
     with atomic_path(lake.faiss_path("m", "reference", kind, layer)) as tmp:  # committed, as the index stage does
         tmp.write_bytes(b"index")
 
 
 def evaluation(lake: Lake, rows: list[dict]) -> None:
     rows = [{"n_test": 60, "n_emotions": 6} | row for row in rows]
-    write_table(pa.Table.from_pylist(rows), lake.evaluation_path("evaluation_layers", "m", "reference"))
+    put(
+        pa.Table.from_pylist(rows),
+        lake.partition("evaluation_layers", model="m", source="reference") / "part-0.parquet",
+    )
 
 
 def test_the_best_mean_of_story_and_short_text_top1_wins_ties_to_the_lower_layer(tmp_path):

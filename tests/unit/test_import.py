@@ -12,7 +12,7 @@ from cli_checks import assert_one_line_error, snapshot
 
 from etl.evaluation.transfer import fold_ids
 from etl.generation.writers.reference import read_corpus
-from etl.lake import Lake, remove
+from etl.lake import Lake
 
 DATASET = "ryancodrai/emotion-probes"
 EMOTIONS = ("afraid", "calm", "happy")
@@ -50,8 +50,8 @@ def published_copy(root):
 
 
 def lake_rows(lake, dataset):
-    glob = str(lake / dataset / "**" / "*.parquet")
-    return duckdb.sql(f"select * from read_parquet('{glob}', hive_partitioning = true)").to_arrow_table().to_pylist()
+    files = Lake(lake).files(dataset)
+    return duckdb.sql(f"select * from read_parquet({files}, hive_partitioning = true)").to_arrow_table().to_pylist()
 
 
 @pytest.fixture
@@ -113,21 +113,56 @@ def test_reimport_changes_no_file_and_a_lost_file_is_redone_alone(cli, imported)
     before = snapshot(lake)
     code, out, _ = cli("--lake", lake, "import", copy, "--dataset", DATASET, "--revision", "abc123")
     assert code == 0 and "3 already imported" in out
-    assert snapshot(lake) == before
-    marker = next((lake / "imports" / "source=import--paper").glob("*.parquet"))
-    key = marker.stem.removeprefix("part-")
-    with Lake(lake).transaction():  # as if this file's import had never committed (a kill leaves nothing of it)
-        for rel in [r for name in ("imports", "texts", "rejects") for r in Lake(lake).committed(name)]:
-            if f"part-{key}." in rel:
-                remove(lake / rel)
+    assert snapshot(lake) == before  # nothing was written, not even a version
+    texts_before = lake_rows(lake, "texts")
+    stories = next(r for r in lake_rows(lake, "imports") if "stories" in r["file"])
+    # As if this file's import had been killed before its `imports` row (the last write) committed.
+    Lake(lake).delete("imports", {"source": "import--paper", "file_sha256": stories["file_sha256"]})
     code, out, _ = cli("--lake", lake, "import", copy, "--dataset", DATASET, "--revision", "abc123")
     assert code == 0 and "2 already imported" in out
-    after = snapshot(lake)
-    assert set(after) == set(before)
-    changed = [path for path in before if before[path] != after[path] and not path.startswith("_commits")]
-    assert all(key in path for path in changed)  # only the lost file was redone
     ids = [r["text_id"] for r in lake_rows(lake, "texts")]
-    assert len(ids) == len(set(ids)) == len(lake_rows(lake, "texts"))  # nothing landed twice or was lost
+    assert len(ids) == len(set(ids)) == len(texts_before)  # nothing landed twice or was lost
+    assert len(lake_rows(lake, "imports")) == 3
+
+
+def test_force_and_a_changed_mapping_import_again_replacing_the_earlier_rows(cli, tmp_path):
+    rows = [{"kind": "neutral", "body": r["text"], "other": "x " + r["text"]} for r in read_corpus("neutral_story")[:4]]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    lake = tmp_path / "lake"
+    assert cli("--lake", lake, "import", path, "--name", "mine", "--map", "other=text")[0] == 0
+    assert {r["text"][:2] for r in lake_rows(lake, "texts")} == {"x "}
+    code, out, _ = cli("--lake", lake, "import", path, "--name", "mine", "--map", "body=text")  # a changed mapping
+    assert code == 0 and "0 already imported" in out
+    assert sorted(r["text"] for r in lake_rows(lake, "texts")) == sorted(r["body"] for r in rows)
+    code, out, _ = cli("--lake", lake, "import", path, "--name", "mine", "--map", "body=text", "--force")
+    assert code == 0 and "0 already imported" in out
+    assert len(lake_rows(lake, "texts")) == 4 and len(lake_rows(lake, "imports")) == 1
+
+
+def test_two_texts_under_one_id_reject_the_second(cli, tmp_path):
+    texts = [r["text"] for r in read_corpus("neutral_story")[:3]]
+    rows = [{"id": "a", "body": texts[0]}, {"id": "a", "body": texts[1]}, {"id": "b", "body": texts[2]}]
+    path = tmp_path / "ids.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    lake = tmp_path / "lake"
+    code, _, err = cli(
+        "--lake",
+        lake,
+        "import",
+        path,
+        "--name",
+        "mine",
+        "--map",
+        "body=text",
+        "--map",
+        "id=id",
+        "--corpus",
+        "neutral_story",
+    )
+    assert code == 0, err
+    assert len(lake_rows(lake, "texts")) == 2
+    assert [r["reason"] for r in lake_rows(lake, "rejects")] == ["duplicate_id"]
 
 
 def test_imported_stories_fold_by_topic(imported):

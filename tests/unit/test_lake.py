@@ -1,44 +1,75 @@
-import glob
+"""The lake's one write path (`Lake.write`) on Delta tables: schema enforcement, the three modes, and user files."""
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from etl.lake import Lake, atomic_path, clean_temporaries, partition_value, write_table
+from etl.lake import Lake, atomic_path, partition_value, write_table
+
+PROMPT = {"prompt_hash": "h1", "prompt_version": "v1", "corpus": "emotional_story", "template": "Write..."}
 
 
-def test_write_table_is_atomic_and_overwrites(tmp_path):
-    path = tmp_path / "ds" / "part-0.parquet"
+def rows(lake: Lake, name: str) -> list[dict]:
+    return sorted(
+        (r for f in lake.files(name) for r in pq.read_table(f).to_pylist()), key=lambda r: sorted(r.items(), key=str)
+    )
+
+
+def test_insert_adds_a_key_once_however_often_it_is_written(tmp_path):
+    lake = Lake(tmp_path)
+    assert lake.write("prompts", [PROMPT], source="reference") == 1
+    assert lake.write("prompts", [PROMPT, {**PROMPT, "prompt_hash": "h2"}], source="reference") == 1
+    assert lake.write("prompts", [PROMPT], source="local") == 1  # another partition: another key
+    assert len(rows(lake, "prompts")) == 3
+
+
+def test_replace_swaps_only_the_rows_it_selects(tmp_path):
+    lake = Lake(tmp_path)
+    norms = [
+        {"layer": i, "mean_norm": 1.0, "n_texts": 1, "n_requested": 1, "n_tokens": 9, "created_at": "t"} for i in (0, 1)
+    ]
+    lake.write("residual_norms", norms, mode="replace", model="m", corpus="a")
+    lake.write("residual_norms", norms, mode="replace", model="m", corpus="b")
+    lake.write("residual_norms", norms[:1], mode="replace", model="m", corpus="a")
+    assert len(lake.files("residual_norms", lake.partition("residual_norms", model="m", corpus="a"))) == 1
+    assert len(rows(lake, "residual_norms")) == 3
+    with pytest.raises(ValueError, match="outside the replaced scope"):
+        lake.write("residual_norms", norms, mode="replace", where={"model": "m", "corpus": "a"}, model="m", corpus="c")
+
+
+def test_the_registered_schema_is_enforced(tmp_path):
+    lake = Lake(tmp_path)
+    with pytest.raises(ValueError, match="not in its schema"):
+        lake.write("prompts", [{**PROMPT, "extra": 1}], source="reference")
+    with pytest.raises(ValueError, match="missing"):
+        lake.write("prompts", [{"prompt_hash": "h"}], source="reference")
+    with pytest.raises(ValueError, match="partition columns"):
+        lake.write("prompts", [PROMPT], source="reference", model="m")
+    with pytest.raises(KeyError, match="not a lake dataset"):
+        lake.write("nosuch", [PROMPT])
+    assert lake.table("prompts") is None  # nothing was written by any refused call
+
+
+def test_every_write_is_a_version_with_its_history(tmp_path):
+    lake = Lake(tmp_path)
+    lake.write("prompts", [PROMPT], source="reference")
+    lake.write("prompts", [{**PROMPT, "prompt_hash": "h2"}], source="reference")
+    lake.delete("prompts", {"source": "reference", "prompt_hash": ["h1"]})
+    assert lake.version("prompts") == 2
+    assert [r["prompt_hash"] for r in rows(Lake(tmp_path, as_of={"prompts": 1}), "prompts")] == ["h1", "h2"]
+    assert [r["prompt_hash"] for r in rows(lake, "prompts")] == ["h2"]
+    with pytest.raises(Exception, match="read-only"):
+        Lake(tmp_path, as_of={"prompts": 1}).write("prompts", [PROMPT], source="x")
+
+
+def test_user_files_are_written_atomically_outside_any_lake(tmp_path):
+    path = tmp_path / "out" / "part-0.parquet"
     write_table(pa.table({"a": [1, 2]}), path)
-    write_table(pa.table({"a": [3]}), path)
-    assert pa.parquet.read_table(path).column("a").to_pylist() == [3]
-    assert [p.name for p in path.parent.iterdir()] == ["part-0.parquet"]
-
-
-def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
-    path = tmp_path / "part-0.parquet"
-    write_table(pa.table({"a": [1]}), path)
     with pytest.raises(RuntimeError), atomic_path(path) as tmp:
         tmp.write_bytes(b"half a file")
         raise RuntimeError("killed mid-write")
-    assert pa.parquet.read_table(path).column("a").to_pylist() == [1]
-    assert list(tmp_path.iterdir()) == [path]
-
-
-def test_temporary_names_never_match_the_parquet_glob(tmp_path):
-    lake = Lake(tmp_path)
-    final = lake.partition("texts", source="x", corpus="y") / "part-0.parquet"
-    with atomic_path(final) as tmp:
-        pa.parquet.write_table(pa.table({"a": [1]}), tmp)
-        assert glob.glob(str(lake.dataset("texts") / "**" / "*.parquet"), recursive=True) == []
-    assert glob.glob(str(lake.dataset("texts") / "**" / "*.parquet"), recursive=True) == [str(final)]
-
-
-def test_clean_temporaries_removes_leftovers_of_a_killed_writer(tmp_path):
-    leftover = tmp_path / "texts" / ".tmp-abc-part-0.parquet.partial"
-    leftover.parent.mkdir()
-    leftover.write_bytes(b"x")
-    assert clean_temporaries(tmp_path) == 1
-    assert not leftover.exists()
+    assert pq.read_table(path).column("a").to_pylist() == [1, 2]
+    assert [p.name for p in path.parent.iterdir()] == ["part-0.parquet"]
 
 
 @pytest.mark.parametrize(

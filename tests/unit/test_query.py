@@ -1,17 +1,16 @@
 import pytest
+from fake_lake import put
 
 from etl.errors import EmolakeError
 from etl.generation.texts import to_table
-from etl.lake import Lake, views, write_table
+from etl.lake import Lake, views
 
 
 @pytest.fixture
 def small_lake(tmp_path):
     lake = Lake(tmp_path / "lake")
     rows = [{"text_id": "a", "emotion": "calm", "topic": "t", "text": "x", "created_at": "2026-01-01T00:00:00"}]
-    write_table(
-        to_table(rows), lake.partition("texts", source="reference", corpus="emotional_story") / "part-0.parquet"
-    )
+    put(to_table(rows), lake.partition("texts", source="reference", corpus="emotional_story") / "part-0.parquet")
     return lake
 
 

@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
+from fake_lake import put
 
 from etl import catalog
 from etl.errors import EmolakeError
 from etl.evaluation import geometry, tables
-from etl.lake import Lake, write_table
+from etl.lake import Lake
 from etl.report import html, write_report
 
 MODEL = "toy-model"
@@ -14,7 +15,7 @@ EMOTIONS = ["afraid", "calm", "happy", "sad", "proud", "angry", "at ease"]
 
 
 def write(lake: Lake, name: str, rows: list[dict], source: str = "reference") -> None:
-    write_table(tables.from_rows(name, rows), lake.evaluation_path(name, MODEL, source))
+    put(tables.from_rows(name, rows), lake.partition(name, model=MODEL, source=source) / "part-0.parquet")
 
 
 def layer_rows(kinds=("expression",)) -> list[dict]:
@@ -42,7 +43,10 @@ def lake(tmp_path):
         [{"kind": "expression", "layer": 3} | r for r in geometry.map_rows(vectors, EMOTIONS, labels)],
     )
     block = [("expression", 3, EMOTIONS, geometry.cosine_matrix(vectors))]
-    write_table(tables.cosine_table(block), lake.evaluation_path("evaluation_cosines", MODEL, "reference"))
+    put(
+        tables.cosine_table(block),
+        lake.partition("evaluation_cosines", model=MODEL, source="reference") / "part-0.parquet",
+    )
     return lake
 
 

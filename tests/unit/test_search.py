@@ -88,7 +88,7 @@ def test_probe_index_is_rebuilt_only_when_the_probes_change(tmp_path):
     probes = unit_probes()
     assert write_probe_index(lake, "m", "reference", "expression", 2, EMOTIONS, probes) is True
     path = lake.faiss_path("m", "reference", "expression", 2)
-    written = path.stat().st_mtime_ns
+    written = lake.verified(path).stat().st_mtime_ns
     assert write_probe_index(lake, "m", "reference", "expression", 2, EMOTIONS, probes.copy()) is False
-    assert path.stat().st_mtime_ns == written
+    assert lake.verified(path).stat().st_mtime_ns == written
     assert write_probe_index(lake, "m", "reference", "expression", 2, EMOTIONS, unit_probes(seed=5)) is True

@@ -5,13 +5,14 @@ from datetime import UTC, datetime
 import numpy as np
 import pyarrow as pa
 import pytest
+from fake_lake import put
 
 from dashboards.context import AppContext
 from dashboards.data import LakeReader
 from dashboards.live import LiveScorer
 from dashboards.pages import steering
 from etl.errors import EmolakeError
-from etl.lake import Lake, views, write_table
+from etl.lake import Lake, views
 from etl.probes.token_scores import TextScores
 from etl.steering.compare import Case, Comparison, Output, Setting
 
@@ -39,7 +40,7 @@ def probes_lake(root) -> Lake:
         created_at=["2026-01-01T00:00:00"] * n,
     )
     part = lake.partition("probes", model="tiny-random", source="reference", kind="expression", layer=LAYER)
-    write_table(pa.table(columns), part / "part-0.parquet")
+    put(pa.table(columns), part / "part-0.parquet")
     return lake
 
 
@@ -78,7 +79,10 @@ def write_sweep(lake: Lake) -> None:
     from etl.lake.schemas import STEERING_RUNS as RUNS_SCHEMA
 
     rows = [{name: row.get(name) for name in RUNS_SCHEMA.names} for row in sweep_rows()]
-    write_table(pa.Table.from_pylist(rows, schema=RUNS_SCHEMA), lake.steering_runs_path("tiny-random", "tiny"))
+    put(
+        pa.Table.from_pylist(rows, schema=RUNS_SCHEMA),
+        lake.partition("steering_runs", model="tiny-random", sweep="tiny") / "part-0.parquet",
+    )
 
 
 def context(lake: Lake) -> AppContext:

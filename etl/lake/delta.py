@@ -1,0 +1,270 @@
+"""The table engine under every dataset: Delta Lake through `deltalake` (delta-rs).
+
+Delta gives each table an ordered log of atomic commits (`<table>/_delta_log/`), so a reader sees a committed version
+and never a half-written one, and a killed writer leaves only files no version names. What this module adds is the
+lake's rules on top:
+
+- **Optimistic concurrency.** Every commit carries the same application transaction id, so Delta refuses a commit
+  when another one landed on the table after the version the writer based it on (`ConflictError`). `insert` writes
+  re-read the keys and retry; `replace` writes fail and the runner re-plans the stage.
+- **Runs.** A stage runs inside `run()`: the first version it reads of each table is recorded, and before a `replace`
+  commit every table it read must have changed only by its own commits (else `ConflictError`). The versions go into
+  the stage's manifest row, so a figure can be traced to the table versions it came from.
+- **Safety.** Paths come from the log; `checked_files` refuses any that resolves outside the table (see `safety`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from etl.errors import EmolakeError
+from etl.lake import faults, safety
+from etl.lake.datasets import Dataset
+
+APP_ID = "emolake"
+INSERT_ATTEMPTS = 20
+
+
+class ConflictError(EmolakeError):
+    """Another writer committed to a table this run read or writes, after this run read it."""
+
+    def __init__(self, dataset: str, what: str = "") -> None:
+        super().__init__(f"another writer changed `{dataset}` while this run used it{what}: run the command again")
+        self.dataset = dataset
+
+
+class DamageError(EmolakeError):
+    """A table's log or one of its files is missing, truncated or altered."""
+
+
+def damage(rel: str, what: str) -> DamageError:
+    return DamageError(
+        f"lake file {rel} is {what}: `emolake verify` lists the damage, `emolake verify --repair` mends it"
+    )
+
+
+# -- runs --------------------------------------------------------------------------------------------------------------
+@dataclass
+class Run:
+    """One stage run (or one command) on one lake: the versions it read, and its own commits."""
+
+    root: Path
+    name: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    reads: dict[str, int] = field(default_factory=dict)
+    """Dataset -> the first version this run read."""
+    writes: dict[str, int] = field(default_factory=dict)
+    """Dataset -> the version of this run's last commit to it."""
+
+
+_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("emolake_run", default=None)
+
+
+@contextmanager
+def run(root: Path, name: str) -> Iterator[Run]:
+    """The block is one run: reads are recorded, `replace` commits check that what was read is still current."""
+    from etl.lake import leases
+
+    current = Run(Path(root).resolve(), name)
+    token = _run.set(current)
+    try:
+        with leases.held(root):
+            yield current
+    finally:
+        _run.reset(token)
+
+
+def current_run(root: Path) -> Run | None:
+    found = _run.get()
+    return found if found is not None and found.root == Path(root).resolve() else None
+
+
+def note_read(root: Path, dataset: str, version: int) -> None:
+    found = current_run(root)
+    if found is not None:
+        found.reads.setdefault(dataset, version)
+
+
+# -- reading -----------------------------------------------------------------------------------------------------------
+def table_dir(root: Path, dataset: str) -> Path:
+    return Path(root) / dataset
+
+
+def exists(root: Path, dataset: str) -> bool:
+    return (table_dir(root, dataset) / "_delta_log").is_dir()
+
+
+def open_table(root: Path, dataset: str, as_of: int | datetime | None = None):
+    """The table at its newest version (or `as_of` a version or a time), or None when it was never written.
+    A log that cannot be read raises DamageError naming it."""
+    from deltalake import DeltaTable
+    from deltalake.exceptions import DeltaError, TableNotFoundError
+
+    if not exists(root, dataset):
+        return None
+    try:
+        if isinstance(as_of, int):
+            return DeltaTable(str(table_dir(root, dataset)), version=as_of)
+        table = DeltaTable(str(table_dir(root, dataset)))
+        if isinstance(as_of, datetime):
+            if as_of < first_commit_time(table):
+                return None
+            table.load_as_version(as_of)
+        return table
+    except TableNotFoundError:
+        if not any((table_dir(root, dataset) / "_delta_log").glob("*.json")):
+            return None
+        raise damage(f"{dataset}/_delta_log", "unreadable") from None
+    except (DeltaError, OSError, ValueError) as exc:
+        if isinstance(as_of, int) and "version" in str(exc).lower() and "not" in str(exc).lower():
+            raise EmolakeError(f"`{dataset}` has no version {as_of}: `emolake history {dataset}` lists them") from None
+        raise damage(f"{dataset}/_delta_log", f"unreadable ({first_line(exc)})") from None
+
+
+def first_commit_time(table) -> datetime:
+    from datetime import UTC
+
+    oldest = table.history()[-1]
+    return datetime.fromtimestamp(oldest["timestamp"] / 1000, tz=UTC)
+
+
+def first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+@dataclass(frozen=True)
+class DataFile:
+    rel: str
+    """Relative to the lake root."""
+    bytes: int
+    rows: int | None
+    partition: dict
+
+
+def data_files(root: Path, dataset: str, table) -> list[DataFile]:
+    """The files of one table version, each checked to lie inside the table (a planted path raises)."""
+    actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
+    out = []
+    for action in actions:
+        rel = safety.inside(root, dataset, action["path"])
+        partition = {k.removeprefix("partition."): v for k, v in action.items() if k.startswith("partition.")}
+        out.append(DataFile(rel, int(action["size_bytes"]), action.get("num_records"), partition))
+    return sorted(out, key=lambda f: f.rel)
+
+
+# -- writing -----------------------------------------------------------------------------------------------------------
+def literal(value: object) -> str:
+    if isinstance(value, bool) or value is None:
+        raise EmolakeError(f"cannot select rows by {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def predicate(where: dict) -> str:
+    """`col = value AND col IN (...)`: a value that is a list or tuple selects any of its members."""
+    parts = []
+    for column, value in where.items():
+        if isinstance(value, list | tuple | set | frozenset):
+            members = sorted(value, key=str)
+            parts.append(f"{column} IN ({', '.join(literal(v) for v in members)})" if members else "FALSE")
+        else:
+            parts.append(f"{column} = {literal(value)}")
+    return " AND ".join(parts) if parts else "TRUE"
+
+
+def commit_properties(base: int | None, metadata: dict):
+    from deltalake import CommitProperties, Transaction
+
+    found = _run.get()
+    meta = {"emolake_command": found.name if found else "emolake", "emolake_run": found.id if found else "", **metadata}
+    meta = {k: str(v) for k, v in meta.items()}
+    # One application id for every commit: Delta refuses a commit when another that carries it landed after `base`.
+    return CommitProperties(app_transactions=[Transaction(APP_ID, (base or 0) + 1)], custom_metadata=meta)
+
+
+def commit(root: Path, ds: Dataset, data: pa.Table, mode: str, where: dict | None, base, metadata: dict) -> int:
+    """One Delta commit of `data` (append, or overwrite of the rows `where` selects) based on the table object `base`
+    (None: create the table). Returns the new version; raises ConflictError when another writer got there first."""
+    from deltalake import write_deltalake
+    from deltalake.exceptions import CommitFailedError, DeltaError
+
+    faults.boundary(f"before-commit {ds.name}")
+    target = base if base is not None else str(table_dir(root, ds.name))
+    version = base.version() if base is not None else None
+    try:
+        write_deltalake(
+            target,
+            data,
+            mode="overwrite" if mode == "replace" else "append",
+            predicate=predicate(where or {}) if mode == "replace" else None,
+            partition_by=list(ds.partitions) or None,
+            commit_properties=commit_properties(version, metadata),
+        )
+    except CommitFailedError as exc:
+        raise ConflictError(ds.name) from exc
+    except DeltaError as exc:
+        if base is None and "exist" in str(exc).lower():
+            raise ConflictError(ds.name) from exc
+        raise
+    faults.boundary(f"after-commit {ds.name}")
+    return own_version(root, ds.name)
+
+
+def own_version(root: Path, dataset: str) -> int:
+    """The version of this process's latest commit to `dataset` (found by its run id in the history)."""
+    table = open_table(root, dataset)
+    found = _run.get()
+    if found is None or table is None:
+        return table.version() if table is not None else 0
+    for entry in table.history(limit=50):
+        if entry.get("emolake_run") == found.id:
+            found.writes[dataset] = entry["version"]
+            return entry["version"]
+    return table.version()
+
+
+def check_reads(root: Path, dataset_written: str) -> None:
+    """Raises ConflictError when a table the current run read was changed by another writer since it read it."""
+    found = current_run(root)
+    if found is None:
+        return
+    for dataset, version in found.reads.items():
+        table = open_table(root, dataset)
+        if table is None or table.version() == version:
+            continue
+        for entry in table.history(limit=table.version() - version):
+            if entry["version"] > version and entry.get("emolake_run") != found.id:
+                raise ConflictError(dataset, f" (`{dataset_written}` was not written)")
+
+
+def base_for(root: Path, dataset: str):
+    """The table object a `replace` commit is based on: the version this run first read or last wrote (so that any
+    other writer's commit since then conflicts), else the newest."""
+    found = current_run(root)
+    table = open_table(root, dataset)
+    if found is None or table is None:
+        return table
+    version = found.writes.get(dataset, found.reads.get(dataset))
+    if version is None or version == table.version():
+        return table
+    return open_table(root, dataset, version)
+
+
+def with_retries(attempt, dataset: str):
+    """Calls `attempt()` until it commits without a conflict (insert writes: re-reading the keys settles them)."""
+    for tries in range(INSERT_ATTEMPTS):
+        try:
+            return attempt()
+        except ConflictError:
+            time.sleep(min(0.05 * 2**tries, 1.0))
+    raise ConflictError(dataset, f" ({INSERT_ATTEMPTS} times in a row)")

@@ -1,0 +1,123 @@
+"""Files beside the tables: FAISS indexes, their sidecars and the evaluation report. Each is written to a file of its
+own (a unique name, so a reader of the previous version is never cut short; the report keeps its name, so that a
+browser finds it) and committed as a row of the `files` table: logical name -> file, size, checksum."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+
+from etl.lake import datasets, delta, safety
+
+_checked: set[tuple[str, int, int, str]] = set()
+"""(path, size, mtime_ns, sha256) of files whose checksum matched in this process: each is hashed once."""
+
+
+def fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def area_of(rel: str) -> str:
+    return rel.split("/", 1)[0]
+
+
+def lake_of(path: Path) -> Path | None:
+    """The lake root holding `path` as a file beside its tables (an `index/` or `reports/` file), else None."""
+    path = Path(os.path.abspath(path))
+    for ancestor in path.parents:
+        if ancestor.name not in datasets.FILE_AREAS:
+            continue
+        inner = path.relative_to(ancestor).parts
+        if (ancestor.name == "index" and len(inner) >= 2 and "=" in inner[0]) or any(
+            (ancestor.parent / name / "_delta_log").is_dir() for name in datasets.DATASETS
+        ):
+            return ancestor.parent
+    return None
+
+
+def entries(lake, area: str) -> dict[str, dict]:
+    """Logical name -> row of the `files` table, for one area."""
+    table = lake.table("files")
+    if table is None:
+        return {}
+    key = (str(lake.root.resolve()), table.version(), area)
+    cached = _entries.get(key)
+    if cached is None:
+        import pyarrow.parquet as pq
+
+        cached = {}
+        for found in delta.data_files(lake.root, "files", table):
+            if found.partition.get("area") == area:
+                for row in pq.read_table(lake.root / found.rel).to_pylist():
+                    cached[row["name"]] = row
+        _entries[key] = cached
+    return cached
+
+
+_entries: dict[tuple, dict[str, dict]] = {}
+
+
+def entry(lake, rel: str) -> dict | None:
+    return entries(lake, area_of(rel)).get(rel)
+
+
+def verified(lake, rel: str) -> Path:
+    """The file holding `rel` now, after checking it against its row; raises DamageError naming it."""
+    from etl.errors import EmolakeError
+
+    row = entry(lake, rel)
+    if row is None:
+        raise EmolakeError(f"{rel} is not committed in the lake at {lake.root}: rebuild it (see `emolake verify`)")
+    path = safety.contained(lake.root, row["path"], within=area_of(rel))
+    problem = check(path, row["bytes"], row["sha256"])
+    if problem:
+        raise delta.damage(row["path"], problem)
+    return path
+
+
+def check(path: Path, size: int, digest: str) -> str | None:
+    """What is wrong with a file against its recorded size and checksum, or None."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return "missing"
+    if stat.st_size != size:
+        return f"truncated or grown ({stat.st_size} bytes, committed {size})"
+    key = (str(path), stat.st_size, stat.st_mtime_ns, digest)
+    if key in _checked:
+        return None
+    if sha256(path) != digest:
+        return "altered (its checksum does not match the one recorded at commit)"
+    _checked.add(key)
+    return None
+
+
+def put(lake, rel: str, tmp: Path) -> Path:
+    """Moves a finished temporary to the file that will hold `rel` and commits its row (replacing the previous)."""
+    from etl.lake import now
+
+    fsync(tmp)
+    final = lake.root / rel
+    if area_of(rel) != "reports":
+        final = final.with_name(f"{final.stem}.{uuid.uuid4().hex[:12]}{final.suffix}")
+    row = {
+        "name": rel,
+        "path": lake.rel(final),
+        "bytes": tmp.stat().st_size,
+        "sha256": sha256(tmp),
+        "created_at": now(),
+    }
+    os.replace(tmp, final)
+    lake.write("files", [row], mode="replace", where={"area": area_of(rel), "name": rel}, area=area_of(rel))
+    return final
