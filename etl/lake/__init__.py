@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from etl.errors import EmolakeError
-from etl.lake import datasets, delta, files, leases, safety
+from etl.lake import checksums, datasets, delta, files, leases, safety
 from etl.lake.datasets import DATASETS
 from etl.lake.delta import ConflictError, DamageError
 
@@ -71,14 +71,14 @@ class Lake:
         """Absolute paths of a dataset's committed files (under a partition directory, if given), each checked to be
         inside the lake and of its committed size; raises naming the first damaged one."""
         out = []
-        for found in self.data_files(name, under):
+        found_files = self.data_files(name, under)
+        sums = checksums.known(self.root, name) if found_files else {}
+        for found in found_files:
             path = self.root / found.rel
-            try:
-                size = path.stat().st_size
-            except FileNotFoundError:
-                raise delta.damage(found.rel, "missing") from None
-            if size != found.bytes:
-                raise delta.damage(found.rel, f"truncated or grown ({size} bytes, committed {found.bytes})")
+            size, digest = sums.get(found.rel, (found.bytes, None))
+            problem = files.check(path, size, digest) if digest else files.check_size(path, found.bytes)
+            if problem:
+                raise delta.damage(found.rel, problem)
             out.append(str(path))
         return out
 

@@ -68,6 +68,9 @@ FILES = pa.schema(
 """One row per file beside the tables: its logical name (what readers ask for), the file that holds its current
 version (unique per write, so a reader of the old one is never cut short), its size and checksum."""
 
+CHECKSUMS = pa.schema([("path", STR), ("bytes", I64), ("sha256", STR)])
+"""One row per data file of a table (the partition names the table)."""
+
 MODEL_SOURCE = ("model", "source")
 EVALUATION_DOCS = {
     "evaluation_layers": "held-out accuracy, geometry and valence/arousal figures per (kind, layer)",
@@ -118,6 +121,8 @@ _ENTRIES = [
             "the mean residual norm per layer on neutral text (the unit of steering strengths)"),
     Dataset("steering_runs", s.STEERING_RUNS, ("model", "sweep"), ("run_id",), "steer", "steering_runs",
             "one row per steering setting, prompt and seed of a sweep"),
+    Dataset("checksums", CHECKSUMS, ("dataset",), ("path",), "lake", "-",
+            "the size and sha256 of every table data file, written right after the commit that added it"),
     Dataset("files", FILES, ("area",), ("name",), "index", "-",
             "the files beside the tables (indexes, the report): logical name, file, size, checksum"),
 ]  # fmt: skip

@@ -217,7 +217,12 @@ def commit(root: Path, ds: Dataset, data: pa.Table, mode: str, where: dict | Non
             raise ConflictError(ds.name) from exc
         raise
     faults.boundary(f"after-commit {ds.name}")
-    return own_version(root, ds.name)
+    version = own_version(root, ds.name)
+    if ds.name != "checksums":
+        from etl.lake import checksums
+
+        checksums.record(root, ds.name, version)
+    return version
 
 
 def own_version(root: Path, dataset: str) -> int:

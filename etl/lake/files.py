@@ -86,14 +86,21 @@ def verified(lake, rel: str) -> Path:
     return path
 
 
-def check(path: Path, size: int, digest: str) -> str | None:
-    """What is wrong with a file against its recorded size and checksum, or None."""
+def check_size(path: Path, size: int) -> str | None:
+    """What is wrong with a file against its recorded size, or None."""
     try:
-        stat = path.stat()
+        found = path.stat().st_size
     except FileNotFoundError:
         return "missing"
-    if stat.st_size != size:
-        return f"truncated or grown ({stat.st_size} bytes, committed {size})"
+    return None if found == size else f"truncated or grown ({found} bytes, committed {size})"
+
+
+def check(path: Path, size: int, digest: str) -> str | None:
+    """What is wrong with a file against its recorded size and checksum, or None."""
+    problem = check_size(path, size)
+    if problem:
+        return problem
+    stat = path.stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns, digest)
     if key in _checked:
         return None

@@ -21,10 +21,11 @@ from pathlib import Path
 
 from etl.errors import EmolakeError
 from etl.lake import Lake, datasets, delta, leases, safety
-from etl.lake.verify import QUARANTINE, STATE, Problem, check
+from etl.lake.verify import QUARANTINE, STATE, Problem, check, stage_of
 
 log = logging.getLogger("emolake")
 PIPELINE = ("generate", "extract", "probes", "index", "evaluate")
+ROUNDS = 4
 
 
 def repair(lake: Lake, preset: str | None) -> list[Problem]:
@@ -32,15 +33,24 @@ def repair(lake: Lake, preset: str | None) -> list[Problem]:
     leases.refuse_if_writing(lake.root)
     plan_path = lake.root / STATE / "repair.json"
     plan = json.loads(plan_path.read_text()) if plan_path.exists() else {"stages": [], "preset": preset}
-    problems = [p for p in check(lake) if p.kind != "repair"]
     moved: list[dict] = []
     stages = set(plan["stages"])
-    for problem in problems:
-        stage = mend(lake, problem, moved)
-        if stage:
-            stages.add(stage)
+    # Mending one problem can uncover another (a table rolled back names a shard that is also gone): check again
+    # until nothing new turns up.
+    mended: set[str] = set()
+    for _ in range(ROUNDS):
+        problems = [p for p in check(lake) if p.kind != "repair" and p.rel not in mended]
+        for problem in problems:
+            mended.add(problem.rel)
+            stage = mend(lake, problem, moved)
+            if stage:
+                stages.add(stage)
+        if not problems:
+            break
     if moved:
         write_manifest(lake, moved)
+    if "generate" in stages and lake.table("steering_runs") is not None:
+        stages.add("steer")  # everything is rebuilt: the sweep too, when the lake had one
     order = rerun_order(stages)
     plan = {"stages": order, "preset": plan.get("preset") or preset}
     if order:
@@ -54,7 +64,6 @@ def repair(lake: Lake, preset: str | None) -> list[Problem]:
 
 def mend(lake: Lake, problem: Problem, moved: list[dict]) -> str | None:
     """Mends one problem; returns the stage to run again (None when nothing needs rebuilding)."""
-    entry = datasets.DATASETS.get(problem.dataset)
     if problem.kind == "stray":
         quarantine(lake, problem.rel, "not committed", moved)
         return None
@@ -71,10 +80,7 @@ def mend(lake: Lake, problem: Problem, moved: list[dict]) -> str | None:
         name = problem.what.rsplit("(holds ", 1)[-1].rstrip(")")
         lake.delete("files", {"area": problem.dataset, "name": name})
         quarantine(lake, problem.rel, problem.what, moved)
-        return "index" if problem.dataset == "index" else "evaluate"
-    if entry is None or entry.stage in (None, "runner"):
-        return None
-    return entry.stage if entry.stage != "index" else "index"
+    return stage_of(problem.dataset)
 
 
 def roll_back(lake: Lake, dataset: str, moved: list[dict]) -> None:
@@ -138,6 +144,7 @@ def rerun_order(stages: set[str]) -> list[str]:
     """The damaged stages and every later stage of the pipeline, in order (steer only if it was damaged)."""
     if not stages:
         return []
+
     first = min((PIPELINE.index(s) for s in stages if s in PIPELINE), default=len(PIPELINE))
     return list(PIPELINE[first:]) + (["steer"] if "steer" in stages else [])
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl.errors import EmolakeError
-from etl.lake import Lake, datasets, delta, files, safety
+from etl.lake import Lake, checksums, datasets, delta, files, safety
 
 LAKE_WRITTEN = re.compile(
     r"(part-\d{5}-[0-9a-f-]{36}-c\d{3}(\.\w+)?\.parquet"  # a Delta data file (delta-rs names)
@@ -47,11 +47,22 @@ def fix_for(problem: Problem) -> str:
         return "`emolake verify --repair` moves it to _quarantine/"
     if problem.kind == "repair":
         return "run `emolake verify --repair` again to finish it"
-    entry = datasets.DATASETS.get(problem.dataset)
-    stage = entry.stage if entry else ("extract" if problem.dataset == datasets.SHARDS else "index")
-    if stage is None or stage == "runner":
+    stage = stage_of(problem.dataset)
+    if stage is None:
+        entry = datasets.DATASETS.get(problem.dataset)
         return f"`emolake verify --repair` rolls it back; run `{entry.writer if entry else 'the command'}` again"
     return f"rebuilt by `emolake run {stage}` (`emolake verify --repair` does it)"
+
+
+def stage_of(dataset: str) -> str | None:
+    """The stage that rebuilds a dataset (or the shards, or a file area); None for a user command's output. The
+    manifest is rebuilt by running the pipeline again; the checksums by the repair itself."""
+    special = {datasets.SHARDS: "extract", "index": "index", "reports": "evaluate", "manifest": "generate",
+               "checksums": None}  # fmt: skip
+    if dataset in special:
+        return special[dataset]
+    entry = datasets.DATASETS.get(dataset)
+    return entry.stage if entry else None
 
 
 def check(lake: Lake) -> list[Problem]:
@@ -68,33 +79,35 @@ def check(lake: Lake) -> list[Problem]:
             continue
         try:
             table = delta.open_table(root, name)
-            found = delta.data_files(root, name, table)
+            found = delta.data_files(root, name, table) if table is not None else []
         except EmolakeError as exc:
             problems.append(Problem(f"{name}/_delta_log", f"unreadable ({delta.first_line(exc)})", name, "log"))
             continue
         referenced |= logged_paths(root, name)
-        problems += [Problem(f.rel, what, name, "file") for f in found if (what := data_problem(root, f))]
-    damaged = {p.dataset for p in problems}
+        sums = checksums.known(root, name)
+        problems += [Problem(f.rel, what, name, "file") for f in found if (what := data_problem(root, f, sums))]
+    damaged = {p.dataset for p in problems if p.kind == "log"}
     if "activations" not in damaged:
-        problems += shard_problems(lake)
-    if "files" not in damaged:
+        problems += shard_problems(lake, frozenset(p.rel for p in problems))
+    if not any(p.dataset == "files" for p in problems):
         problems += blob_problems(lake)
     referenced |= shard_and_blob_paths(lake, damaged)
-    problems += [
-        Problem(rel, "not committed (left by a killed writer)", "", "stray") for rel in strays(root, referenced)
-    ]
+    # A table whose log cannot be read may name any of its files: none of them is called stray until it is mended.
+    left = [rel for rel in strays(root, referenced) if rel.split("/", 1)[0] not in damaged]
+    problems += [Problem(rel, "not committed (left by a killed writer)", "", "stray") for rel in left]
     return problems
 
 
-def data_problem(root: Path, found: delta.DataFile) -> str | None:
-    """What is wrong with one data file of a table version: missing, resized, or not decodable to its row count."""
+def data_problem(root: Path, found: delta.DataFile, sums: dict) -> str | None:
+    """What is wrong with one data file of a table version: missing, resized, altered (its checksum), or not
+    decodable to its row count."""
     import pyarrow.parquet as pq
 
     path = root / found.rel
-    if not path.exists():
-        return "missing"
-    if path.stat().st_size != found.bytes:
-        return f"truncated or grown ({path.stat().st_size} bytes, committed {found.bytes})"
+    size, digest = sums.get(found.rel, (found.bytes, None))
+    problem = files.check(path, size, digest) if digest else files.check_size(path, found.bytes)
+    if problem:
+        return problem
     try:
         rows = pq.read_table(path).num_rows
     except Exception as exc:  # any decoding failure is damage, whatever pyarrow calls it
@@ -126,22 +139,22 @@ def logged_paths(root: Path, dataset: str) -> set[str]:
     return out
 
 
-def shard_rows(lake: Lake) -> dict[str, tuple[int, str, int]]:
-    """npy path -> (bytes, sha256, largest row) over the newest `activations` version."""
+def shard_rows(lake: Lake, damaged: frozenset[str] = frozenset()) -> dict[str, tuple[int, str, int]]:
+    """npy path -> (bytes, sha256, largest row) over the newest `activations` version (less `damaged` files)."""
     import duckdb
 
-    found = lake.files("activations")
+    found = [str(lake.root / f.rel) for f in lake.data_files("activations") if f.rel not in damaged]
     if not found:
         return {}
     query = "select npy_path, any_value(npy_bytes), any_value(npy_sha256), max(row) from read_parquet(?) group by 1"
     return {p: (b, d, r) for p, b, d, r in duckdb.connect().execute(query, [found]).fetchall()}
 
 
-def shard_problems(lake: Lake) -> list[Problem]:
+def shard_problems(lake: Lake, damaged: frozenset[str]) -> list[Problem]:
     import numpy as np
 
     out = []
-    for rel, (size, digest, last) in sorted(shard_rows(lake).items()):
+    for rel, (size, digest, last) in sorted(shard_rows(lake, damaged).items()):
         try:
             path = safety.contained(lake.root, rel, within=datasets.SHARDS)
         except EmolakeError as exc:
@@ -173,11 +186,19 @@ def blob_problems(lake: Lake) -> list[Problem]:
 
 
 def shard_and_blob_paths(lake: Lake, damaged: set[str]) -> set[str]:
+    """Shards and index/report files any version of `activations` or `files` names (history stays until
+    `emolake vacuum`)."""
+    import pyarrow.parquet as pq
+
     if damaged & {"activations", "files"}:
         return {"*"}  # a table that names them is unreadable: no file can be called stray
-    out = set(shard_rows(lake))
-    for area in datasets.FILE_AREAS:
-        out |= {row["path"] for row in files.entries(lake, area).values()}
+    out = set()
+    for dataset, column in (("activations", "npy_path"), ("files", "path")):
+        for rel in logged_paths(lake.root, dataset):
+            try:
+                out |= set(pq.read_table(lake.root / rel, columns=[column]).column(0).to_pylist())
+            except Exception:  # a file vacuumed or damaged names nothing more
+                continue
     return out
 
 

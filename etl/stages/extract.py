@@ -43,8 +43,6 @@ from etl.runner import StageResult
 from etl.runners import run_shards
 
 log = logging.getLogger("emolake")
-WRITER = uuid.uuid4().hex[:8]
-"""Names this process's shard files."""
 
 PLANNED_TEXT = pa.struct(
     [
@@ -156,11 +154,17 @@ def span_lists(segments: list[tuple[str, list[tuple[int, int]] | None]]) -> list
     return None if segments[0][1] is None else [spans for _, spans in segments]
 
 
-def write_arrays(lake: Lake, model: str, layers: list[int], shard: int, vectors: np.ndarray) -> dict[int, dict]:
-    """Writes one float16 array per layer (fsynced, renamed into place); returns layer -> its path, size, checksum."""
+def write_arrays(
+    lake: Lake, model: str, layers: list[int], shard: int, vectors: np.ndarray, needed: set[int]
+) -> dict[int, dict]:
+    """Writes one float16 array per needed layer (`vectors` has a column per layer of `layers`), fsynced and renamed
+    into place; returns layer -> its path, size, checksum."""
     out = {}
+    writer = uuid.uuid4().hex[:8]  # a name no other write uses: committed shards are never overwritten
     for column, layer in enumerate(layers):
-        final = lake.shard_npy(model, layer, shard, WRITER)
+        if layer not in needed:
+            continue
+        final = lake.shard_npy(model, layer, shard, writer)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f".tmp-{uuid.uuid4().hex}-{final.name}.partial")
         with open(tmp, "wb") as handle:
@@ -177,7 +181,8 @@ def write_shard(
 ) -> int:
     """Writes one shard's arrays (a row per text segment), then its index rows (texts new at each layer) in one
     commit. Returns the number of index rows added."""
-    arrays = write_arrays(lake, model, layers, shard, result.vectors)
+    needed = {layer for layer in layers if any(t["text_id"] not in done[layer] for t in texts)}
+    arrays = write_arrays(lake, model, layers, shard, result.vectors, needed)
     rows = []
     for layer in layers:
         for i, (text_position, segment) in enumerate(zip(result.text_index, result.segment_index, strict=True)):

@@ -1,6 +1,7 @@
-"""Damage: a file of every kind the lake holds is truncated, bit-flipped or deleted. `emolake verify` names each
-damaged file and exits 1; readers refuse the damaged data instead of returning numbers from it; and
-`emolake verify --repair` rebuilds what was lost, leaving a lake equal to the undamaged one."""
+"""Damage: a file of every kind the lake holds is truncated, bit-flipped or deleted, and the newest log entry of every
+table is damaged. `emolake verify` names each damaged file and exits 1; readers refuse the damaged data instead of
+returning numbers from it; and `emolake verify --repair` rolls back or removes what is damaged and rebuilds it,
+leaving a lake equal to the undamaged one, with nothing deleted (what it moved is in `_quarantine/`)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ import pytest
 
 from etl.config import CORPORA
 from etl.errors import EmolakeError
-from etl.lake import Lake, commits, vectors, views
+from etl.lake import DATASETS, Lake, files, vectors, views
+from etl.lake.verify import shard_rows
 from tests.lake_state import differences, state
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 KINDS = {
     "texts": "texts/",
-    "rejects": "rejects/",
     "prompts": "prompts/",
     "activations": "activations/",
     "shards": "shards/",
@@ -36,13 +37,26 @@ KINDS = {
 DAMAGES = ("truncate", "flip", "delete")
 
 
+def committed(root: Path) -> list[str]:
+    """Every file the lake's newest versions name: table data files, shards, index and report files."""
+    lake = Lake(root)
+    out = [f.rel for name in DATASETS for f in lake.data_files(name)]
+    out += list(shard_rows(lake))
+    out += [row["path"] for area in ("index", "reports") for row in files.entries(lake, area).values()]
+    return sorted(out)
+
+
 def victim(root: Path, prefix: str) -> str:
     """The first committed file under `prefix` (for indexes, the first FAISS file)."""
-    files = sorted(r for record in commits.snapshot(root).values() for r in record["files"] if r.startswith(prefix))
+    found = [r for r in committed(root) if r.startswith(prefix)]
     if prefix == "index/":
-        files = [r for r in files if r.endswith(".faiss")]
-    assert files, f"the tiny lake has no file under {prefix}"
-    return files[0]
+        found = [r for r in found if r.endswith(".faiss")]
+    assert found, f"the tiny lake has no file under {prefix}"
+    return found[0]
+
+
+def newest_log(root: Path, dataset: str) -> str:
+    return sorted((root / dataset / "_delta_log").glob("*.json"))[-1].relative_to(root).as_posix()
 
 
 def damage(path: Path, how: str) -> None:
@@ -103,14 +117,35 @@ def test_repair_rebuilds_every_kind_at_once_into_an_equal_lake(cli, tmp_path, ti
     damaged = [victim(lake, prefix) for prefix in KINDS.values()]
     for rel in damaged:
         damage(lake / rel, how)
-    stray = lake / "probes" / "left-behind.parquet"
+    stray = lake / "probes" / "source=reference" / "part-00000-00000000-0000-0000-0000-000000000000-c000.parquet"
+    stray.parent.mkdir(parents=True, exist_ok=True)
     stray.write_bytes(b"not committed")
     code, out, err = cli("--lake", lake, "verify", "--repair")
     assert code == 0, out + err
     assert all(any(line.startswith(rel + ":") for line in out.splitlines()) for rel in damaged), out
     assert not stray.exists()
+    moved = list((lake / "_quarantine").rglob(stray.name))
+    assert len(moved) == 1 and moved[0].read_bytes() == b"not committed"  # moved aside, not deleted
     code, out, err = cli("--lake", lake, "verify")
     assert code == 0 and out.startswith("ok:"), out + err
+    assert differences(state(lake), clean) == []
+
+
+@pytest.mark.parametrize("dataset", ["texts", "activations", "probes", "evaluation_layers", "files", "manifest"])
+def test_a_damaged_log_is_named_rolled_back_and_rebuilt(cli, tmp_path, tiny_lake, clean, dataset):
+    lake = tmp_path / "lake"
+    shutil.copytree(tiny_lake, lake)
+    rel = newest_log(lake, dataset)
+    (lake / rel).write_text((lake / rel).read_text()[:40])
+    code, out, err = cli("--lake", lake, "verify")
+    assert code == 1 and f"{dataset}/_delta_log: unreadable" in out, out + err
+    view = DATASETS[dataset].view
+    read = ("nearest", "I finally won.") if dataset == "files" else ("sql", f"select count(*) from {view}")
+    code, out, err = cli("--lake", lake, *read)
+    assert code == 1 and "verify --repair" in err  # a reader names the damage, never reads past it
+    code, out, err = cli("--lake", lake, "verify", "--repair")
+    assert code == 0, out + err
+    assert (lake / "_quarantine").is_dir()
     assert differences(state(lake), clean) == []
 
 

@@ -3,8 +3,8 @@ window between extract's last shard and its manifest row. After each kill, reade
 versions (each dataset as it was before the stage or as a clean run leaves it; for the stages that commit by chunk
 or shard, whole chunks and shards of the clean run), and a rerun leaves a lake equal to a clean one.
 
-The kill points are the commit layer's boundaries (`etl.lake.commits.boundary`): after each staged file, after a
-commit's journal lands, after each rename and after the records. A clean run counts them first.
+The kill points are the lake's write boundaries (`etl.lake.faults.boundary`): before and after each Delta commit.
+A clean run counts them first.
 """
 
 from __future__ import annotations
@@ -27,8 +27,18 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 PRESET = Path(__file__).parent / "presets" / "crash.toml"
-PER_UNIT = {"generate": {"texts", "rejects", "prompts"}, "extract": {"activations", "shards"}}
-"""Stages that commit chunk by chunk or shard by shard: a kill may leave some of their units, never part of one."""
+EVALUATION = {"evaluation_layers", "probe_map", "logit_lens", "dose_curve", "scenario_scores", "deflection_vs_expression",
+              "cross_domain", "lexical_baseline", "learning_curve", "evaluation_cosines", "probe_examples",
+              "probe_histograms", "model_agreement"}  # fmt: skip
+PER_UNIT = {
+    "generate": {"texts", "rejects", "prompts"},
+    "extract": {"activations"},
+    "probes": {"probes", "probe_centers"},
+    "index": {"files"},
+    "evaluate": {"files", *EVALUATION},
+}
+"""Stages that commit unit by unit (a chunk, a shard, a table, a file): a kill may leave some of their units, never
+part of one."""
 STEPS = ("generate", "extract", "probes", "index", "evaluate", "steer", "score")
 KILLS = {"generate": 5, "extract": 8, "probes": 4, "index": 3, "evaluate": 4, "steer": 3, "score": 4}
 """Kill points per step, spread evenly over its boundaries (extract's include every boundary after its last shard)."""
@@ -73,7 +83,7 @@ def kill_points(step: str, lines: list[str]) -> list[int]:
     n, k = len(lines), KILLS[step]
     window = []
     if step == "extract":
-        last_shard = max(i for i, line in enumerate(lines, 1) if line.endswith("records") and i < n - 3)
+        last_shard = max(i for i, line in enumerate(lines, 1) if line.endswith("after-commit activations"))
         window = list(range(last_shard + 1, n + 1))
         n = last_shard
     spread = k - len(window)
@@ -127,10 +137,12 @@ def assert_whole_files(root: Path, dataset: str, clean: dict) -> None:
 
     lake = Lake(root)
     clean_rows = set(clean[dataset][0])
-    for rel in lake.committed(dataset):
-        if rel.endswith(".parquet"):
-            rows = canonical_rows(rel, pq.read_table(root / rel))
-            assert set(rows) <= clean_rows, f"{rel} holds rows a clean run does not"
+    for found in lake.data_files(dataset):
+        keys = tuple(f"{k}={v}" for k, v in sorted(found.partition.items()))
+        rows = canonical_rows(keys, pq.read_table(root / found.rel))
+        if dataset == "files":
+            rows = [r for r in rows if not r[0].endswith("=reports")]
+        assert set(rows) <= clean_rows, f"{found.rel} holds rows a clean run does not"
 
 
 def test_the_steps_were_killed_at_least_thirty_times():
@@ -142,7 +154,7 @@ def test_resume_runs_in_process_as_well(lakes, tmp_path):
     lake = tmp_path / "lake"
     shutil.copytree(lakes["before"]["extract"], lake)
     lines = lakes["boundaries"]["extract"]
-    first = next(i for i, line in enumerate(lines, 1) if line.endswith("records"))
+    first = next(i for i, line in enumerate(lines, 1) if line.endswith("after-commit activations"))
     killed = run_step("extract", lake, lakes["inputs"], {"EMOLAKE_CRASH_AT": str(first)})
     assert killed.returncode == -signal.SIGKILL
     runner.execute("extract", load_preset(str(PRESET), lake=lake))
