@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from etl.lake import Lake, sandbox, views
+from etl.lake import Lake, delta, sandbox, views
 from etl.lake.sandbox import QueryResult
 
 ROW_LIMIT = sandbox.ROW_LIMIT
@@ -92,12 +92,9 @@ class LakeReader:
             cursor.close()
 
 
-def commit_mark(lake: Lake) -> int:
-    """Changes whenever a commit lands (records are renamed into `_commits/`, which changes its mtime)."""
-    try:
-        return (lake.root / "_commits").stat().st_mtime_ns
-    except FileNotFoundError:
-        return 0
+def commit_mark(lake: Lake) -> tuple[int, ...]:
+    """Changes whenever a commit lands on any dataset."""
+    return delta.commit_mark(lake.root)
 
 
 def saved_queries(directory: Path | None = None) -> list[tuple[str, str, str]]:

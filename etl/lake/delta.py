@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from etl.errors import EmolakeError
 from etl.lake import faults, safety
-from etl.lake.datasets import Dataset
+from etl.lake.datasets import DATASETS, Dataset
 
 APP_ID = "emolake"
 INSERT_ATTEMPTS = 20
@@ -101,6 +101,18 @@ def table_dir(root: Path, dataset: str) -> Path:
 
 def exists(root: Path, dataset: str) -> bool:
     return (table_dir(root, dataset) / "_delta_log").is_dir()
+
+
+def commit_mark(root: Path) -> tuple[int, ...]:
+    """Changes whenever a commit lands on any dataset (a commit adds a file to its table's `_delta_log/`, which
+    changes that directory's mtime); cheap enough to call on every dashboard query."""
+    marks = []
+    for name in DATASETS:
+        try:
+            marks.append((table_dir(root, name) / "_delta_log").stat().st_mtime_ns)
+        except FileNotFoundError:
+            marks.append(0)
+    return tuple(marks)
 
 
 def open_table(root: Path, dataset: str, as_of: int | datetime | None = None):

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from etl.errors import EmolakeError
-from etl.lake import Lake, datasets, delta, leases, safety
+from etl.lake import Lake, delta, leases, safety
 from etl.lake.verify import QUARANTINE, STATE, Problem, check, stage_of
 
 log = logging.getLogger("emolake")

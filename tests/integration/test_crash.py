@@ -27,9 +27,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 PRESET = Path(__file__).parent / "presets" / "crash.toml"
-EVALUATION = {"evaluation_layers", "probe_map", "logit_lens", "dose_curve", "scenario_scores", "deflection_vs_expression",
-              "cross_domain", "lexical_baseline", "learning_curve", "evaluation_cosines", "probe_examples",
-              "probe_histograms", "model_agreement"}  # fmt: skip
+EVALUATION = {
+    "evaluation_layers", "probe_map", "logit_lens", "dose_curve", "scenario_scores", "deflection_vs_expression",
+    "cross_domain", "lexical_baseline", "learning_curve", "evaluation_cosines", "probe_examples",
+    "probe_histograms", "model_agreement",
+}  # fmt: skip
 PER_UNIT = {
     "generate": {"texts", "rejects", "prompts"},
     "extract": {"activations"},

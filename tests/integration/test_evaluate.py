@@ -4,11 +4,10 @@ import dataclasses
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from etl.config import load_preset
-from etl.lake import Lake, remove, views, write_table
+from etl.lake import Lake, views
 from etl.lake.schemas import PROBES, fixed_vectors
 from etl.model.load import load
 from etl.stages import evaluate
@@ -134,12 +133,8 @@ def test_report_is_written_with_its_figures(tiny_lake):
 
 def drop_kind(lake_dir, kind: str) -> None:
     """Removes a kind's probes and centres in one commit, as a probes run that no longer builds it would."""
-    lake = Lake(lake_dir)
-    with lake.transaction():
-        for dataset in ("probes", "probe_centers"):
-            for rel in lake.committed(dataset):
-                if f"/kind={kind}/" in rel:
-                    remove(lake.root / rel)
+    for dataset in ("probes", "probe_centers"):
+        Lake(lake_dir).delete(dataset, {"model": MODEL, "kind": kind})
 
 
 def test_without_deflection_probes_the_comparison_is_absent_not_stale(tiny_lake_copy):
@@ -148,16 +143,27 @@ def test_without_deflection_probes_the_comparison_is_absent_not_stale(tiny_lake_
     run_evaluate(tiny_lake_copy, model_checks=False)
     kinds = {r["kind"] for r in sql(tiny_lake_copy, "select distinct kind from evaluation_layers")}
     assert "deflection" not in kinds and "expression" in kinds
-    assert not Lake(tiny_lake_copy).evaluation_path("deflection_vs_expression", MODEL, "reference").exists()
-    assert not Lake(tiny_lake_copy).evaluation_path("dose_curve", MODEL, "reference").exists()
+    assert not Lake(tiny_lake_copy).has("deflection_vs_expression")
+    assert not Lake(tiny_lake_copy).has("dose_curve")
     page = (Lake(tiny_lake_copy).report_dir(MODEL) / "report.html").read_text()
     assert "No deflection probes in the lake" in page
 
 
 def synthetic_deflection(lake_dir, layer: int, cosine: float, norm_kept: float) -> list[str]:
     """Writes deflection probes with a known cosine to their expression probes; returns their emotions."""
-    path = Lake(lake_dir).partition("probes", model=MODEL, source="reference", kind="expression", layer=layer)
-    expression = pq.read_table(path / "part-0.parquet")
+    probes = (
+        Lake(lake_dir)
+        .table("probes")
+        .to_pyarrow_table(
+            filters=[
+                ("model", "=", MODEL),
+                ("source", "=", "reference"),
+                ("kind", "=", "expression"),
+                ("layer", "=", layer),
+            ]
+        )
+    )
+    expression = probes.sort_by("emotion")
     vectors = np.array(expression.column("vector").to_pylist())
     emotions = expression.column("emotion").to_pylist()[:3]
     # A unit direction orthogonal to every expression probe, from the complement of their span.
@@ -170,8 +176,7 @@ def synthetic_deflection(lake_dir, layer: int, cosine: float, norm_kept: float) 
         for e, v in zip(emotions, deflection.tolist(), strict=True)
     ]
     table = fixed_vectors(pa.Table.from_pylist(rows, schema=PROBES))  # the probes schema; absent columns are null
-    target = Lake(lake_dir).partition("probes", model=MODEL, source="reference", kind="deflection", layer=layer)
-    write_table(table, target / "part-0.parquet")
+    Lake(lake_dir).write("probes", table, "append", model=MODEL, source="reference", kind="deflection", layer=layer)
     return emotions
 
 
