@@ -1,5 +1,6 @@
 """The dashboard's only door to the lake: the `sql/` views in an in-memory DuckDB locked down by the sandbox of
-`etl.lake.sandbox` (the one `emolake sql` uses too): lake files only, single SELECTs, row and time limits.
+`etl.lake.sandbox` (the one `emolake sql` uses too): lake files only, single SELECTs; the console runs each typed
+query in a sandbox process with memory, time, row and result-size limits, at most CONSOLE_SLOTS at once.
 """
 
 from __future__ import annotations
@@ -9,11 +10,15 @@ from pathlib import Path
 
 import duckdb
 
+from etl.errors import EmolakeError
 from etl.lake import Lake, delta, sandbox, views
 from etl.lake.sandbox import QueryResult
 
 ROW_LIMIT = sandbox.ROW_LIMIT
 TIME_LIMIT_S = sandbox.TIME_LIMIT_S
+CONSOLE_SLOTS = 2
+"""Console queries running at once: what bounds the console's memory to about CONSOLE_SLOTS x the sandbox's limit."""
+CONSOLE_RESULT_BYTES = 64 * 2**20
 DEFAULT_TARGET = "make all"
 __all__ = ["LakeReader", "QueryResult", "saved_queries"]
 
@@ -28,6 +33,7 @@ class LakeReader:
         self.views = list(catalog.views)
         self.missing = dict(catalog.missing)
         self._lock = threading.Lock()
+        self._console_slots = threading.BoundedSemaphore(CONSOLE_SLOTS)
         self._seen = commit_mark(lake)
         sandbox.lock_down(self._con, lake, threads, memory_limit)
 
@@ -84,12 +90,16 @@ class LakeReader:
         return [(r["column_name"], r["column_type"]) for r in self.rows(f'describe "{view}"')]
 
     def console(self, sql: str, row_limit: int = ROW_LIMIT, time_limit_s: float = TIME_LIMIT_S) -> QueryResult:
-        """Runs one user-typed SELECT with a row limit and a time limit; raises EmolakeError with one clear line."""
-        cursor = self.cursor()
+        """Runs one user-typed SELECT in a sandbox process that opens the views itself (sandbox.run_isolated), with
+        the sandbox's memory limit and the given row and time limits; raises EmolakeError with one clear line."""
+        seconds = sandbox.seconds_limit(time_limit_s)
+        if not self._console_slots.acquire(timeout=seconds):
+            raise EmolakeError(f"the SQL console is already running {CONSOLE_SLOTS} queries: try again when one ends")
         try:
-            return sandbox.run(cursor, sql, self.missing, row_limit, time_limit_s)
+            limits = sandbox.Limits(seconds, row_limit, result_bytes=CONSOLE_RESULT_BYTES)
+            return sandbox.run_isolated(self.lake.root, sql, limits)
         finally:
-            cursor.close()
+            self._console_slots.release()
 
 
 def commit_mark(lake: Lake) -> tuple[int, ...]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import pyarrow as pa
 
@@ -40,26 +43,71 @@ def read_column(path: Path, column: str) -> list[str]:
 
 
 def format_table(table: pa.Table, fmt: str, max_width: int = 60) -> str:
-    """A query result as an aligned text table, CSV or JSON (column-wise, so repeated column names survive)."""
+    """A query result as text (see `write_table`)."""
+    buffer = io.StringIO()
+    write_table(table, fmt, buffer, max_width)
+    return buffer.getvalue()
+
+
+def write_table(table: pa.Table, fmt: str, out: TextIO, max_width: int = 60) -> None:
+    """Writes a query result to `out` (no final newline), column-wise so repeated column names survive: CSV and JSON
+    exactly (floats by their shortest round-trip repr, float32 as the stored value, lists in full), a chunk of rows at
+    a time; the aligned text table abbreviated (floats to 4 significant digits, lists to 8 values, cells cut)."""
     names = table.column_names
-    rows = list(zip(*(column.to_pylist() for column in table.columns), strict=True)) if names else []
     if fmt == "json":
-        return json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=str, indent=1)
+        # one row at a time, laid out as json.dumps(rows, indent=1) would
+        first = True
+        out.write("[")
+        for row in _rows(table):
+            text = json.dumps(dict(zip(names, row, strict=True)), default=str, indent=1)
+            out.write(("\n" if first else ",\n") + textwrap.indent(text, " "))
+            first = False
+        out.write("]" if first else "\n]")
+        return
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(names)
-        writer.writerows([[_cell(v, 10**9) for v in row] for row in rows])
-        return buffer.getvalue().rstrip("\n")
+        for row in _rows(table):
+            writer.writerow([_exact(v) for v in row])
+            if buffer.tell() > 2**20:
+                out.write(buffer.getvalue()[:-1])
+                buffer.seek(0)
+                buffer.truncate()
+                buffer.write("\n")
+        out.write(buffer.getvalue().rstrip("\n"))
+        return
+    rows = list(_rows(table))
     cells = [names] + [[_cell(v, max_width) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(names))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
-    return "\n".join(lines)
+    out.write("\n".join(lines))
+
+
+def _rows(table: pa.Table, chunk: int = 1_000) -> Iterator[tuple]:
+    """The table's rows as tuples of Python values, converted a chunk at a time."""
+    if not table.column_names:
+        return
+    for batch in table.to_batches(max_chunksize=chunk):
+        yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)
+
+
+def _exact(value) -> str:
+    """A CSV cell that reads back as the stored value: repr for floats (float32 values arrive as the float64 they
+    equal exactly), JSON for lists and structs (its floats are reprs too)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, default=str)
+    return str(value)
 
 
 def _cell(value, max_width: int) -> str:
+    """An abbreviated cell of the text table."""
     if isinstance(value, float):
         text = f"{value:.4g}"
     elif isinstance(value, list):
