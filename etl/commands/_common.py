@@ -17,6 +17,15 @@ def lake_dir(args: argparse.Namespace) -> Path:
     return path
 
 
+def refuse_inside_lake(output: Path, args: argparse.Namespace) -> None:
+    """A user-chosen --output must not land in the lake: it would join a dataset there (or be removed as stray)."""
+    lake = os.path.realpath(lake_dir(args))
+    if os.path.commonpath([lake, os.path.realpath(output)]) == lake:
+        from etl.errors import EmolakeError
+
+        raise EmolakeError(f"--output {output} is inside the lake at {lake}: write it elsewhere")
+
+
 def add_scoring_options(command: argparse.ArgumentParser, default_k: int) -> None:
     command.add_argument("--k", type=int, default=default_k, help="how many emotions (171 for all)")
     command.add_argument("--layer", type=int, help="probe layer (default: the best evaluated layer)")

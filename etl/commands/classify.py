@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from etl.commands._common import add_scoring_options, lake_dir
+from etl.commands._common import add_scoring_options, lake_dir, refuse_inside_lake
 from etl.errors import EmolakeError
 
 
@@ -30,6 +30,7 @@ def handle(args) -> None:
 
     if args.output.suffix != ".parquet":
         raise EmolakeError(f"--output {args.output}: write to a .parquet file")
+    refuse_inside_lake(args.output, args)
     if args.batch_size < 1:
         raise EmolakeError(f"--batch-size {args.batch_size}: use a positive integer")
     texts = read_column(args.input, args.text_column)

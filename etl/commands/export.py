@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl.commands._common import lake_dir
+from etl.commands._common import lake_dir, refuse_inside_lake
 from etl.errors import EmolakeError
 
 
@@ -41,6 +41,7 @@ def handle(args) -> None:
     from etl.lake import Lake
     from etl.probes import export
 
+    refuse_inside_lake(args.output, args)
     lake = Lake(lake_dir(args))
     if args.format == "gguf" and args.output.suffix:
         raise EmolakeError(

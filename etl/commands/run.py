@@ -2,6 +2,7 @@
 
 `--plan` prints what the extract stage would do (texts, tokens, layers, disk, time from a few seconds of calibration
 on this device, what the lake already holds) and runs nothing; a real run logs the same plan first.
+Settings that would build nothing or delete committed data (`etl/config/guard.py`) are refused unless `--force`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ def register(subparsers) -> None:
     command = subparsers.add_parser("run", help="run pipeline stages of a preset (skipped when already done)")
     command.add_argument("stages", nargs="+", choices=[*STAGES, "all"])
     add_preset_options(command)
-    command.add_argument("--force", action="store_true", help="run even if an identical run already finished")
+    command.add_argument(
+        "--force",
+        action="store_true",
+        help="run even if an identical run already finished, or if a setting would build nothing (docs/cli.md)",
+    )
     command.add_argument("--plan", action="store_true", help="print the extraction plan (no download) and stop")
     add_runner_options(command)
     command.set_defaults(handler=handle)
@@ -28,6 +33,7 @@ def register(subparsers) -> None:
 def handle(args) -> None:
     from etl import runner
     from etl.config import load_preset
+    from etl.config.guard import refuse_destructive
     from etl.lake import Lake
     from etl.report.plan import plan_of, render
     from etl.report.summary import render as summary
@@ -36,6 +42,7 @@ def handle(args) -> None:
         args.preset, lake=args.lake, model=args.model, overrides=[*args.overrides, *runner_overrides(args)]
     )
     stages = PIPELINE if "all" in args.stages else [s for s in STAGES if s in args.stages]
+    refuse_destructive(preset, stages, force=args.force)  # --plan included: a refused run has no plan
     if args.plan:
         print(render(plan_of(preset)))
         return

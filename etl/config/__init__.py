@@ -1,9 +1,8 @@
-"""Typed, validated stage configs, loaded from preset files (TOML) in `etl/presets/`.
+"""Typed, validated stage configs, loaded from preset files (TOML) in `etl/config/presets/`.
 
-A preset has top-level `model` and `seed` plus one table per stage; each table maps one to one onto a frozen
-dataclass (below; steering in `etl/steer_config.py`, shared checks in `etl/config_base.py`). Unknown keys, wrong
-types and out-of-range values fail with a message naming the value and the fix.
-Secrets (API keys) are never part of a config: they are read from the environment where they are used.
+A preset has top-level `model` and `seed` plus one table per stage, each a frozen dataclass (below, `steer.py` and
+`writers.py`; shared checks in `base.py`; settings `emolake run` refuses unless `--force` in `guard.py`). Bad keys,
+types and values fail naming the value and the fix. Secrets (API keys) are never in a config: read from the environment.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from etl.config.base import (
     Common,
     check_choices,
     check_fields,
+    check_layers,
     check_positive,
     check_sources,
     matches,
@@ -183,6 +183,7 @@ class ExtractConfig:
         check_choices("extract.span_corpora", self.span_corpora, CORPORA)
         check_choices("extract.whole_corpora", self.whole_corpora, CORPORA)
         check_choices("extract.prompt_corpora", self.prompt_corpora, CORPORA)
+        check_layers("extract.layers", self.layers)
         if self.skip_tokens < 1:
             raise EmolakeError(f"extract.skip_tokens = {self.skip_tokens}: use 1 or more (position 0 is a sink)")
         check_positive("extract.max_tokens", self.max_tokens)
@@ -237,6 +238,9 @@ class ProbesConfig:
 class IndexConfig:
     common: Common
     kinds: tuple[str, ...] = ("expression",)
+
+    def __post_init__(self) -> None:
+        check_choices("index.kinds", self.kinds, PROBE_KINDS)
 
 
 @dataclass(frozen=True)

@@ -126,3 +126,9 @@ def check_sources(name: str, values: tuple[str, ...]) -> tuple[str, ...]:
 def check_positive(name: str, value: int) -> None:
     if not isinstance(value, int) or value < 1:
         raise EmolakeError(f"{name} = {value!r}: use a positive integer")
+
+
+def check_layers(name: str, layers: tuple[int, ...] | None) -> None:
+    """None (every layer) or layer numbers; an empty list is refused even with --force: nothing can run on it."""
+    if layers is not None and (not layers or min(layers) < 0):
+        raise EmolakeError(f"{name} = {list(layers)}: list layer numbers from 0, e.g. [1, 2], or leave it out")
