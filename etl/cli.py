@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 import warnings
@@ -61,6 +62,8 @@ def configure_output(verbose: bool, quiet: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     configure_output(args.verbose, args.quiet)
+    outer = os.environ.get("EMOLAKE_COMMAND")
+    os.environ["EMOLAKE_COMMAND"] = f"emolake {args.command}"  # recorded in each commit (etl/lake/delta.py)
     try:
         with warnings.catch_warnings():
             if not args.verbose:
@@ -78,4 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         print("emolake: internal error (a bug): please report it with the traceback above", file=sys.stderr)
         return BUG
+    finally:
+        if outer is None:
+            os.environ.pop("EMOLAKE_COMMAND", None)
+        else:
+            os.environ["EMOLAKE_COMMAND"] = outer
     return 0

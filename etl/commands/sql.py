@@ -29,6 +29,9 @@ def register(subparsers) -> None:
     command.add_argument(
         "--max-rows", default=None, help="rows returned (10,000 for table, 1,000,000 for csv/json; at most 10,000,000)"
     )
+    command.add_argument(
+        "--as-of", metavar="WHEN", help="read the lake as it was: a UTC time (2026-12-06T10:00) or DATASET=VERSION[,...]"
+    )
     command.set_defaults(handler=handle)
 
 
@@ -36,7 +39,10 @@ def handle(args) -> None:
     from etl.commands._tables import write_table
     from etl.lake import Lake, sandbox, views
 
-    lake = Lake(lake_dir(args))
+    from etl.lake.history import as_of_text, parse_as_of
+
+    as_of = parse_as_of(args.as_of) if args.as_of else None
+    lake = Lake(lake_dir(args), as_of=as_of)
     if args.list:
         for name, columns in views.describe(lake):
             print(f"{name}: {columns}")
@@ -51,7 +57,8 @@ def handle(args) -> None:
         if not path.is_file():
             raise EmolakeError(f"SQL file {path} does not exist (saved queries live in sql/queries/)")
         text = path.read_text()
-    result = sandbox.run_isolated(lake.root, text, sandbox.Limits(seconds=seconds, rows=rows))
+    limits = sandbox.Limits(seconds=seconds, rows=rows)
+    result = sandbox.run_isolated(lake.root, text, limits, as_of=as_of_text(as_of))
     write_table(result.table, args.format, sys.stdout)
     sys.stdout.write("\n")
     if result.cut == "rows":

@@ -77,6 +77,13 @@ class Lake:
             path = self.root / found.rel
             size, digest = sums.get(found.rel, (found.bytes, None))
             problem = files.check(path, size, digest) if digest else files.check_size(path, found.bytes)
+            if problem == "missing" and self.as_of is not None:
+                from etl.lake.history import as_of_text
+
+                raise EmolakeError(
+                    f"`{name}` as of {as_of_text(self.as_of)} names files `emolake vacuum` removed: read a newer version "
+                    f"(`emolake history {name}` lists them)"
+                )
             if problem:
                 raise delta.damage(found.rel, problem)
             out.append(str(path))
@@ -167,6 +174,10 @@ class Lake:
 
     def put(self, final: Path, tmp: Path) -> Path:
         return files.put(self, self.rel(final), tmp)
+
+    def file_batch(self):
+        """A block whose index and report files are committed together when it ends (see files.batch)."""
+        return files.batch(self)
 
     # -- paths -------------------------------------------------------------------------------------------------------
     def shard_npy(self, model: str, layer: int, shard: int, writer: str) -> Path:

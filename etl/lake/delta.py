@@ -16,6 +16,7 @@ lake's rules on top:
 from __future__ import annotations
 
 import contextvars
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,6 +33,8 @@ from etl.lake.datasets import DATASETS, Dataset
 
 APP_ID = "emolake"
 INSERT_ATTEMPTS = 20
+COMMAND_ENV = "EMOLAKE_COMMAND"
+"""Set by the CLI to the command being run (`emolake run`); every commit records it for `emolake history`."""
 
 
 class ConflictError(EmolakeError):
@@ -194,14 +197,24 @@ def predicate(where: dict) -> str:
     return " AND ".join(parts) if parts else "TRUE"
 
 
+def commit_metadata(metadata: dict | None = None) -> dict[str, str]:
+    """What each commit records for `emolake history`: the command, the stage and run that made it."""
+    found = _run.get()
+    meta = {
+        "emolake_command": os.environ.get(COMMAND_ENV, "python"),
+        "emolake_stage": found.name if found else "",
+        "emolake_run": found.id if found else "",
+        **(metadata or {}),
+    }
+    return {k: str(v) for k, v in meta.items()}
+
+
 def commit_properties(base: int | None, metadata: dict):
     from deltalake import CommitProperties, Transaction
 
-    found = _run.get()
-    meta = {"emolake_command": found.name if found else "emolake", "emolake_run": found.id if found else "", **metadata}
-    meta = {k: str(v) for k, v in meta.items()}
     # One application id for every commit: Delta refuses a commit when another that carries it landed after `base`.
-    return CommitProperties(app_transactions=[Transaction(APP_ID, (base or 0) + 1)], custom_metadata=meta)
+    txn = Transaction(APP_ID, (base or 0) + 1)
+    return CommitProperties(app_transactions=[txn], custom_metadata=commit_metadata(metadata))
 
 
 def commit(root: Path, ds: Dataset, data: pa.Table, mode: str, where: dict | None, base, metadata: dict) -> int:

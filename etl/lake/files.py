@@ -4,9 +4,12 @@ browser finds it) and committed as a row of the `files` table: logical name -> f
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from etl.lake import datasets, delta, safety
@@ -111,7 +114,8 @@ def check(path: Path, size: int, digest: str) -> str | None:
 
 
 def put(lake, rel: str, tmp: Path) -> Path:
-    """Moves a finished temporary to the file that will hold `rel` and commits its row (replacing the previous)."""
+    """Moves a finished temporary to the file that will hold `rel` and commits its row, replacing the previous (in a
+    `batch`, the row waits for the batch's one commit)."""
     from etl.lake import now
 
     fsync(tmp)
@@ -119,6 +123,7 @@ def put(lake, rel: str, tmp: Path) -> Path:
     if area_of(rel) != "reports":
         final = final.with_name(f"{final.stem}.{uuid.uuid4().hex[:12]}{final.suffix}")
     row = {
+        "area": area_of(rel),
         "name": rel,
         "path": lake.rel(final),
         "bytes": tmp.stat().st_size,
@@ -126,5 +131,34 @@ def put(lake, rel: str, tmp: Path) -> Path:
         "created_at": now(),
     }
     os.replace(tmp, final)
-    lake.write("files", [row], mode="replace", where={"area": area_of(rel), "name": rel}, area=area_of(rel))
+    pending = _batch.get()
+    if pending is not None and pending[0] == lake.root:
+        pending[1][rel] = row
+    else:
+        commit(lake, [row])
     return final
+
+
+def commit(lake, rows: list[dict]) -> None:
+    """One `files` commit per area, replacing the rows of the names given."""
+    for area in sorted({row["area"] for row in rows}):
+        chosen = [row for row in rows if row["area"] == area]
+        where = {"area": area, "name": [row["name"] for row in chosen]}
+        lake.write("files", chosen, mode="replace", where=where)
+
+
+_batch: contextvars.ContextVar[tuple[Path, dict[str, dict]] | None] = contextvars.ContextVar("files", default=None)
+
+
+@contextmanager
+def batch(lake) -> Iterator[None]:
+    """Files put in the block are committed together when it ends (one commit per area instead of one per file):
+    readers see all of them or none. A block that fails commits nothing; its files are left for vacuum/repair."""
+    token = _batch.set((lake.root, {}))
+    try:
+        yield
+        rows = list(_batch.get()[1].values())
+        if rows:
+            commit(lake, rows)
+    finally:
+        _batch.reset(token)

@@ -117,9 +117,12 @@ def lock_down(
         con.execute(statement)
 
 
-def run_isolated(root: Path, sql: str, limits: Limits | None = None, connector: str = "lake") -> QueryResult:
-    """Runs one typed SELECT in a sandbox process over the views of the lake at `root` (or, with the "plain"
-    connector, over no views, reading files under `root` only); raises EmolakeError in one line."""
+def run_isolated(
+    root: Path, sql: str, limits: Limits | None = None, connector: str = "lake", as_of: str | None = None
+) -> QueryResult:
+    """Runs one typed SELECT in a sandbox process over the views of the lake at `root` (read `as_of` a time or
+    versions, see etl/lake/history.py; or, with the "plain" connector, over no views, reading files under `root`
+    only); raises EmolakeError in one line."""
     limits = limits or Limits()
     if connector not in ("lake", "plain"):
         raise ValueError(f"unknown sandbox connector {connector!r}")
@@ -131,6 +134,7 @@ def run_isolated(root: Path, sql: str, limits: Limits | None = None, connector: 
     request = {
         "connector": connector,
         "root": str(root),
+        "as_of": as_of,
         "sql": sql,
         "rows": rows,
         "memory_bytes": int(limits.memory_bytes),
@@ -264,7 +268,10 @@ def child_main() -> None:
 def _child_query(request: dict, out) -> tuple[dict, pa.Table]:
     root = Path(request["root"])
     if request["connector"] == "lake":
-        catalog = views.connect(Lake(root))
+        from etl.lake.history import parse_as_of
+
+        as_of = parse_as_of(request["as_of"]) if request.get("as_of") else None
+        catalog = views.connect(Lake(root, as_of=as_of))
         con, missing = catalog.con, catalog.missing
     else:
         con, missing = duckdb.connect(), {}

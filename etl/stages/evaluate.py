@@ -320,7 +320,8 @@ def run(config: EvaluateConfig) -> StageResult:
     if config.report:
         from etl.report import write_report
 
-        path = write_report(lake, model)
+        with lake.file_batch():  # the page and its figures land in one commit
+            path = write_report(lake, model)
         log.info("evaluate: report written to %s", path)
         result.details["report"] = str(path)
     return result

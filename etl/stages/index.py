@@ -75,16 +75,17 @@ def run(config: IndexConfig) -> StageResult:
     stories_at: dict[int, vectors.Vectors] = {}
     counts = {"probes_built": 0, "probes_unchanged": 0, "stories_built": 0, "stories_unchanged": 0}
     result = StageResult()
-    for stored in probe_sets:
-        layer, emotions = stored.layer, stored.emotions
-        built = write_probe_index(lake, model, stored.source, stored.kind, layer, emotions, stored.vectors)
-        counts["probes_built" if built else "probes_unchanged"] += 1
-        if layer not in stories_at:
-            stories_at[layer] = vectors.load(lake, model, layer, list(STORY_CORPORA))
-        if stories_at[layer].meta and stored.center is not None:
-            built = write_stories_index(lake, model, stored, stories_at[layer])
-            counts["stories_built" if built else "stories_unchanged"] += 1
-        result.rows_read += len(emotions)
+    with lake.file_batch():  # every index of the run lands in one commit: readers never mix two runs' indexes
+        for stored in probe_sets:
+            layer, emotions = stored.layer, stored.emotions
+            built = write_probe_index(lake, model, stored.source, stored.kind, layer, emotions, stored.vectors)
+            counts["probes_built" if built else "probes_unchanged"] += 1
+            if layer not in stories_at:
+                stories_at[layer] = vectors.load(lake, model, layer, list(STORY_CORPORA))
+            if stories_at[layer].meta and stored.center is not None:
+                built = write_stories_index(lake, model, stored, stories_at[layer])
+                counts["stories_built" if built else "stories_unchanged"] += 1
+            result.rows_read += len(emotions)
     result.rows_written = counts["probes_built"] + counts["stories_built"]
     result.details = counts
     log.info(
