@@ -30,7 +30,9 @@ def register(subparsers) -> None:
         "--max-rows", default=None, help="rows returned (10,000 for table, 1,000,000 for csv/json; at most 10,000,000)"
     )
     command.add_argument(
-        "--as-of", metavar="WHEN", help="read the lake as it was: a UTC time (2026-12-06T10:00) or DATASET=VERSION[,...]"
+        "--as-of",
+        metavar="WHEN",
+        help="read the lake as it was: a UTC time (2026-12-06T10:00) or DATASET=VERSION[,...]",
     )
     command.set_defaults(handler=handle)
 
@@ -38,7 +40,6 @@ def register(subparsers) -> None:
 def handle(args) -> None:
     from etl.commands._tables import write_table
     from etl.lake import Lake, sandbox, views
-
     from etl.lake.history import as_of_text, parse_as_of
 
     as_of = parse_as_of(args.as_of) if args.as_of else None

@@ -81,8 +81,8 @@ class Lake:
                 from etl.lake.history import as_of_text
 
                 raise EmolakeError(
-                    f"`{name}` as of {as_of_text(self.as_of)} names files `emolake vacuum` removed: read a newer version "
-                    f"(`emolake history {name}` lists them)"
+                    f"`{name}` as of {as_of_text(self.as_of)} names files `emolake vacuum` removed: read a newer "
+                    f"version (`emolake history {name}` lists them)"
                 )
             if problem:
                 raise delta.damage(found.rel, problem)

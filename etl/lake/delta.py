@@ -99,7 +99,9 @@ def note_read(root: Path, dataset: str, version: int) -> None:
 
 # -- reading -----------------------------------------------------------------------------------------------------------
 def table_dir(root: Path, dataset: str) -> Path:
-    return Path(root) / dataset
+    """A table's directory, after checking that neither it nor its log is a symlink leading outside the lake."""
+    safety.contained(root, f"{dataset}/_delta_log", within=dataset)
+    return safety.contained(root, dataset)
 
 
 def exists(root: Path, dataset: str) -> bool:
@@ -112,7 +114,7 @@ def commit_mark(root: Path) -> tuple[int, ...]:
     marks = []
     for name in DATASETS:
         try:
-            marks.append((table_dir(root, name) / "_delta_log").stat().st_mtime_ns)
+            marks.append((Path(root) / name / "_delta_log").stat().st_mtime_ns)
         except FileNotFoundError:
             marks.append(0)
     return tuple(marks)
@@ -224,6 +226,8 @@ def commit(root: Path, ds: Dataset, data: pa.Table, mode: str, where: dict | Non
     from deltalake.exceptions import CommitFailedError, DeltaError
 
     faults.boundary(f"before-commit {ds.name}")
+    if base is not None and mode == "replace":
+        data_files(root, ds.name, base)  # an overwrite reads the files it replaces: none may lie outside the lake
     target = base if base is not None else str(table_dir(root, ds.name))
     version = base.version() if base is not None else None
     try:

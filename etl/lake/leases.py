@@ -11,12 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from etl.errors import EmolakeError
+from etl.lake import safety
 
 DIRECTORY = ("_emolake", "leases")
 
 
 def directory(root: Path) -> Path:
-    return Path(root).joinpath(*DIRECTORY)
+    """The leases' directory, checked to lie inside the lake (a planted symlink there raises OutsideError)."""
+    return safety.contained(root, "/".join(DIRECTORY))
 
 
 @contextmanager

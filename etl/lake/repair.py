@@ -64,6 +64,8 @@ def repair(lake: Lake, preset: str | None) -> list[Problem]:
 
 def mend(lake: Lake, problem: Problem, moved: list[dict]) -> str | None:
     """Mends one problem; returns the stage to run again (None when nothing needs rebuilding)."""
+    if problem.kind == "outside":
+        return None  # a symlink the user made: theirs to remove
     if problem.kind == "stray":
         quarantine(lake, problem.rel, "not committed", moved)
         return None
@@ -84,13 +86,18 @@ def mend(lake: Lake, problem: Problem, moved: list[dict]) -> str | None:
 
 
 def roll_back(lake: Lake, dataset: str, moved: list[dict]) -> None:
-    """Moves the log entries after the last version that loads (and names no outside path) to the quarantine."""
-    logs = sorted((lake.root / dataset / "_delta_log").glob("*.json"))
+    """Moves the log entries from the first that cannot be parsed or names an outside path, and any after the
+    last version that still loads, to the quarantine."""
+    from etl.lake.verify import version_paths
+
+    folder = delta.table_dir(lake.root, dataset) / "_delta_log"
+    logs = sorted(folder.glob("*.json"))
     versions = sorted(int(p.name.split(".")[0]) for p in logs if p.name.split(".")[0].isdigit())
-    for checkpoint in (lake.root / dataset / "_delta_log").glob("*checkpoint*"):
+    for checkpoint in folder.glob("*checkpoint*"):
         quarantine(lake, checkpoint.relative_to(lake.root).as_posix(), "checkpoint of a damaged log", moved)
+    planted = [v for v in versions if not all(safe(lake, dataset, p) for p in version_paths(folder / f"{v:020d}.json"))]
     good = None
-    for version in reversed(versions):
+    for version in reversed([v for v in versions if not planted or v < planted[0]]):
         try:
             delta.data_files(lake.root, dataset, delta.open_table(lake.root, dataset, version))
             good = version
@@ -102,6 +109,14 @@ def roll_back(lake: Lake, dataset: str, moved: list[dict]) -> None:
         if not number.isdigit() or good is None or int(number) > good:
             quarantine(lake, path.relative_to(lake.root).as_posix(), "after the last good version", moved)
     log.info("repair: %s rolled back to version %s", dataset, good)
+
+
+def safe(lake: Lake, dataset: str, logged: str) -> bool:
+    try:
+        safety.inside(lake.root, dataset, logged)
+    except EmolakeError:
+        return False
+    return True
 
 
 def restore_before(lake: Lake, dataset: str, rel: str) -> None:
@@ -123,8 +138,14 @@ def restore_before(lake: Lake, dataset: str, rel: str) -> None:
 
 
 def quarantine(lake: Lake, rel: str, why: str, moved: list[dict]) -> None:
-    """Moves one lake-written file into `_quarantine/<time>/` (same relative path), never deleting it."""
-    source = safety.contained(lake.root, rel)
+    """Moves one lake-written file into `_quarantine/<time>/` (same relative path), never deleting it; a path
+    leading outside the lake is never touched."""
+    try:
+        source = safety.contained(lake.root, rel)
+        safety.contained(lake.root, QUARANTINE)
+    except safety.OutsideError:
+        log.warning("repair: left %s alone (outside the lake)", rel)
+        return
     stamp = moved[0]["batch"] if moved else datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     target = lake.root / QUARANTINE / stamp / rel
     if not source.exists():

@@ -33,8 +33,9 @@ def contained(root: Path, rel: str, within: str = "") -> Path:
     """The absolute path of a lake-relative path that must resolve (symlinks included) inside `root/within`."""
     if not rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
         raise OutsideError(f"{rel!r} is not a path inside the lake: the lake is not trustworthy")
-    base = real(Path(root) / within) if within else real(root)
+    lake = real(root)
+    base = real(Path(root) / within) if within else lake
     target = real(Path(root) / rel)
-    if not target.is_relative_to(base):
+    if not (target.is_relative_to(base) and base.is_relative_to(lake)):
         raise OutsideError(f"{rel!r} resolves to {target}, outside the lake: the lake is not trustworthy")
     return Path(root) / rel

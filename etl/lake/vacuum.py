@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from etl.errors import EmolakeError
-from etl.lake import Lake, datasets, delta, files, leases, verify
+from etl.lake import Lake, datasets, delta, files, leases, safety, verify
 
 log = logging.getLogger(__name__)
 
@@ -26,26 +26,26 @@ def vacuum(lake: Lake, retention_hours: int = RETENTION_HOURS, dry_run: bool = F
     """Removes (or, dry, lists) the lake-relative files described above; refuses beside a live writer."""
     if retention_hours < 0:
         raise EmolakeError(f"--retention-hours {retention_hours}: give 0 or more hours")
-    from deltalake import CommitProperties
-
     root = lake.root
     leases.refuse_if_writing(root)
     if (root / verify.STATE / "repair.json").exists():
         raise EmolakeError("a repair was interrupted: run `emolake verify --repair` to finish it, then vacuum")
-    # every log is read first: a damaged one raises here, naming it, before anything is removed
+    # every log is read first: a damaged one, or one naming a path outside its table, raises here before anything
+    # is removed (Delta's vacuum deletes what `remove` actions name)
     tables = {name: delta.open_table(root, name) for name in datasets.DATASETS}
+    for name in tables:
+        outside = verify.log_paths(root, name)[1] if tables[name] is not None else []
+        if outside:
+            raise safety.OutsideError(f"the log of `{name}` names {outside[0]!r}, outside the table: not vacuumed")
     removed = []
     with leases.held(root):
         for name, table in tables.items():
             if table is None:
                 continue
-            old = table.vacuum(
-                retention_hours=retention_hours,
-                dry_run=dry_run,
-                enforce_retention_duration=False,
-                commit_properties=CommitProperties(custom_metadata=delta.commit_metadata()),
-            )
-            removed += [f"{name}/{rel}" for rel in old]
+            old = [safety.inside(root, name, rel) for rel in vacuum_table(table, retention_hours, dry_run=True)]
+            if not dry_run and old:
+                vacuum_table(table, retention_hours, dry_run=False)
+            removed += old
         cutoff = time.time() - retention_hours * 3600
         for rel in unnamed(lake):
             path = root / rel
@@ -56,6 +56,18 @@ def vacuum(lake: Lake, retention_hours: int = RETENTION_HOURS, dry_run: bool = F
     log.info("vacuum: %s %d file(s) older than %s h", "would remove" if dry_run else "removed", len(removed),
              retention_hours)  # fmt: skip
     return sorted(removed)
+
+
+def vacuum_table(table, retention_hours: int, dry_run: bool) -> list[str]:
+    """Delta's lite vacuum of one table: the table-relative files it removes (or would)."""
+    from deltalake import CommitProperties
+
+    return table.vacuum(
+        retention_hours=retention_hours,
+        dry_run=dry_run,
+        enforce_retention_duration=False,
+        commit_properties=CommitProperties(custom_metadata=delta.commit_metadata()),
+    )
 
 
 def unnamed(lake: Lake) -> list[str]:

@@ -35,8 +35,9 @@ class Problem:
     what: str
     dataset: str
     kind: str
-    """`log` (unreadable), `file` (a table's data file), `shard`, `blob` (an index or report file), `stray`,
-    `repair` (an interrupted repair)."""
+    """`log` (unreadable, or naming a path outside its table), `file` (a table's data file), `shard`, `blob` (an
+    index or report file), `stray`, `repair` (an interrupted repair), `outside` (a table directory that is a symlink
+    leading outside the lake: left alone)."""
 
     def line(self) -> str:
         return f"{self.rel}: {self.what}; {fix_for(self)}"
@@ -47,6 +48,8 @@ def fix_for(problem: Problem) -> str:
         return "`emolake verify --repair` moves it to _quarantine/"
     if problem.kind == "repair":
         return "run `emolake verify --repair` again to finish it"
+    if problem.kind == "outside":
+        return "remove or replace the link by hand (repair never touches what the lake did not write)"
     stage = stage_of(problem.dataset)
     if stage is None:
         entry = datasets.DATASETS.get(problem.dataset)
@@ -73,17 +76,29 @@ def check(lake: Lake) -> list[Problem]:
     problems = []
     if (root / STATE / "repair.json").exists():
         problems.append(Problem(f"{STATE}/repair.json", "a repair was interrupted", "", "repair"))
+    for top in (datasets.SHARDS, *datasets.FILE_AREAS, STATE, QUARANTINE):
+        try:
+            safety.contained(root, top)
+        except safety.OutsideError as exc:
+            problems.append(Problem(top, delta.first_line(exc), top, "outside"))
     referenced: set[str] = set()
     for name in datasets.DATASETS:
-        if not delta.exists(root, name):
+        try:
+            if not delta.exists(root, name):
+                continue
+        except safety.OutsideError as exc:
+            problems.append(Problem(name, delta.first_line(exc), name, "outside"))
             continue
         try:
             table = delta.open_table(root, name)
             found = delta.data_files(root, name, table) if table is not None else []
+            inside, outside = log_paths(root, name)
+            if outside:
+                raise safety.OutsideError(f"it names {outside[0]!r}, outside the table")
         except EmolakeError as exc:
             problems.append(Problem(f"{name}/_delta_log", f"unreadable ({delta.first_line(exc)})", name, "log"))
             continue
-        referenced |= logged_paths(root, name)
+        referenced |= inside
         sums = checksums.known(root, name)
         problems += [Problem(f.rel, what, name, "file") for f in found if (what := data_problem(root, f, sums))]
     damaged = {p.dataset for p in problems if p.kind == "log"}
@@ -117,25 +132,38 @@ def data_problem(root: Path, found: delta.DataFile, sums: dict) -> str | None:
     return None
 
 
-def logged_paths(root: Path, dataset: str) -> set[str]:
-    """Every data file any version of a table names (history stays until `emolake vacuum`), lake-relative."""
-    out = set()
+def log_paths(root: Path, dataset: str) -> tuple[set[str], list[str]]:
+    """Every data file any version of a table names (history stays until `emolake vacuum`), lake-relative, and the
+    paths any version names outside the table (a planted entry: never opened, moved or deleted)."""
+    inside, outside = set(), []
     for log_file in sorted((root / dataset / "_delta_log").glob("*.json")):
-        try:
-            lines = log_file.read_text().splitlines()
-        except OSError:
-            continue
-        for line in lines:
+        for path in version_paths(log_file):
             try:
-                action = json.loads(line)
-            except ValueError:
-                continue
-            for kind in ("add", "remove"):
-                if isinstance(action, dict) and isinstance(action.get(kind), dict):
-                    try:
-                        out.add(safety.inside(root, dataset, str(action[kind].get("path", ""))))
-                    except EmolakeError:
-                        continue
+                inside.add(safety.inside(root, dataset, path))
+            except EmolakeError:
+                outside.append(path)
+    return inside, outside
+
+
+def logged_paths(root: Path, dataset: str) -> set[str]:
+    return log_paths(root, dataset)[0]
+
+
+def version_paths(log_file: Path) -> list[str]:
+    """The paths the `add` and `remove` actions of one log file name."""
+    try:
+        lines = log_file.read_text().splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            action = json.loads(line)
+        except ValueError:
+            continue
+        for kind in ("add", "remove"):
+            if isinstance(action, dict) and isinstance(action.get(kind), dict):
+                out.append(str(action[kind].get("path", "")))
     return out
 
 
@@ -158,7 +186,7 @@ def shard_problems(lake: Lake, damaged: frozenset[str]) -> list[Problem]:
         try:
             path = safety.contained(lake.root, rel, within=datasets.SHARDS)
         except EmolakeError as exc:
-            out.append(Problem(rel, delta.first_line(exc), "activations", "file"))
+            out.append(Problem(rel, delta.first_line(exc), datasets.SHARDS, "shard"))
             continue
         what = files.check(path, size, digest)
         if what is None:
@@ -177,7 +205,7 @@ def blob_problems(lake: Lake) -> list[Problem]:
             try:
                 path = safety.contained(lake.root, row["path"], within=area)
             except EmolakeError as exc:
-                out.append(Problem(row["path"], delta.first_line(exc), "files", "file"))
+                out.append(Problem(row["path"], f"{delta.first_line(exc)} (holds {name})", area, "blob"))
                 continue
             what = files.check(path, row["bytes"], row["sha256"])
             if what:
