@@ -6,6 +6,7 @@ import hashlib
 import importlib
 import json
 import logging
+import random
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -15,13 +16,14 @@ from pathlib import Path
 from etl import __version__
 from etl.config import Preset, config_hash
 from etl.errors import EmolakeError
-from etl.lake import ConflictError, Lake, delta
+from etl.lake import DATASETS, ConflictError, Lake, delta
 
 log = logging.getLogger("emolake")
 
 STAGES = ("generate", "extract", "probes", "index", "evaluate", "steer")
-ATTEMPTS = 3
-"""Runs of a stage that another writer's commit may interrupt before it fails (each re-plans from the lake)."""
+ATTEMPTS = 6
+"""Runs of a stage that another writer's commit may interrupt before it fails (each re-plans from the lake, after a
+pause that doubles each time, so that a writer doing the same work can finish first)."""
 PIPELINE = STAGES[:5]
 """What `run all` (and so `make all`) runs; the steering sweep is its own target (`make steer`)."""
 UPSTREAM = {name: STAGES[:i] for i, name in enumerate(STAGES)}
@@ -50,20 +52,22 @@ def code_version() -> str:
     return f"{__version__}+{sha}" if sha else __version__
 
 
-def manifest_keys(lake: Lake, stage: str) -> list[str]:
-    """Run keys of a stage's finished runs, in key order."""
+def current_key(lake: Lake, stage: str, model: str) -> str | None:
+    """The run key of the stage's newest finished run for a model: the run whose outputs the lake holds (an older
+    run with another config was overwritten since, so its key no longer counts as done)."""
     import duckdb
 
     found = lake.files("manifest", under=lake.partition("manifest", stage=stage))
     if not found:
-        return []
-    rows = duckdb.connect().execute("select run_key from read_parquet(?) order by 1", [found]).fetchall()
-    return [key for (key,) in rows]
+        return None
+    query = "select run_key from read_parquet(?) where model = ? order by finished_at desc, run_key limit 1"
+    row = duckdb.connect().execute(query, [found, model]).fetchone()
+    return row[0] if row else None
 
 
-def upstream_state(lake: Lake, stage: str) -> str:
-    """Run keys of every upstream stage's finished runs: a new upstream run changes this stage's run key."""
-    return ",".join(f"{upstream}:{key}" for upstream in UPSTREAM[stage] for key in manifest_keys(lake, upstream))
+def upstream_state(lake: Lake, stage: str, model: str) -> str:
+    """The current run key of every upstream stage: a new upstream run changes this stage's run key."""
+    return ",".join(f"{upstream}:{current_key(lake, upstream, model)}" for upstream in UPSTREAM[stage])
 
 
 def output_signature(stage: str) -> str:
@@ -74,7 +78,8 @@ def output_signature(stage: str) -> str:
 def run_key(lake: Lake, stage: str, config) -> str:
     # The output signature is part of the key so that a code change that adds columns re-runs the stage once,
     # instead of skipping it and leaving files the new views cannot read.
-    payload = f"{stage}|{config_hash(config)}|{upstream_state(lake, stage)}|{output_signature(stage)}"
+    state = upstream_state(lake, stage, config.common.model)
+    payload = f"{stage}|{config_hash(config)}|{state}|{output_signature(stage)}"
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -90,6 +95,7 @@ def execute(stage: str, preset: Preset, force: bool = False) -> StageResult | No
         except ConflictError as exc:
             log.info("%s: %s (attempt %d of %d): planning again", stage, exc, attempt, ATTEMPTS)
             conflict = exc
+            time.sleep(min(2.0**attempt, 30.0) * random.uniform(0.5, 1.0))
     raise EmolakeError(
         f"{stage}: another writer kept changing `{conflict.dataset}` ({ATTEMPTS} attempts): "
         f"run `emolake run {stage}` again when it has finished"
@@ -98,13 +104,20 @@ def execute(stage: str, preset: Preset, force: bool = False) -> StageResult | No
 
 def execute_once(stage: str, module, preset: Preset, config, lake: Lake, force: bool) -> StageResult | None:
     key = run_key(lake, stage, config)
-    if key in manifest_keys(lake, stage) and not force:
+    if current_key(lake, stage, config.common.model) == key and not force:
         log.info("%s: already done for this config and input (run %s), skipping", stage, key)
         return None
     log.info("%s: starting (preset %s, model %s, lake %s)", stage, preset.name, config.common.model, lake.root)
     started, clock = datetime.now(UTC), time.perf_counter()
     with delta.run(lake.root, stage) as run:
+        outputs = [name for name, ds in DATASETS.items() if ds.stage == stage]
+        for name in outputs:
+            lake.version(name)  # noted as read: another writer's replace of our outputs makes ours conflict
         result: StageResult = module.run(config)
+        # Inputs changed by another writer since this run read them (a text added to what extract read), or our
+        # replaced rows replaced again by another: this run is not what the lake holds; plan it again. Rows others
+        # inserted into tables we only insert into are theirs and change nothing of ours.
+        delta.check_reads(lake.root, "manifest", ignore=frozenset(outputs) - run.replaced)
         # The table versions the run read and wrote: a figure can be traced to its inputs (`emolake history`).
         result.details["read_versions"] = dict(sorted(run.reads.items()))
         result.details["wrote_versions"] = dict(sorted(run.writes.items()))
@@ -127,5 +140,6 @@ def manifest_row(stage: str, key: str, preset: Preset, config, result: StageResu
         "rows_written": result.rows_written,
         "details": json.dumps(result.details, default=str),
         "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         "seconds": round(seconds, 2),
     }

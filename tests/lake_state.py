@@ -13,6 +13,8 @@ from etl.lake.files import entries
 
 VOLATILE = {
     "created_at",
+    "imported_at",
+    "finished_at",
     "started_at",
     "seconds",
     "code_version",

@@ -110,9 +110,10 @@ class Lake:
         ds = datasets.get(name)
         table = conform(ds, rows, partition)
         if delta.current_run(self.root) is None:
-            with leases.held(self.root):
+            with leases.held(self.root), leases.writing(self.root):
                 return self.commit(ds, table, mode, where, partition)
-        return self.commit(ds, table, mode, where, partition)
+        with leases.writing(self.root):
+            return self.commit(ds, table, mode, where, partition)
 
     def commit(self, ds: datasets.Dataset, table: pa.Table, mode: str, where: dict | None, partition: dict) -> int:
         name = ds.name

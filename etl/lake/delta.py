@@ -67,6 +67,8 @@ class Run:
     """Dataset -> the first version this run read."""
     writes: dict[str, int] = field(default_factory=dict)
     """Dataset -> the version of this run's last commit to it."""
+    replaced: set[str] = field(default_factory=set)
+    """Datasets this run wrote with `replace` (its own rows there would be lost to another writer's replace)."""
 
 
 _run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("emolake_run", default=None)
@@ -91,9 +93,13 @@ def current_run(root: Path) -> Run | None:
     return found if found is not None and found.root == Path(root).resolve() else None
 
 
+UNTRACKED = frozenset({"manifest", "checksums"})
+"""Read by every run and written by every commit or run: another writer's rows there never make a read stale."""
+
+
 def note_read(root: Path, dataset: str, version: int) -> None:
     found = current_run(root)
-    if found is not None:
+    if found is not None and dataset not in UNTRACKED:
         found.reads.setdefault(dataset, version)
 
 
@@ -267,12 +273,17 @@ def own_version(root: Path, dataset: str) -> int:
     return table.version()
 
 
-def check_reads(root: Path, dataset_written: str) -> None:
-    """Raises ConflictError when a table the current run read was changed by another writer since it read it."""
+def check_reads(root: Path, dataset_written: str, ignore: frozenset[str] = frozenset()) -> None:
+    """Raises ConflictError when a table the current run read (less `ignore`) was changed by another writer since
+    it read it."""
     found = current_run(root)
     if found is None:
         return
+    if dataset_written not in UNTRACKED:
+        found.replaced.add(dataset_written)
     for dataset, version in found.reads.items():
+        if dataset in ignore:
+            continue
         table = open_table(root, dataset)
         if table is None or table.version() == version:
             continue

@@ -115,12 +115,16 @@ def check(path: Path, size: int, digest: str) -> str | None:
 
 def put(lake, rel: str, tmp: Path) -> Path:
     """Moves a finished temporary to the file that will hold `rel` and commits its row, replacing the previous (in a
-    `batch`, the row waits for the batch's one commit)."""
+    `batch`, the row waits for the batch's one commit). A report keeps its name, so it is moved into place only at
+    the commit, under the lake's write lock: two writers' renames and rows cannot cross."""
     from etl.lake import now
 
     fsync(tmp)
     final = lake.root / rel
-    if area_of(rel) != "reports":
+    staged = None
+    if area_of(rel) == "reports":
+        staged = final.with_name(f".tmp-{uuid.uuid4().hex}-{final.name}.partial")
+    else:
         final = final.with_name(f"{final.stem}.{uuid.uuid4().hex[:12]}{final.suffix}")
     row = {
         "area": area_of(rel),
@@ -130,35 +134,54 @@ def put(lake, rel: str, tmp: Path) -> Path:
         "sha256": sha256(tmp),
         "created_at": now(),
     }
-    os.replace(tmp, final)
+    os.replace(tmp, staged or final)
     pending = _batch.get()
     if pending is not None and pending[0] == lake.root:
-        pending[1][rel] = row
+        pending[1][rel] = (row, staged)
     else:
-        commit(lake, [row])
+        commit(lake, [(row, staged)])
     return final
 
 
-def commit(lake, rows: list[dict]) -> None:
-    """One `files` commit per area, replacing the rows of the names given."""
-    for area in sorted({row["area"] for row in rows}):
-        chosen = [row for row in rows if row["area"] == area]
-        where = {"area": area, "name": [row["name"] for row in chosen]}
-        lake.write("files", chosen, mode="replace", where=where)
+def commit(lake, entries: list[tuple[dict, Path | None]]) -> None:
+    """Moves staged reports into place and commits the rows, one `files` commit per area, under the write lock."""
+    from etl.lake import leases
+
+    with leases.writing(lake.root):
+        delta.check_reads(lake.root, "files")  # before any report is moved: a conflict must leave the old ones
+        for row, staged in entries:
+            if staged is not None:
+                os.replace(staged, lake.root / row["path"])
+        rows = [row for row, _ in entries]
+        for area in sorted({row["area"] for row in rows}):
+            chosen = [row for row in rows if row["area"] == area]
+            where = {"area": area, "name": [row["name"] for row in chosen]}
+            lake.write("files", chosen, mode="replace", where=where)
 
 
-_batch: contextvars.ContextVar[tuple[Path, dict[str, dict]] | None] = contextvars.ContextVar("files", default=None)
+_batch: contextvars.ContextVar[tuple[Path, dict[str, tuple]] | None] = contextvars.ContextVar("files", default=None)
 
 
 @contextmanager
 def batch(lake) -> Iterator[None]:
     """Files put in the block are committed together when it ends (one commit per area instead of one per file):
-    readers see all of them or none. A block that fails commits nothing; its files are left for vacuum/repair."""
+    readers see all of them or none. A block that fails commits nothing and deletes its own files."""
     token = _batch.set((lake.root, {}))
+    committed = False
     try:
         yield
-        rows = list(_batch.get()[1].values())
-        if rows:
-            commit(lake, rows)
+        entries = list(_batch.get()[1].values())
+        if entries:
+            commit(lake, entries)
+        committed = True
     finally:
+        if not committed:
+            discard(lake, list(_batch.get()[1].values()))
         _batch.reset(token)
+
+
+def discard(lake, entries: list[tuple[dict, Path | None]]) -> None:
+    """Deletes the files of a batch that will not be committed: each has a name of this write's own (a unique
+    suffix, or a staged temporary), so no committed file and no other writer's file is touched."""
+    for row, staged in entries:
+        (staged or lake.root / row["path"]).unlink(missing_ok=True)

@@ -3,6 +3,7 @@ can tell a live writer's unfinished files from a killed writer's (the lock dies 
 
 from __future__ import annotations
 
+import contextvars
 import fcntl
 import os
 import uuid
@@ -38,6 +39,39 @@ def held(root: Path) -> Iterator[None]:
     finally:
         handle.close()
         path.unlink(missing_ok=True)
+
+
+_writing: contextvars.ContextVar[int] = contextvars.ContextVar("emolake_writing", default=0)
+
+
+@contextmanager
+def writing(root: Path) -> Iterator[None]:
+    """Holds the lake's write lock for the block (re-entrant within a process): one process at a time reads what a
+    commit depends on, writes its files and commits them. Delta's own check (a commit fails when another landed
+    after its base) stays the guarantee; the lock keeps two of this lake's writers from failing each other's
+    commits, which would leave the files of a failed attempt behind. A read-only lake takes none."""
+    depth = _writing.get()
+    if depth:
+        token = _writing.set(depth + 1)
+        try:
+            yield
+        finally:
+            _writing.reset(token)
+        return
+    try:
+        folder = directory(root)
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder.parent / "write.lock", "a")  # noqa: SIM115 (held for the block, closed below)
+    except OSError:
+        yield
+        return
+    token = _writing.set(1)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        _writing.reset(token)
+        handle.close()
 
 
 def live(root: Path) -> list[str]:

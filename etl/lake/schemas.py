@@ -91,10 +91,12 @@ MANIFEST = pa.schema(
         ("rows_written", pa.int64()),
         ("details", pa.string()),
         ("started_at", pa.string()),
+        ("finished_at", pa.string()),
         ("seconds", pa.float64()),
     ]
 )
-"""One row per finished stage run (the stage is the partition)."""
+"""One row per finished stage run (the stage is the partition); a stage's newest row per model (by finished_at) is
+the run whose outputs the lake holds."""
 
 PROBES = pa.schema(
     [

@@ -211,7 +211,21 @@ def write_shard(
                     **arrays[layer],
                 }
             )
-    return lake.write("activations", rows, model=model)
+    added = lake.write("activations", rows, model=model)
+    if added < len(rows):
+        drop_unreferenced(lake, [a["npy_path"] for a in arrays.values()])
+    return added
+
+
+def drop_unreferenced(lake: Lake, written: list[str]) -> None:
+    """Deletes this shard's arrays that no committed row names: another writer committed the same texts first, so
+    these were never committed (their names are this write's own: no other file can be touched)."""
+    table = lake.table("activations")
+    named = set(
+        table.to_pyarrow_table(columns=["npy_path"], filters=[("npy_path", "in", written)]).column(0).to_pylist()
+    )
+    for rel in set(written) - named:
+        (lake.root / rel).unlink(missing_ok=True)
 
 
 def plan_shards(lake: Lake, config: ExtractConfig, tokenizer, model: str, layers: list[int]) -> pa.Table:
