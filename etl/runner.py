@@ -88,6 +88,7 @@ def execute(stage: str, preset: Preset, force: bool = False) -> StageResult | No
     A run that another writer interrupts (a `ConflictError`) is planned again from the lake, up to ATTEMPTS times."""
     config = preset.stage_configs[stage]
     lake = Lake(config.common.lake)
+    lake.check_writable()  # before any work: a read-only lake fails now, in one line, not after the stage's work
     module = importlib.import_module(f"etl.stages.{stage}")
     for attempt in range(1, ATTEMPTS + 1):
         try:

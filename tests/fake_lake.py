@@ -25,3 +25,10 @@ def put(table: pa.Table, path: Path, root: Path | None = None) -> Path:
     }
     Lake(root).write(dataset, pa.table(columns), mode="replace", **partition)
     return path
+
+
+def rewrite(root: Path, dataset: str, change, **scope) -> None:
+    """Replaces the rows `scope` selects with `change(rows)` (an Arrow table in, one out), as a rebuild would."""
+    lake = Lake(root)
+    rows = lake.table(dataset).to_pyarrow_table(filters=[(k, "=", v) for k, v in scope.items()])
+    lake.write(dataset, change(rows), mode="replace", where=scope)

@@ -160,6 +160,8 @@ class Lake:
             raise EmolakeError("a lake read as of a past version is read-only")
         if self.root.exists() and not self.root.is_dir():
             raise EmolakeError(f"the lake path {self.root} is a file: pass a directory with --lake")
+        if self.root.exists() and not os.access(self.root, os.W_OK):
+            raise read_only_error(self)
 
     def rel(self, path: Path | str) -> str:
         return Path(os.path.abspath(path)).relative_to(Path(os.path.abspath(self.root))).as_posix()

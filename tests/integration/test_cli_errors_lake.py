@@ -83,22 +83,15 @@ class TestOnABuiltLake:
 def test_an_index_older_than_its_probes_is_refused_not_served(cli, tiny_lake_copy):
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+    from fake_lake import rewrite
 
-    from etl.lake import Lake, write_table
+    def negated(table):  # the probes were rebuilt (here: negated); the index was not
+        vectors = table.column("vector").combine_chunks()
+        flipped = pc.list_flatten(vectors).to_numpy() * -1
+        size = len(flipped) // len(vectors)
+        column = pa.FixedSizeListArray.from_arrays(pa.array(flipped, pa.float32()), size)
+        return table.set_column(table.schema.get_field_index("vector"), "vector", column)
 
-    layer_probes = (
-        Lake(tiny_lake_copy).partition("probes", model="tiny-random", source="reference", kind="expression", layer=1)
-        / "part-0.parquet"
-    )
-    table = pq.read_table(layer_probes)
-    vectors = table.column("vector")
-    flipped = pc.list_flatten(vectors).to_numpy() * -1  # the probes were rebuilt (here: negated); the index was not
-    rebuilt = table.set_column(
-        table.schema.get_field_index("vector"),
-        table.schema.field("vector"),
-        [pa.FixedSizeListArray.from_arrays(flipped, vectors.type.list_size)],
-    )
-    write_table(rebuilt, layer_probes)
+    rewrite(tiny_lake_copy, "probes", negated, model="tiny-random", source="reference", kind="expression", layer=1)
     result = cli("--lake", tiny_lake_copy, "nearest", "The kettle clicked off.", "--kind", "expression", "--layer", "1")
     assert_one_line_error(result, "run `make index`")

@@ -18,7 +18,7 @@ import duckdb
 import pytest
 from corpus_copy import DATASET, published_copy
 
-from etl.lake import Lake
+from etl.lake import Lake, views
 from tests.lake_state import differences, state
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -99,9 +99,7 @@ def test_two_probes_runs_with_different_configs_leave_the_one_the_manifest_names
     every = ("run", "probes", "--preset", "tiny", "--set", 'probes.kinds=["expression", "short"]')
     results = together((lake, only), (lake, every))
     assert all(code == 0 for code, _, _ in results), [err for _, _, err in results]
-    kinds = {
-        k for (k,) in duckdb.sql(f"select distinct kind from read_parquet({Lake(lake).files('probes')})").fetchall()
-    }
+    kinds = {k for (k,) in duckdb.sql(f"select distinct kind from {views.scan(Lake(lake), 'probes')}").fetchall()}
     winner = ["expression"] if kinds == {"expression"} else ["expression", "short"]
     assert kinds == set(winner)
     # the run whose probes the lake holds is the one recorded as current: rerunning it changes nothing, rerunning

@@ -1,7 +1,5 @@
 """Extraction: a killed run resumes without losing or doubling a row; batched equals one-at-a-time."""
 
-import glob
-
 import numpy as np
 import pytest
 
@@ -33,10 +31,9 @@ def test_a_killed_extract_resumes_without_loss_or_duplicates(tiny_lake, tmp_path
     def dying_write(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
-            # Dies after the arrays of shard 1 are staged but before its index: its transaction never commits.
+            # Dies after the arrays of shard 1 are written but before its index rows commit: they are strays.
             lake_, model, layers, shard, _texts, result, _done, _config, _settings = args
-            with extract.atomic_path(lake_.shard_npy(model, layers[0], shard)) as tmp, open(tmp, "wb") as handle:
-                extract.np.save(handle, result.vectors[:, 0])
+            extract.write_arrays(lake_, model, layers, shard, result.vectors, set(layers))
             raise KeyboardInterrupt
         return real_write(*args, **kwargs)
 
@@ -60,7 +57,7 @@ def test_a_stray_temporary_is_invisible_to_queries(tiny_lake_copy):
     stray = tiny_lake_copy / "activations" / "model=tiny-random" / "layer=0" / ".tmp-dead-shard-00099.parquet.partial"
     stray.write_bytes(b"PAR1 half written")
     assert views.run(lake, "select count(*) as n from activations").column("n")[0].as_py() == before
-    assert not [p for p in glob.glob(lake.glob("activations"), recursive=True) if ".tmp-" in p]
+    assert not [p for p in lake.files("activations") if ".tmp-" in p]
 
 
 @pytest.mark.parametrize("padding_side", ["right", "left"])

@@ -20,7 +20,7 @@ from etl import runner
 from etl.config import load_preset
 from etl.errors import EmolakeError
 from etl.generation.plan import norm_pairs, plan
-from etl.lake import Lake
+from etl.lake import Lake, views
 
 pytestmark = pytest.mark.integration
 
@@ -176,9 +176,9 @@ def planned_ids(preset) -> set[str]:
 
 def landed(lake: Lake) -> list[dict]:
     sql = f"""
-        select *, 'texts' as dataset from read_parquet('{lake.glob("texts")}', hive_partitioning = true)
+        select *, 'texts' as dataset from {views.scan(lake, "texts")}
         union all by name
-        select *, 'rejects' as dataset from read_parquet('{lake.glob("rejects")}', hive_partitioning = true)
+        select *, 'rejects' as dataset from {views.scan(lake, "rejects")}
     """
     return duckdb.sql(sql).to_arrow_table().to_pylist()
 
@@ -217,7 +217,7 @@ def test_rows_carry_provenance_and_exact_dialogue_spans(tmp_path, key):
         runner.execute("generate", preset)
     lake = Lake(tmp_path / "lake")
     rows = landed(lake)
-    hashes = {r[0] for r in duckdb.sql(f"select prompt_hash from read_parquet('{lake.glob('prompts')}')").fetchall()}
+    hashes = {r[0] for r in duckdb.sql(f"select prompt_hash from {views.scan(lake, 'prompts')}").fetchall()}
     for row in rows:
         assert row["source"] == "gemini" and row["writer_model"] == "gemini-fake"
         assert row["prompt_hash"] in hashes and row["prompt_version"] and row["created_at"]
@@ -303,7 +303,7 @@ def test_deflection_pairs_come_from_the_lakes_probes(tiny_lake_copy, tmp_path, k
     assert source.startswith("probes:reference:layer=")
     layer = int(source.rsplit("=", 1)[1])
     probes = duckdb.sql(
-        f"select emotion, vector from read_parquet('{Lake(tiny_lake_copy).glob('probes')}', hive_partitioning = true) "
+        f"select emotion, vector from {views.scan(Lake(tiny_lake_copy), 'probes')} "
         f"where kind = 'expression' and source = 'reference' and cast(layer as integer) = {layer}"
     ).fetchall()
     vectors = {e: np.asarray(v) / np.linalg.norm(v) for e, v in probes}

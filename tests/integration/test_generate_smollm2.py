@@ -9,7 +9,7 @@ import pytest
 from etl import catalog, runner
 from etl.config import load_preset
 from etl.generation.plan import SPEAKER_NAMES
-from etl.lake import Lake
+from etl.lake import Lake, views
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -37,9 +37,9 @@ def rows(tmp_path_factory):
     runner.execute("generate", load_preset(str(root / "gen.toml"), lake=root / "lake"))
     lake = Lake(root / "lake")
     sql = f"""
-        select *, 'texts' as dataset from read_parquet('{lake.glob("texts")}', hive_partitioning = true)
+        select *, 'texts' as dataset from {views.scan(lake, "texts")}
         union all by name
-        select *, 'rejects' as dataset from read_parquet('{lake.glob("rejects")}', hive_partitioning = true)
+        select *, 'rejects' as dataset from {views.scan(lake, "rejects")}
     """
     return duckdb.sql(sql).to_arrow_table().to_pylist()
 

@@ -168,9 +168,9 @@ def test_ray_self_generation_lands_what_the_local_runner_lands(cluster, tmp_path
         runner.execute("generate", preset)
         lake = Lake(tmp_path / name)
         sql = f"""
-            select * exclude (created_at), 'texts' as dataset from read_parquet('{lake.glob("texts")}')
+            select * exclude (created_at), 'texts' as dataset from {views.scan(lake, "texts")}
             union all by name
-            select * exclude (created_at), 'rejects' as dataset from read_parquet('{lake.glob("rejects")}')
+            select * exclude (created_at), 'rejects' as dataset from {views.scan(lake, "rejects")}
             order by text_id
         """
         landed[name] = duckdb.sql(sql).to_arrow_table().to_pylist()

@@ -4,12 +4,12 @@ import json
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
+from fake_lake import rewrite
 
 from etl import runner
 from etl.config import load_preset
-from etl.lake import Lake, views, write_table
+from etl.lake import Lake, views
 from etl.probes.scoring import open_scorer
 from etl.probes.search import open_story_index
 
@@ -65,15 +65,19 @@ def test_index_stage_rebuilds_only_the_indexes_whose_probes_changed(tiny_lake_co
     assert result.details["probes_built"] == 0 and result.details["stories_built"] == 0
     assert result.details["stories_unchanged"] == n_sets > 0
     lake = Lake(tiny_lake_copy)
-    path = lake.partition("probes", model="tiny-random", source="reference", kind="expression", layer=1)
-    table = pq.read_table(path / "part-0.parquet")
-    vectors = np.array(table.column("vector").to_pylist(), dtype=np.float32)
-    vectors[0] = -vectors[0]
-    column = table.schema.get_field_index("vector")
-    flipped = pa.array(vectors.tolist(), table.schema.field(column).type)
-    write_table(table.set_column(column, table.schema.field(column), flipped), path / "part-0.parquet")
+
+    def flip_first(table):
+        table = table.sort_by("emotion")
+        vectors = np.array(table.column("vector").to_pylist(), dtype=np.float32)
+        vectors[0] = -vectors[0]
+        column = table.schema.get_field_index("vector")
+        flipped = pa.array(vectors.tolist(), table.schema.field(column).type)
+        return table.set_column(column, table.schema.field(column), flipped)
+
+    scope = {"model": "tiny-random", "source": "reference", "kind": "expression", "layer": 1}
+    rewrite(tiny_lake_copy, "probes", flip_first, **scope)
     story_file = lake.story_index_path("tiny-random", "reference", "expression", 2)
-    untouched = story_file.stat().st_mtime_ns
+    untouched = lake.verified(story_file)
     result = runner.execute("index", preset, force=True)
     counts = {k: v for k, v in result.details.items() if k.endswith(("_built", "_unchanged"))}
     assert counts == {
@@ -82,4 +86,4 @@ def test_index_stage_rebuilds_only_the_indexes_whose_probes_changed(tiny_lake_co
         "stories_built": 1,
         "stories_unchanged": n_sets - 1,
     }
-    assert story_file.stat().st_mtime_ns == untouched
+    assert lake.verified(story_file) == untouched  # the same file still holds it

@@ -30,11 +30,10 @@ def test_every_stage_wrote_its_dataset(tiny_lake):
     assert all(0 <= r["top1"] <= r["top5"] <= 1 for r in evaluated)
     stability = views.run(lake, "select split_half_cos from evaluation_layers where kind = 'expression'")
     assert all(-1 <= c <= 1 for c in stability.column("split_half_cos").to_pylist())
-    index_dir = tiny_lake / "index" / "model=tiny-random" / "source=reference" / "kind=expression"
-    probe_indexes = sorted(p.name for p in index_dir.glob("layer-*.faiss"))
-    story_indexes = sorted(p.name for p in index_dir.glob("stories-layer-*.faiss"))
-    assert probe_indexes == [f"layer-{i}.faiss" for i in range(4)]
-    assert story_indexes == [f"stories-layer-{i}.faiss" for i in range(4)]
+    index = Lake(tiny_lake)
+    for layer in range(4):  # each committed, and the file that holds it matches its recorded checksum
+        assert index.verified(index.faiss_path("tiny-random", "reference", "expression", layer)).stat().st_size
+        assert index.verified(index.story_index_path("tiny-random", "reference", "expression", layer)).exists()
 
 
 def test_probes_are_unit_vectors_one_per_emotion(tiny_lake):

@@ -2,11 +2,10 @@
 
 import shutil
 
-import pyarrow as pa
 import pytest
 
 from etl.errors import EmolakeError
-from etl.lake import Lake, views, write_table
+from etl.lake import Lake, views
 
 pytestmark = pytest.mark.integration
 
@@ -73,13 +72,11 @@ def test_a_view_over_an_absent_dataset_names_the_target_that_fills_it(tiny_lake,
 
 
 def test_a_degenerate_probe_set_is_flagged_in_best_layers_and_the_summary(tiny_lake_copy, cli):
-    import pyarrow.parquet as pq
 
     lake = Lake(tiny_lake_copy)
-    (real,) = lake.dataset("evaluation_layers").rglob("*.parquet")
-    rows = pq.read_table(real).to_pylist()
-    few = [row | {"n_test": row["n_emotions"] * 2} for row in rows]  # 2 texts per emotion held out
-    write_table(pa.Table.from_pylist(few), lake.evaluation_path("evaluation_layers", "tiny-random", "local"))
+    rows = lake.table("evaluation_layers").to_pyarrow_table().to_pylist()
+    few = [row | {"source": "local", "n_test": row["n_emotions"] * 2} for row in rows]  # 2 texts per emotion held out
+    lake.write("evaluation_layers", few, mode="replace", where={"model": "tiny-random", "source": "local"})
     best = views.run(lake, "select source, kind, layer, degenerate from best_layers where kind = 'expression'")
     flags = {(r["source"], r["degenerate"], r["layer"] is None) for r in best.to_pylist()}
     assert flags == {("reference", False, False), ("local", True, True)}
