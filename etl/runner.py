@@ -16,7 +16,7 @@ from pathlib import Path
 from etl import __version__
 from etl.config import Preset, config_hash
 from etl.errors import EmolakeError
-from etl.lake import DATASETS, ConflictError, Lake, delta
+from etl.lake import DATASETS, WRITES, ConflictError, Lake, delta
 
 log = logging.getLogger("emolake")
 
@@ -110,6 +110,7 @@ def execute_once(stage: str, module, preset: Preset, config, lake: Lake, force: 
         return None
     log.info("%s: starting (preset %s, model %s, lake %s)", stage, preset.name, config.common.model, lake.root)
     started, clock = datetime.now(UTC), time.perf_counter()
+    writes_before = dict(WRITES)
     with delta.run(lake.root, stage) as run:
         outputs = [name for name, ds in DATASETS.items() if ds.stage == stage]
         for name in outputs:
@@ -122,6 +123,8 @@ def execute_once(stage: str, module, preset: Preset, config, lake: Lake, force: 
         # The table versions the run read and wrote: a figure can be traced to its inputs (`emolake history`).
         result.details["read_versions"] = dict(sorted(run.reads.items()))
         result.details["wrote_versions"] = dict(sorted(run.writes.items()))
+        result.details["lake_writes"] = WRITES["writes"] - writes_before["writes"]
+        result.details["lake_write_seconds"] = round(WRITES["seconds"] - writes_before["seconds"], 3)
         seconds = time.perf_counter() - clock
         row = manifest_row(stage, key, preset, config, result, started, seconds)
         lake.write("manifest", [row], mode="insert", stage=stage)

@@ -5,6 +5,7 @@ and the bytes of every other committed file (indexes, sidecars) except reports."
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from etl.lake import DATASETS, Lake
@@ -41,11 +42,14 @@ def state(root) -> dict:
     for dataset in DATASETS:
         if dataset in SKIPPED or lake.table(dataset) is None:
             continue
-        rows = []
+        tables: dict[tuple, list] = {}
         for found in lake.data_files(dataset):
-            table = pq.read_table(lake.root / found.rel)
             keys = tuple(f"{k}={v}" for k, v in sorted(found.partition.items()))
-            rows += canonical_rows(keys, table)
+            tables.setdefault(keys, []).append(pq.read_table(lake.root / found.rel))
+        rows = []
+        for keys, parts in tables.items():
+            table = pa.concat_tables(parts, promote_options="permissive")
+            rows += canonical_rows(keys, current_runs(table) if dataset == "manifest" else table)
         other = {}
         if dataset == "files":
             for area in FILE_AREAS:
@@ -55,6 +59,15 @@ def state(root) -> dict:
         out[dataset] = (sorted(rows), other)
     out["vectors"] = vectors(lake)
     return out
+
+
+def current_runs(table):
+    """The newest manifest row per model of one stage: the run whose outputs the lake holds (reruns that a
+    repair or a resume added before it are history, not state)."""
+    newest: dict[str, dict] = {}
+    for row in sorted(table.to_pylist(), key=lambda r: r["finished_at"]):
+        newest[row["model"]] = row
+    return table.from_pylist(list(newest.values()), schema=table.schema)
 
 
 def canonical_rows(keys: tuple, table) -> list[tuple]:

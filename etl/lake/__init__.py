@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,9 +28,14 @@ from etl.lake import checksums, datasets, delta, files, leases, safety
 from etl.lake.datasets import DATASETS
 from etl.lake.delta import ConflictError, DamageError
 
-__all__ = ["DATASETS", "ConflictError", "DamageError", "Lake", "atomic_path", "partition_value"]
+__all__ = ["DATASETS", "WRITES", "ConflictError", "DamageError", "Lake", "atomic_path", "partition_value"]
 
 MODES = ("insert", "append", "replace")
+
+
+WRITES = {"writes": 0, "seconds": 0.0}
+"""This process's calls of Lake.write and the seconds they took (schema checks, key checks, the lock, Parquet
+encoding, the commit, checksums): the runner records each stage's share in the manifest."""
 
 
 class Lake:
@@ -107,13 +113,18 @@ class Lake:
         if mode not in MODES:
             raise ValueError(f"mode {mode!r}: one of {MODES}")
         self.check_writable()
+        started = time.perf_counter()
         ds = datasets.get(name)
         table = conform(ds, rows, partition)
-        if delta.current_run(self.root) is None:
-            with leases.held(self.root), leases.writing(self.root):
+        try:
+            if delta.current_run(self.root) is None:
+                with leases.held(self.root), leases.writing(self.root):
+                    return self.commit(ds, table, mode, where, partition)
+            with leases.writing(self.root):
                 return self.commit(ds, table, mode, where, partition)
-        with leases.writing(self.root):
-            return self.commit(ds, table, mode, where, partition)
+        finally:
+            WRITES["writes"] += 1
+            WRITES["seconds"] += time.perf_counter() - started
 
     def commit(self, ds: datasets.Dataset, table: pa.Table, mode: str, where: dict | None, partition: dict) -> int:
         name = ds.name

@@ -84,6 +84,15 @@ EVALUATION_DOCS = {
     "learning_curve": "held-out accuracy against texts per emotion",
 }
 
+STAGING_VIEWS = {
+    "probe_map": "evaluation_probe_map",
+    "logit_lens": "evaluation_logit_lens",
+    "dose_curve": "evaluation_dose_curve",
+    "scenario_scores": "evaluation_scenario_scores",
+    "deflection_vs_expression": "evaluation_deflection",
+}
+"""Evaluation tables whose staging view has another name (a mart of the table's name sits on top)."""
+
 _ENTRIES = [
     Dataset("texts", s.TEXT_SCHEMA, ("source", "corpus"), ("text_id",), "generate", "texts",
             "every text, with provenance"),
@@ -100,8 +109,7 @@ _ENTRIES = [
     Dataset("probe_centers", s.PROBE_CENTERS, ("model", "source", "kind", "layer"), (), "probes", "probe_centers",
             "the mean over emotions of each probe set (the centre texts are scored against)"),
     *[
-        Dataset(name, pa.schema(ev.SCHEMAS[name]), MODEL_SOURCE, (), "evaluate", f"evaluation_{name}"
-                if name in ("probe_map", "logit_lens", "dose_curve", "scenario_scores") else name, doc)
+        Dataset(name, pa.schema(ev.SCHEMAS[name]), MODEL_SOURCE, (), "evaluate", STAGING_VIEWS.get(name, name), doc)
         for name, doc in EVALUATION_DOCS.items()
     ],
     Dataset("evaluation_cosines", ev.COSINES, MODEL_SOURCE, (), "evaluate", "evaluation_cosines",
@@ -135,6 +143,16 @@ SHARDS = "shards"
 """The directory of the float16 activation shards (named, sized and checksummed in `activations`)."""
 OWN_DIRS = (*DATASETS, *FILE_AREAS, SHARDS)
 """Every top-level directory the lake writes; anything else in a lake is the user's."""
+
+
+def markdown() -> str:
+    """The registry as the Markdown table of docs/lake.md (a test keeps the two equal)."""
+    lines = ["| dataset | partitions | key | written by | view | what |", "| --- | --- | --- | --- | --- | --- |"]
+    for d in DATASETS.values():
+        writer = d.writer if d.writer.startswith("emolake ") else f"`{d.writer}`"
+        cells = [f"`{d.name}`", ", ".join(d.partitions) or "-", ", ".join(d.key) or "-", writer, d.view, d.doc]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def get(name: str) -> Dataset:

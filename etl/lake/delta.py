@@ -133,6 +133,11 @@ def open_table(root: Path, dataset: str, as_of: int | datetime | None = None):
     from deltalake.exceptions import DeltaError, TableNotFoundError
 
     if not exists(root, dataset):
+        if (Path(root) / "_commits").is_dir() and (Path(root) / dataset).is_dir():
+            raise EmolakeError(
+                f"the lake at {root} was written by an older emolake (commit records in _commits/, no Delta tables): "
+                "rebuild it with `make clean-lake && make all`"
+            )
         return None
     try:
         if isinstance(as_of, int):

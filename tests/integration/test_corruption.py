@@ -5,7 +5,11 @@ leaving a lake equal to the undamaged one, with nothing deleted (what it moved i
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,8 @@ from etl.lake.verify import shard_rows
 from tests.lake_state import differences, state
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 KINDS = {
     "texts": "texts/",
@@ -158,3 +164,46 @@ def test_files_at_the_lake_root_are_not_lake_data(cli, tiny_lake_copy):
     code, out, err = cli("--lake", tiny_lake_copy, "verify", "--repair")
     assert code == 0, out + err
     assert readme.read_text() == "what this lake holds\n"
+
+
+REPAIR_KILLS = 4
+"""Kill points spread over a repair's write boundaries."""
+
+
+def repair_process(lake: Path, env: dict) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "etl", "-q", "--lake", str(lake), "verify", "--repair", "--preset", "tiny"]
+    full = {**os.environ, "OMP_NUM_THREADS": "1", **env}
+    return subprocess.run(command, cwd=ROOT, env=full, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory, tiny_lake):
+    """A lake with a probes file deleted (repair rolls it back and rebuilds probes and every stage after), and the
+    write boundaries of a repair that runs to the end."""
+    base = tmp_path_factory.mktemp("repair-kills")
+    lake = base / "damaged"
+    shutil.copytree(tiny_lake, lake)
+    (lake / victim(lake, "probes/")).unlink()
+    counted = base / "boundaries"
+    whole = base / "whole"
+    shutil.copytree(lake, whole)
+    done = repair_process(whole, {"EMOLAKE_CRASH_COUNT": str(counted)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return lake, len(counted.read_text().splitlines())
+
+
+@pytest.mark.parametrize("which", range(REPAIR_KILLS))
+def test_a_killed_repair_is_finished_by_the_next(cli, tmp_path, damaged, clean, which):
+    source, n = damaged
+    point = 1 + round(which * (n - 1) / (REPAIR_KILLS - 1))
+    lake = tmp_path / "lake"
+    shutil.copytree(source, lake)
+    killed = repair_process(lake, {"EMOLAKE_CRASH_AT": str(point)})
+    assert killed.returncode == -signal.SIGKILL, f"not killed at boundary {point} of {n}: {killed.stderr[-1500:]}"
+    code, out, _ = cli("--lake", lake, "verify")
+    assert code == 1, "a lake a killed repair left must not verify as ok"
+    resumed = repair_process(lake, {})
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    code, out, err = cli("--lake", lake, "verify")
+    assert code == 0 and out.startswith("ok:"), out + err
+    assert differences(state(lake), clean) == []

@@ -132,3 +132,10 @@ def test_files_in_a_batch_land_in_one_commit_or_not_at_all(tmp_path):
             tmp.write_text("x")
         raise RuntimeError("the stage failed")
     assert not lake.exists(later) and lake.version("files") == 0
+
+
+def test_a_lake_of_the_old_format_says_to_rebuild(tmp_path):
+    (tmp_path / "_commits").mkdir()
+    (tmp_path / "texts" / "source=reference").mkdir(parents=True)
+    with pytest.raises(EmolakeError, match="make clean-lake && make all"):
+        Lake(tmp_path).table("texts")
