@@ -166,7 +166,7 @@ def test_files_at_the_lake_root_are_not_lake_data(cli, tiny_lake_copy):
     assert readme.read_text() == "what this lake holds\n"
 
 
-REPAIR_KILLS = 4
+REPAIR_KILLS = 3
 """Kill points spread over a repair's write boundaries."""
 
 
