@@ -35,6 +35,7 @@ def repair(lake: Lake, preset: str | None) -> list[Problem]:
     plan = json.loads(plan_path.read_text()) if plan_path.exists() else {"stages": [], "preset": preset}
     moved: list[dict] = []
     stages = set(plan["stages"])
+    forced = set(plan.get("forced", plan["stages"]))
     # Mending one problem can uncover another (a table rolled back names a shard that is also gone): check again
     # until nothing new turns up.
     mended: set[str] = set()
@@ -45,6 +46,7 @@ def repair(lake: Lake, preset: str | None) -> list[Problem]:
             stage = mend(lake, problem, moved)
             if stage:
                 stages.add(stage)
+                forced.add(stage)
         if not problems:
             break
     if moved:
@@ -52,12 +54,14 @@ def repair(lake: Lake, preset: str | None) -> list[Problem]:
     if "generate" in stages and lake.table("steering_runs") is not None:
         stages.add("steer")  # everything is rebuilt: the sweep too, when the lake had one
     order = rerun_order(stages)
-    plan = {"stages": order, "preset": plan.get("preset") or preset}
+    plan = {"stages": order, "forced": sorted(forced & set(order)), "preset": plan.get("preset") or preset}
     if order:
         plan_path.parent.mkdir(parents=True, exist_ok=True)
         plan_path.write_text(json.dumps(plan))
         for stage in order:
-            rerun(lake, stage, plan["preset"] or recorded_preset(lake, stage))
+            # A damaged stage runs again whatever the manifest says; a later one only if its key changed (its
+            # inputs were rebuilt differently, or its manifest row was lost), like any `run all`.
+            rerun(lake, stage, plan["preset"] or recorded_preset(lake, stage), force=stage in forced)
     plan_path.unlink(missing_ok=True)
     return check(lake)
 
@@ -181,9 +185,9 @@ def recorded_preset(lake: Lake, stage: str) -> str:
     return duckdb.connect().execute(query, [found, stage]).fetchone()[0]
 
 
-def rerun(lake: Lake, stage: str, preset_name: str) -> None:
+def rerun(lake: Lake, stage: str, preset_name: str, force: bool) -> None:
     from etl import runner
     from etl.config import load_preset
 
     log.info("verify: re-running %s (preset %s) to rebuild what was damaged", stage, preset_name)
-    runner.execute(stage, load_preset(preset_name, lake=Path(lake.root)), force=True)
+    runner.execute(stage, load_preset(preset_name, lake=Path(lake.root)), force=force)

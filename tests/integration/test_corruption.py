@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from etl.config import CORPORA
@@ -121,6 +122,10 @@ def test_repair_rebuilds_every_kind_at_once_into_an_equal_lake(cli, tmp_path, ti
     lake = tmp_path / "lake"
     shutil.copytree(tiny_lake, lake)
     damaged = [victim(lake, prefix) for prefix in KINDS.values()]
+    # a shard is checked against the rows that name it: damage one that the damaged activations file does not name
+    named = set(pq.read_table(lake / victim(lake, KINDS["activations"]), columns=["npy_path"]).column(0).to_pylist())
+    shard = next(r for r in committed(lake) if r.startswith(KINDS["shards"]) and r not in named)
+    damaged[list(KINDS).index("shards")] = shard
     for rel in damaged:
         damage(lake / rel, how)
     stray = lake / "probes" / "source=reference" / "part-00000-00000000-0000-0000-0000-000000000000-c000.parquet"
