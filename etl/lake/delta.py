@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import contextvars
 import os
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -142,6 +144,8 @@ def open_table(root: Path, dataset: str, as_of: int | datetime | None = None):
     try:
         if isinstance(as_of, int):
             return DeltaTable(str(table_dir(root, dataset)), version=as_of)
+        if as_of is None:
+            return newest(table_dir(root, dataset))
         table = DeltaTable(str(table_dir(root, dataset)))
         if isinstance(as_of, datetime):
             if as_of < first_commit_time(table):
@@ -156,6 +160,46 @@ def open_table(root: Path, dataset: str, as_of: int | datetime | None = None):
         if isinstance(as_of, int) and "version" in str(exc).lower() and "not" in str(exc).lower():
             raise EmolakeError(f"`{dataset}` has no version {as_of}: `emolake history {dataset}` lists them") from None
         raise damage(f"{dataset}/_delta_log", f"unreadable ({first_line(exc)})") from None
+
+
+_opened: OrderedDict[str, tuple[tuple, object]] = OrderedDict()
+"""Table directory -> (its log's mark, the table at its newest version): opening a table parses its log, which costs
+more than every read a command then makes of it; a commit, rollback or damage changes the mark."""
+_opened_lock = threading.Lock()
+OPENED_MAX = 64
+
+
+def log_mark(log: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every entry of a table's log with its size and modification time."""
+    with os.scandir(log) as entries:
+        return tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in entries))
+
+
+def newest(directory: Path):
+    """The table in `directory` at its newest version, opened once per state of its log (shared: only read it)."""
+    from deltalake import DeltaTable
+
+    key = os.path.abspath(directory)
+    mark = log_mark(directory / "_delta_log")
+    last = max((int(name[:20]) for name, _, _ in mark if name.endswith(".json") and name[:20].isdigit()), default=-1)
+    with _opened_lock:
+        found = _opened.get(key)
+    if found is not None and found[0] == mark and found[1].version() == last:
+        return found[1]
+    table = DeltaTable(str(directory))
+    with _opened_lock:
+        _opened[key] = (mark, table)
+        _opened.move_to_end(key)
+        while len(_opened) > OPENED_MAX:
+            _opened.popitem(last=False)
+    return table
+
+
+def private(table):
+    """A table object of the same version that this caller alone holds (a commit updates the object it is given)."""
+    from deltalake import DeltaTable
+
+    return DeltaTable(table.table_uri, version=table.version())
 
 
 def first_commit_time(table) -> datetime:
@@ -181,9 +225,9 @@ class DataFile:
 def data_files(root: Path, dataset: str, table) -> list[DataFile]:
     """The files of one table version, each checked to lie inside the table (a planted path raises)."""
     actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
+    rels = safety.inside_all(root, dataset, [action["path"] for action in actions])
     out = []
-    for action in actions:
-        rel = safety.inside(root, dataset, action["path"])
+    for action, rel in zip(actions, rels, strict=True):
         partition = {k.removeprefix("partition."): v for k, v in action.items() if k.startswith("partition.")}
         out.append(DataFile(rel, int(action["size_bytes"]), action.get("num_records"), partition))
     return sorted(out, key=lambda f: f.rel)
@@ -239,7 +283,7 @@ def commit(root: Path, ds: Dataset, data: pa.Table, mode: str, where: dict | Non
     faults.boundary(f"before-commit {ds.name}")
     if base is not None and mode == "replace":
         data_files(root, ds.name, base)  # an overwrite reads the files it replaces: none may lie outside the lake
-    target = base if base is not None else str(table_dir(root, ds.name))
+    target = private(base) if base is not None else str(table_dir(root, ds.name))
     version = base.version() if base is not None else None
     try:
         write_deltalake(

@@ -21,12 +21,26 @@ def real(path: Path | str) -> Path:
 def inside(root: Path, dataset: str, logged: str) -> str:
     """The lake-relative path of a file a table's log names (relative to the table), after checking that it stays
     inside that table, symlinks resolved; raises OutsideError otherwise."""
-    text = unquote(logged)
-    if "://" in text or text.startswith(("/", "\\")) or ".." in Path(text).parts:
-        raise OutsideError(f"the log of `{dataset}` names {logged!r}, outside the table: the lake is not trustworthy")
-    rel = f"{dataset}/{text}"
-    contained(root, rel, within=dataset)
-    return rel
+    return inside_all(root, dataset, [logged])[0]
+
+
+def inside_all(root: Path, dataset: str, logged_paths: list[str]) -> list[str]:
+    """`inside` for every path of a table version (the lake and the table directory are resolved once)."""
+    contained(root, dataset)
+    base = real(Path(root) / dataset)
+    out = []
+    for logged in logged_paths:
+        text = unquote(logged)
+        if "://" in text or text.startswith(("/", "\\")) or ".." in Path(text).parts:
+            raise OutsideError(
+                f"the log of `{dataset}` names {logged!r}, outside the table: the lake is not trustworthy"
+            )
+        rel = f"{dataset}/{text}"
+        target = real(Path(root) / rel)
+        if not target.is_relative_to(base):
+            raise OutsideError(f"{rel!r} resolves to {target}, outside the lake: the lake is not trustworthy")
+        out.append(rel)
+    return out
 
 
 def contained(root: Path, rel: str, within: str = "") -> Path:
