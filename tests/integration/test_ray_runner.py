@@ -78,8 +78,12 @@ def test_ray_extract_writes_the_local_runners_lake(cluster, tiny_lake, tmp_path)
     assert len(shard_files(Lake(tmp_path / "lake"))) == len(shard_files(Lake(tiny_lake)))  # the same shards
 
 
+SHARD_TEXTS = 6
+"""About 40 shards per layer: enough to kill the driver after 2 have landed and long before the last."""
+
+
 def test_a_killed_driver_reruns_only_the_missing_shards(cluster, tmp_path):
-    small = ["extract.shard_texts=2"]
+    small = [f"extract.shard_texts={SHARD_TEXTS}"]
     local = load_preset("tiny", lake=tmp_path / "local", overrides=small)
     runner.execute("generate", local)
     runner.execute("extract", local)
@@ -88,7 +92,7 @@ def test_a_killed_driver_reruns_only_the_missing_shards(cluster, tmp_path):
     runner.execute("generate", preset)
     n_shards = len(shard_files(Lake(local.common.lake))) // 4  # four layers
     command = [sys.executable, "-m", "etl", "-q", "--lake", str(lake.root), "run", "extract", "--preset", "tiny"]
-    command += ["--set", "extract.shard_texts=2", "--runner", "ray", "--address", cluster["address"]]
+    command += ["--set", small[0], "--runner", "ray", "--address", cluster["address"]]
     driver = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
     while len(shard_files(lake)) < 8 and driver.poll() is None and time.monotonic() < deadline:
