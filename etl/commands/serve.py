@@ -9,6 +9,9 @@ import logging
 from etl.commands._common import lake_dir
 from etl.errors import EmolakeError
 
+MAX_BATCH = 64
+"""etl.service.requests.MAX_TEXTS (a unit test keeps them equal), not imported: every command's start would pay."""
+
 
 def register(subparsers) -> None:
     command = subparsers.add_parser("serve", help="the dashboards and the JSON API: token viewer, map, SQL, /api/v1/")
@@ -25,6 +28,12 @@ def register(subparsers) -> None:
         type=float,
         default=5.0,
         help="how long the API waits to gather concurrent `nearest` requests into one batch (default 5; 0: none)",
+    )
+    command.add_argument(
+        "--max-batch",
+        type=int,
+        default=MAX_BATCH,
+        help=f"most texts one batch of gathered `nearest` requests holds (default {MAX_BATCH}; 1: never merged)",
     )
     command.set_defaults(handler=handle)
 
@@ -44,7 +53,7 @@ def handle(args) -> None:
     if args.api_only:
         from etl.service.app import create_app
 
-        server = create_app(lake, args.model, args.source, window_s)
+        server = create_app(lake, args.model, args.source, window_s, args.max_batch)
     else:
         from dashboards.app import create_app as create_dashboards
         from etl.service.answers import Service
@@ -52,7 +61,8 @@ def handle(args) -> None:
 
         app = create_dashboards(lake, model=args.model, source=args.source)
         # One model lock for the dashboards and the API: they share the loaded model and its capture hooks.
-        mount(app.server, Service(lake, args.model, args.source, window_s, app.emolake_context.scorer.model_lock))
+        lock = app.emolake_context.scorer.model_lock
+        mount(app.server, Service(lake, args.model, args.source, window_s, lock, args.max_batch))
         server = app.server
     log = logging.getLogger("emolake")
     what = "the API" if args.api_only else "the dashboards and the API"
@@ -70,6 +80,8 @@ def check_options(args) -> None:
         raise EmolakeError(f"--threads {args.threads}: use 1 or more")
     if not 0 <= args.batch_window_ms <= 1000:
         raise EmolakeError(f"--batch-window-ms {args.batch_window_ms}: use 0 to 1000 (milliseconds)")
+    if not 1 <= args.max_batch <= MAX_BATCH:
+        raise EmolakeError(f"--max-batch {args.max_batch}: use 1 to {MAX_BATCH} (texts)")
 
 
 def check_host(host: str) -> None:

@@ -26,11 +26,13 @@ class Service:
         source: str = "reference",
         window_s: float = DEFAULT_WINDOW_S,
         lock: threading.Lock | None = None,
+        max_batch: int = requests.MAX_TEXTS,
     ) -> None:
+        """`window_s` and `max_batch` (texts; 1: requests are never merged) shape the micro-batches (batching.py)."""
         self.lake, self.model, self.source, self.window_s = lake, model, source, window_s
         self.lock = lock or threading.Lock()
         """Held during every forward pass; `emolake serve` shares the dashboards' lock, as both use one model."""
-        self.scorers = Scorers(lake, self.lock, window_s)
+        self.scorers = Scorers(lake, self.lock, window_s, max_batch)
 
     def texts(self, body: dict, one_text: bool = False) -> requests.TextsRequest:
         return requests.texts_request(body, self.model, self.source, one_text)
@@ -85,8 +87,9 @@ class Service:
             "status": "ok",
             "version": __version__,
             "lake": str(self.lake.root),
-            "scorers_open": len(self.scorers),
+            "scorers": self.scorers.stats(),
             "batch_window_ms": self.window_s * 1000,
+            "max_batch": self.scorers.max_texts,
         }
 
 

@@ -14,7 +14,7 @@ import re
 from etl.errors import EmolakeError
 from etl.lake import Lake
 from etl.service.answers import DEFAULT_WINDOW_S, Service
-from etl.service.requests import MAX_BODY, RequestError, parse_json
+from etl.service.requests import MAX_BODY, MAX_TEXTS, RequestError, parse_json
 
 PREFIX = "/api/v1"
 ROUTES = {
@@ -29,12 +29,18 @@ ROUTES = {
 log = logging.getLogger("emolake")
 
 
-def create_app(lake: Lake, model: str | None = None, source: str = "reference", window_s: float = DEFAULT_WINDOW_S):
+def create_app(
+    lake: Lake,
+    model: str | None = None,
+    source: str = "reference",
+    window_s: float = DEFAULT_WINDOW_S,
+    max_batch: int = MAX_TEXTS,
+):
     """A Flask app serving only the API (`emolake serve --api-only`): no Dash is imported."""
     from flask import Flask
 
     app = Flask("emolake.api")
-    mount(app, Service(lake, model, source, window_s))
+    mount(app, Service(lake, model, source, window_s, max_batch=max_batch))
 
     @app.errorhandler(404)
     def elsewhere(_error):

@@ -36,8 +36,8 @@ class Batcher:
         self.scorer, self.lock, self.window_s, self.max_texts = scorer, lock, window_s, max_texts
         self.submitted = 0
         """Calls queued so far (counted after they are in the queue)."""
-        self.batch_sizes: list[int] = []
-        """Calls per scored batch, in order (for tests and the benchmark)."""
+        self.batches = self.last_batch = self.largest_batch = 0
+        """Batches scored, and the calls in the last and the largest (for /api/v1/health, tests, the benchmark)."""
         self._queue: queue.Queue[Call | None] = queue.Queue()
         self._carry: Call | None = None
         self._stopping = False
@@ -78,7 +78,8 @@ class Batcher:
             self._gather(calls, time.monotonic() + self.window_s)
             with self.lock:
                 self._gather(calls, None)
-                self.batch_sizes.append(len(calls))
+                self.batches, self.last_batch = self.batches + 1, len(calls)
+                self.largest_batch = max(self.largest_batch, len(calls))
                 self._answer(calls)
 
     def _gather(self, calls: list[Call], deadline: float | None) -> None:

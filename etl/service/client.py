@@ -1,5 +1,6 @@
 """`emolake.connect(url)` and `emolake nearest --server`: a running `emolake serve` seen through the methods of
-`emolake.open(lake)`. The answers are the server's (the same scorer as the CLI), sent as JSON with urllib: no dependency, no model here.
+`emolake.open(lake)`. The answers are the server's (the same scorer as the CLI), sent as JSON with urllib: no
+dependency, and no model in this process.
 """
 
 from __future__ import annotations

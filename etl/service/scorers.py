@@ -22,16 +22,25 @@ WATCHED = ("probes", "evaluation_layers")
 class Scorers:
     """ProbeChoice -> Batcher (whose `.scorer` is the `etl.probes.scoring.Scorer` the CLI would open)."""
 
-    def __init__(self, lake: Lake, lock: threading.Lock, window_s: float, recheck_s: float = 5.0) -> None:
-        self.lake, self.lock, self.window_s, self.recheck_s = lake, lock, window_s, recheck_s
+    def __init__(
+        self, lake: Lake, lock: threading.Lock, window_s: float, max_texts: int = MAX_TEXTS, recheck_s: float = 5.0
+    ) -> None:
+        self.lake, self.lock, self.window_s, self.max_texts, self.recheck_s = lake, lock, window_s, max_texts, recheck_s
         self._named: dict[ProbeChoice, tuple] = {}
         self._batchers: dict[tuple, Batcher] = {}
         self._guard = threading.Lock()
         self._versions: tuple | None = None
         self._checked = float("-inf")
 
-    def __len__(self) -> int:
-        return len(self._batchers)
+    def stats(self) -> list[dict]:
+        """Per open scorer: its probe set, the `nearest` calls it took, the batches they made, the largest batch."""
+        with self._guard:
+            batchers = dict(self._batchers)
+        return [
+            dict(zip(("model", "source", "kind", "layer"), key, strict=True))
+            | {"calls": b.submitted, "batches": b.batches, "largest_batch": b.largest_batch}
+            for key, b in batchers.items()
+        ]
 
     def get(self, choice: ProbeChoice) -> Batcher:
         """The batcher of the probe set `choice` names; a set the lake does not have is a 404 RequestError."""
@@ -42,7 +51,7 @@ class Scorers:
                 scorer = self._open(choice)
                 key = (scorer.model, scorer.source, scorer.kind, scorer.layer)
                 if key not in self._batchers:
-                    self._batchers[key] = Batcher(scorer, self.lock, self.window_s, MAX_TEXTS)
+                    self._batchers[key] = Batcher(scorer, self.lock, self.window_s, self.max_texts)
                 self._named[choice] = key
             return self._batchers[key]
 

@@ -1,7 +1,6 @@
 """The JSON API on the tiny lake: the same numbers as the CLI, batching under concurrent requests, errors as one
 JSON line, the API beside the dashboards, and a real `emolake serve --api-only` talked to over HTTP."""
 
-import json
 import threading
 import time
 
@@ -130,7 +129,7 @@ def test_concurrent_requests_share_a_batch_and_each_gets_its_own_answer(tiny_lak
             time.sleep(0.005)
     for thread in threads:
         thread.join(timeout=120)
-    assert batcher.batch_sizes[-1] == len(texts)
+    assert batcher.last_batch == len(texts)
     for text in texts:
         status, answer = answers[text]
         assert status == 200 and [m["emotion"] for m in answer["nearest"]] == [m["emotion"] for m in alone[text]]
@@ -143,7 +142,7 @@ def test_serve_mounts_the_api_beside_the_dashboards_on_loopback(tiny_lake, cli, 
     started = {}
     monkeypatch.setattr(flask.Flask, "run", lambda self, **kwargs: started.update(app=self, **kwargs))
     code, out, err = cli("--lake", tiny_lake, "serve")
-    assert code == 0 and out == "" and started["host"] == "127.0.0.1"
+    assert code == 0 and out == "" and started["host"] == "127.0.0.1", err
     app = started["app"]
     client = app.test_client()
     assert client.get("/").status_code == 200 and "_dash-" in client.get("/").get_data(as_text=True)

@@ -139,7 +139,7 @@ def test_calls_queued_while_the_model_is_busy_share_one_batch_and_get_their_own_
     calls = [([f"text {i}", f"more {i}"] if i % 2 else [f"text {i}"], 2) for i in range(8)]
     answers = run_together(batcher, calls)
     assert answers == [scorer.nearest(texts, k) for texts, k in calls]
-    assert batcher.batch_sizes == [8]
+    assert (batcher.batches, batcher.last_batch) == (1, 8)
     assert len(scorer.calls[0]) == 12  # one scorer call for the 8 requests' 12 texts
     batcher.stop()
 
@@ -224,7 +224,7 @@ def test_an_unexpected_error_is_a_json_500_and_the_traceback_goes_to_the_log(cli
 
 def test_health_and_probes_answer_on_a_lake_without_probes(client):
     health = client.get("/api/v1/health").get_json()
-    assert health["status"] == "ok" and health["scorers_open"] == 0 and health["batch_window_ms"] == 5
+    assert health["status"] == "ok" and health["scorers"] == [] and health["batch_window_ms"] == 5
     assert client.get("/api/v1/probes").get_json() == {"probe_sets": []}
 
 
@@ -232,7 +232,9 @@ def test_serve_parses_api_only_and_the_batch_window_and_checks_it(cli, tmp_path)
     from etl.cli import parser
 
     args = parser().parse_args(["serve", "--api-only"])
-    assert (args.host, args.api_only, args.batch_window_ms) == ("127.0.0.1", True, 5.0)
+    assert (args.host, args.api_only, args.batch_window_ms, args.max_batch) == ("127.0.0.1", True, 5.0, MAX_TEXTS)
+    code, _, err = cli("--lake", tmp_path, "serve", "--max-batch", str(MAX_TEXTS + 1))
+    assert code == 1 and f"use 1 to {MAX_TEXTS}" in err
     code, _, err = cli("--lake", tmp_path, "serve", "--api-only", "--batch-window-ms", "-1")
     assert code == 1 and "--batch-window-ms -1" in err
     code, _, err = cli("--lake", tmp_path / "missing", "serve", "--api-only")
