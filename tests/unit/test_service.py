@@ -2,6 +2,7 @@
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -249,5 +250,6 @@ def test_api_only_never_imports_dash():
         "import sys; from etl.lake import Lake; from etl.service.app import create_app; "
         "create_app(Lake('.')).test_client().get('/api/v1/health'); print('dash' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
