@@ -8,7 +8,7 @@ LAKE ?= lake
 EMOLAKE := $(BIN)/emolake --lake $(LAKE)
 STAMP := $(VENV)/.installed
 
-.PHONY: help all install install-ray model model-gemma compare browsers generate extract probes index evaluate steer serve plan summary test test-unit test-integration test-browser lint format clean-lake
+.PHONY: help all install install-ray model model-gemma compare browsers generate extract probes index evaluate steer serve serve-api plan summary test test-unit test-integration test-browser lint format clean-lake
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -68,8 +68,11 @@ evaluate: install ## held-out accuracy, valence/arousal r, geometry, logit lens,
 steer: install ## steering sweep on the preset (`emolake run steer`, then its summary): fills steering_runs
 	$(EMOLAKE) steer-sweep --preset $(PRESET)
 
-serve: install ## the Dash app on 127.0.0.1:8050 (read-only over the lake)
+serve: install ## the Dash app on 127.0.0.1:8050 (read-only over the lake), the JSON API under /api/v1/
 	$(EMOLAKE) serve
+
+serve-api: install ## the JSON API alone on 127.0.0.1:8050, no Dash (docs/api.md)
+	$(EMOLAKE) serve --api-only
 
 plan: install ## what `make all PRESET=...` would extract: texts, tokens, disk, time (nothing runs or downloads)
 	$(EMOLAKE) run all --preset $(PRESET) --plan

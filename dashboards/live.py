@@ -67,6 +67,11 @@ class LiveScorer:
         self._cache_size = cache_size
         self.forward_passes = 0
 
+    @property
+    def model_lock(self) -> threading.Lock:
+        """The lock held during every forward pass here; the JSON API on the same server holds it too."""
+        return self._lock
+
     def score(self, text: str, probe_set: ProbeSet) -> LiveScores:
         """Per-token scores of `text` for every emotion of the probe set (position 0 is never scored)."""
         if not text or not text.strip():

@@ -7,6 +7,7 @@
     probes = lake.probes()                                # np.asarray(probes): [layers, emotions, hidden]
     with lake.steer("calm", strength=0.2) as model:       # a loaded model, steered inside the block
         ...
+    server = emolake.connect("http://127.0.0.1:8050")     # a running `emolake serve`: the same nearest, score
 
 Only the names in `__all__` are the API; everything else is `etl`, the implementation, and may change.
 """
@@ -22,8 +23,9 @@ from etl import __version__
 from etl.errors import EmolakeError
 from etl.lake import Lake
 from etl.probes.export import ProbeStack
+from etl.service.client import RemoteLake
 
-__all__ = ["EmoLake", "EmolakeError", "ProbeStack", "__version__", "open"]
+__all__ = ["EmoLake", "EmolakeError", "ProbeStack", "RemoteLake", "__version__", "connect", "open"]
 
 
 def open(lake: str | Path | None = None, model: str | None = None, source: str = "reference") -> EmoLake:
@@ -33,6 +35,12 @@ def open(lake: str | Path | None = None, model: str | None = None, source: str =
     if not root.is_dir():
         raise EmolakeError(f"no lake at {root}: run `make all`, or pass the lake directory")
     return EmoLake(Lake(root), model, source)
+
+
+def connect(url: str, model: str | None = None, source: str = "reference", timeout: float = 300) -> RemoteLake:
+    """A running `emolake serve` at `url` (e.g. http://127.0.0.1:8050): `nearest`, `score` and `classify` answer as
+    `open(lake)` would, from the server's resident model (docs/api.md). Nothing is sent until a method is called."""
+    return RemoteLake(url, model, source, timeout)
 
 
 class EmoLake:

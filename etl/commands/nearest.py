@@ -1,7 +1,9 @@
-"""`emolake nearest TEXT... [--input FILE|-] [--k] [--layer] [--json]`: the emotions whose probes best match texts.
+"""`emolake nearest TEXT... [--input FILE|-] [--k] [--layer] [--json] [--server URL]`: the emotions whose probes best
+match texts.
 
 Many texts (arguments, one per line of a file, or stdin with `--input -`) share one model load and are scored in
-batches, printing each batch as soon as it is done."""
+batches, printing each batch as soon as it is done. With `--server`, a running `emolake serve` scores the same
+batches (no model load here) and the output is the same."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ def register(subparsers) -> None:
     command.add_argument(
         "--json", action="store_true", help="one text: a JSON list of {emotion, score}; several: one JSON line each"
     )
+    command.add_argument("--server", metavar="URL", help="ask a running `emolake serve` (e.g. http://127.0.0.1:8050)")
     command.set_defaults(handler=handle)
 
 
@@ -44,24 +47,50 @@ def read_texts(args) -> list[str]:
 
 
 def handle(args) -> None:
-    from etl.lake import Lake
-    from etl.probes.scoring import check_texts, open_scorer
+    from etl.probes.scoring import check_texts
 
     texts = read_texts(args)
     check_texts(texts)
-    scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, args.kind, args.layer)
+    score = remote(args) if args.server else local(args)
     if len(texts) == 1:
-        matches = scorer.nearest(texts, args.k, args.truncate)[0]
+        scorer, (matches,) = score(texts)
         print(json.dumps(matches) if args.json else render(scorer, matches))
         return
     for start in range(0, len(texts), BATCH):
         batch = texts[start : start + BATCH]
-        for text, matches in zip(batch, scorer.nearest(batch, args.k, args.truncate), strict=True):
+        scorer, found = score(batch)
+        for text, matches in zip(batch, found, strict=True):
             if args.json:
                 print(json.dumps({"text": text, "emotions": matches}))
             else:
                 print(f"{text}\n{render(scorer, matches)}\n")
         sys.stdout.flush()
+
+
+def local(args):
+    """texts -> (the scorer, its matches per text), scored in this process."""
+    from etl.lake import Lake
+    from etl.probes.scoring import open_scorer
+
+    scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, args.kind, args.layer)
+    return lambda texts: (scorer, scorer.nearest(texts, args.k, args.truncate))
+
+
+def remote(args):
+    """texts -> (the probe set the server used, its matches per text), scored by the server at --server."""
+    from types import SimpleNamespace
+
+    from etl.service.client import RemoteLake
+
+    server = RemoteLake(args.server, args.model, args.source)
+
+    def score(texts: list[str]):
+        body = {"texts": texts, "k": args.k, "kind": args.kind, "layer": args.layer, "truncate": args.truncate}
+        answer = server.post("nearest", body)
+        probe_set = SimpleNamespace(**{key: answer[key] for key in ("model", "source", "kind", "layer")})
+        return probe_set, answer["nearest"]
+
+    return score
 
 
 def render(scorer, matches: list[dict]) -> str:
