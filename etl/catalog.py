@@ -8,11 +8,11 @@ import json
 import re
 import tomllib
 from functools import cache
-from pathlib import Path
 
+from etl import resources
 from etl.errors import EmolakeError
 
-DATA = Path(__file__).parent / "data"
+DATA = resources.etl_data_dir()
 
 
 @cache

@@ -56,7 +56,8 @@ def handle(args) -> None:
     if text.endswith(".sql"):
         path = Path(text)
         if not path.is_file():
-            raise EmolakeError(f"SQL file {path} does not exist (saved queries live in sql/queries/)")
+            saved = views.SQL_DIR / "queries"
+            raise EmolakeError(f"SQL file {path} does not exist: give an existing file (saved queries: {saved}/)")
         text = path.read_text()
     limits = sandbox.Limits(seconds=seconds, rows=rows)
     result = sandbox.run_isolated(lake.root, text, limits, as_of=as_of_text(as_of))

@@ -35,6 +35,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from etl import resources
 from etl.errors import EmolakeError
 from etl.lake import Lake, views
 
@@ -47,7 +48,8 @@ RESULT_BYTES = 256 * 2**20
 STARTUP_LIMIT_S = 300.0
 """How long the child may take to open the views (checking the lake's files) before the query's clock starts."""
 BATCH_ROWS = 2048
-REPO = Path(__file__).resolve().parents[2]
+IMPORT_ROOT = resources.package_dir().parent
+"""Where this `etl` was imported from (a checkout or site-packages): the child imports the same code."""
 CHILD = "from etl.lake.sandbox import child_main; child_main()"
 
 
@@ -142,7 +144,7 @@ def run_isolated(
         "threads": int(limits.threads),
         "seconds": seconds,
     }
-    env = {**os.environ, "MALLOC_ARENA_MAX": "2", "PYTHONPATH": os.pathsep.join([str(REPO), *_pythonpath()])}
+    env = {**os.environ, "MALLOC_ARENA_MAX": "2", "PYTHONPATH": os.pathsep.join([str(IMPORT_ROOT), *_pythonpath()])}
     with tempfile.TemporaryFile() as errors:
         # -P: nothing importable from the working directory
         command = [sys.executable, "-P", "-c", CHILD]

@@ -9,10 +9,11 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from etl import resources
 from etl.errors import EmolakeError
 from etl.lake import Lake
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+SQL_DIR = resources.sql_dir()
 BUILT_BY = re.compile(r"--\s*built by:\s*(.+)")
 CTE = re.compile(r"\b(\w+)\s+as\s*\(", flags=re.I)
 

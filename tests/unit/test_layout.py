@@ -121,5 +121,6 @@ def test_pyproject_lists_every_package_and_maps_emolake_onto_etl_api():
         for p in (ROOT / d).rglob("__init__.py")
         if "api" not in p.relative_to(ROOT).parts
     }
-    assert setuptools["package-dir"] == {"emolake": "etl/api"}
-    assert set(setuptools["packages"]) == found | {"emolake"}
+    shipped = {"etl._sql": "sql", "etl._data": "data"}  # top-level folders installed inside etl (etl/resources.py)
+    assert setuptools["package-dir"] == {"emolake": "etl/api", **shipped}
+    assert set(setuptools["packages"]) == found | {"emolake", *shipped}

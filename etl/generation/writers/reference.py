@@ -7,12 +7,14 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parents[3] / "data"
+from etl import resources
+
+DATA_DIR = resources.data_dir()
 CORPUS_DIR = DATA_DIR / "reference_corpus"
 SHORT_DIR = DATA_DIR / "short_texts"
 SHORT_CORPORA = ("short_text", "neutral_short")
 PROMPT_CORPORA = ("emotion_prompt", "neutral_prompt")
-TEMPLATES = Path(__file__).resolve().parents[2] / "data" / "prompt_templates.toml"
+TEMPLATES = resources.etl_data_dir() / "prompt_templates.toml"
 
 
 def corpus_dir(corpus: str) -> Path:
