@@ -46,8 +46,8 @@ class AppContext:
         return [p.layer for p in self.probe_sets() if (p.model, p.source, p.kind) == (model, source, kind)]
 
     def best_layer(self, model: str, source: str, kind: str) -> int | None:
-        """`etl.lake.probes.best_layer` of a probe set; None: no probes."""
-        from etl.lake.probes import best_layer
+        """`etl.probes.policy.best_layer` of a probe set; None: no probes."""
+        from etl.probes.policy import best_layer
 
         if not self.layers(model, source, kind):
             return None

@@ -134,9 +134,10 @@ class EmoLake:
         """Inside the block, the lake's model (a transformers causal LM, `.model` and `.tokenizer` on the yielded
         object) is steered: `strength` times the layer's mean residual norm along `emotion`'s unit probe, added
         after decoder block `layer` (default: that kind's best layer). Hooks are removed on exit."""
-        from etl.lake.probes import best_layer, pick_model, read_layers
+        from etl.lake.probes import pick_model, read_layers
         from etl.model.load import load
         from etl.model.steer import Intervention, steer
+        from etl.probes.policy import best_layer
         from etl.steering.norms import layer_norms
 
         model, spec = pick_model(self.lake, self._model, self.source, kind)

@@ -49,13 +49,13 @@ def read_label_map(path: Path | None) -> dict[str, str]:
 
 def probe_sets(lake, model: str, args) -> list[tuple[str, int]]:
     """(kind, layer) pairs asked for: each kind at each layer, or at its best layer; default: the default set."""
-    from etl.lake import probes
+    from etl.probes import policy
 
     if not args.kinds:
-        kind, layer = probes.default_set(lake, model, args.source)
+        kind, layer = policy.default_set(lake, model, args.source)
         return [(kind, layer)] if not args.layers else [(kind, x) for x in args.layers]
     layers = args.layers or [None]
-    return [(k, probes.best_layer(lake, model, args.source, k, x)) for k in args.kinds for x in layers]
+    return [(k, policy.best_layer(lake, model, args.source, k, x)) for k in args.kinds for x in layers]
 
 
 def handle(args) -> None:

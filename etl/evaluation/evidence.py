@@ -16,8 +16,10 @@ import numpy as np
 import pyarrow as pa
 
 from etl.lake import Lake, schemas, vectors
-from etl.lake.probes import StoredProbes, best_layer, probe_sets
+from etl.lake.probes import StoredProbes, probe_sets
 from etl.lake.probes import read as read_probes
+from etl.probes.kinds import TOKEN_KINDS
+from etl.probes.policy import best_layer
 
 log = logging.getLogger("emolake")
 
@@ -27,9 +29,6 @@ TOP = 5
 """Top-scoring texts kept per probe and domain."""
 BINS = 30
 """Histogram bins over each domain's score range."""
-TOKEN_KINDS = ("expression", "short", "pooled")
-"""Kinds whose top examples get per-token cosines: those built on the forms users' texts come in (each text is a
-forward pass, so not every kind)."""
 
 
 def text_scores(probes: StoredProbes, data: vectors.Vectors) -> np.ndarray:

@@ -13,8 +13,7 @@ import numpy as np
 
 from etl.errors import EmolakeError
 from etl.lake.probes import StoredProbes
-
-MAX_TOKENS = 2048
+from etl.probes.policy import MAX_TOKENS
 
 
 @dataclass
