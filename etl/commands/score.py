@@ -73,13 +73,13 @@ def unique_rows(ids: list[str], texts: list[str], id_column: str | None) -> tupl
 
 def resolve_probes(lake, model: str | None, source: str, kinds: list[str] | None, layers: list[int] | None):
     """(model slug, model spec, kinds, layers) for the request; every (kind, layer) must have probes. Without kinds:
-    the default probe set (`etl.probes.policy.pick_set`), as `nearest`, `classify`, the API and the dashboard."""
+    the default probe set (`etl.probes.policy.default_set`), as `nearest`, `classify`, the API and the dashboard."""
     from etl.lake import probes
-    from etl.probes.policy import best_layer, pick_set
+    from etl.probes.policy import best_layer, default_set
 
     slug, spec = probes.pick_model(lake, model, source)
     if not kinds:
-        kind, layer = pick_set(lake, slug, source, None, layers[0] if layers else None)
+        kind, layer = default_set(lake, slug, source)
         kinds, layers = [kind], layers or [layer]
     have = {(k, layer) for m, _, s, k, layer in probes.probe_sets(lake) if (m, s) == (slug, source)}
     kinds_have = sorted({k for k, _ in have})
