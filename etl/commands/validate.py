@@ -101,8 +101,7 @@ def handle(args) -> None:
     for (kind, layer), probe_set in sorted(stored.items()):
         code = {e: i for i, e in enumerate(probe_set.emotions)}
         truth = np.array([code[w] for w in words])
-        centres = np.stack([probe_set.centre_for(int(n)) for n in result.n_tokens])
-        scores = (result.vectors[:, layers.index(layer)] - centres) @ probe_set.vectors.T
+        scores = probe_set.project(result.vectors[:, layers.index(layer)], result.n_tokens)
         found = validation.figures(scores, truth, np.unique(truth), seed=0)
         meta = {
             "run_id": validation.run_id(input_hash, model, args.source, kind, layer),

@@ -35,10 +35,7 @@ def text_scores(probes: StoredProbes, data: vectors.Vectors) -> np.ndarray:
     """(n_texts, n_emotions) cosine of each text's centred mean residual with each unit probe."""
     if not data.meta:
         return np.zeros((0, len(probes.emotions)), np.float32)
-    centres = np.stack([probes.centre_for(int(m["n_tokens"] or 1)) for m in data.meta])
-    centred = data.x - centres
-    norms = np.linalg.norm(centred, axis=1, keepdims=True)
-    return ((centred / np.where(norms == 0, 1.0, norms)) @ probes.vectors.T).astype(np.float32)
+    return probes.project(data.x, [m["n_tokens"] or 1 for m in data.meta], cosine=True)
 
 
 def top_rows(probes: StoredProbes, domain: str, data: vectors.Vectors, scores: np.ndarray, top: int) -> list[dict]:

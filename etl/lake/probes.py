@@ -59,6 +59,21 @@ class StoredProbes:
         nearest = min(self.forms, key=lambda f: (abs(np.log(max(n_tokens, 1)) - np.log(f.median_tokens)), f.kind))
         return nearest.vector
 
+    def centred(self, x: np.ndarray, n_tokens) -> np.ndarray:
+        """Rows of `x` minus their centre (`centre_for`): `n_tokens` is one length for every row, or one per row."""
+        if np.ndim(n_tokens) == 0:
+            return x - self.centre_for(int(n_tokens))
+        return x - np.stack([self.centre_for(int(n)) for n in n_tokens])
+
+    def project(self, x: np.ndarray, n_tokens, cosine: bool = False) -> np.ndarray:
+        """(rows, n_emotions) float32: the centred rows' projections on the unit probes (per-token scores, held-out
+        figures), or with `cosine` their cosines (text-level scores, `nearest`). The one centre-and-project."""
+        centred = self.centred(x, n_tokens)
+        if cosine:
+            norms = np.linalg.norm(centred, axis=1, keepdims=True)
+            centred = centred / np.where(norms == 0, 1.0, norms)
+        return (centred @ self.vectors.T).astype(np.float32)
+
 
 def _filters(model: str | None, source: str | None, kinds, layers) -> tuple[str, list]:
     clauses, params = [], []

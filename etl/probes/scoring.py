@@ -45,8 +45,7 @@ class Scorer:
         too_short = np.flatnonzero(result.n_used == 0)
         if len(too_short):
             raise EmolakeError(f"text at row {int(too_short[0])} is a single token: give at least two tokens of text")
-        centres = np.stack([self.probes.centre_for(int(n)) for n in result.n_tokens])
-        return result.vectors[:, 0] - centres
+        return self.probes.centred(result.vectors[:, 0], result.n_tokens)
 
     def nearest(self, texts: list[str], k: int, truncate: bool = False) -> list[list[dict]]:
         """The k best-matching emotions per text, best first, as {"emotion", "score"} (cosine)."""

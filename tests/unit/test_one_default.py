@@ -137,3 +137,21 @@ def test_compare_never_opens_on_a_degenerate_source(tmp_path):
     assert compare.initial_source(ctx, ["local", "reference"]) == "reference"
     assert compare.initial_source(ctx, ["gemini", "local"]) == "gemini"
     assert compare.initial_source(ctx, ["local"]) == "local"  # nothing better to show
+
+
+def test_centre_and_project_is_written_once():
+    import numpy as np
+
+    from etl.lake.probes import FormCentre, StoredProbes
+
+    assert definitions(r"centre_for\(") == ["etl/lake/probes.py"]
+    vectors = np.eye(3, dtype=np.float32)[:2]
+    forms = [
+        FormCentre("short", 10.0, np.zeros(3, np.float32)),
+        FormCentre("expression", 300.0, np.ones(3, np.float32)),
+    ]
+    probes = StoredProbes("m", "reference", "expression", 1, ["a", "b"], vectors, None, forms=forms)
+    x = np.array([[3.0, 4.0, 0.0], [3.0, 5.0, 1.0]], np.float32)
+    # The short text keeps its vector; the story is centred on the stories' centre, (1, 1, 1).
+    np.testing.assert_allclose(probes.project(x, [10, 300]), [[3.0, 4.0], [2.0, 4.0]])
+    np.testing.assert_allclose(probes.project(x, 10, cosine=True), [[0.6, 0.8], [3 / 35**0.5, 5 / 35**0.5]], rtol=1e-6)
