@@ -9,7 +9,7 @@ from etl.config.base import CORPORA, Common, check_choices, check_positive, chec
 from etl.errors import EmolakeError
 
 OPERATORS = ("add", "ablate", "add_normalised")
-"""Steering operators (defined in `etl.model.steer`); the first is the default everywhere."""
+"""Steering operators (implemented in `etl.model.steer`); the first is the default everywhere."""
 POSITIONS = ("all", "prompt", "generated")
 """Steered positions; the first is the default everywhere."""
 
