@@ -52,7 +52,8 @@ def parse_probe_value(value: str | None) -> tuple[str, str]:
 def probe_controls(
     ctx: AppContext, prefix: str, show_kind: bool = True, show_layer: bool = True, state: dict | None = None
 ) -> html.Div:
-    """Model/source dropdown, probe kind radio and layer dropdown, preset to the best layer of the preferred set.
+    """Model/source dropdown, probe kind radio and layer dropdown, preset to the default probe set
+    (`etl.probes.policy.default_set`) of the preferred model and source, as `score` and the API use.
 
     `state` (from a permalink, or a page's own default) may name `model`, `source`, `kind` and `layer`; a value the
     lake does not hold falls back to the default."""
@@ -64,7 +65,8 @@ def probe_controls(
     kind = state.get("kind") if state.get("kind") in kinds else kinds[0]
     layers = ctx.layers(model, source, kind)
     best = ctx.best_layer(model, source, kind)
-    layer = int(state["layer"]) if str(state.get("layer", "")).isdigit() and int(state["layer"]) in layers else best
+    wanted = int(state["layer"]) if str(state.get("layer", "")).isdigit() else None
+    layer = wanted if wanted in layers else ctx.default_layer(model, source, kind)
     controls = [
         labelled(
             "Probes",
@@ -105,8 +107,9 @@ def labelled(label: str, control, class_name: str = "") -> html.Div:
 
 
 def register_probe_controls(app, ctx: AppContext, prefix: str, pick_layer=None) -> None:
-    """Keeps the kind and layer pickers of one page consistent with the chosen model/source; the layer goes to the
-    best one, or to `pick_layer(layers)` where a page defaults to another (steering)."""
+    """Keeps the kind and layer pickers of one page consistent with the chosen model/source; the kind and layer go to
+    the default set's (`AppContext.default_layer`), or to `pick_layer(layers)` where a page defaults to another
+    (steering)."""
 
     @app.callback(
         Output(f"{prefix}-kind", "options"),
@@ -129,4 +132,5 @@ def register_probe_controls(app, ctx: AppContext, prefix: str, pick_layer=None) 
         model, source = parse_probe_value(value)
         best = ctx.best_layer(model, source, kind)
         layers = ctx.layers(model, source, kind)
-        return layer_options(layers, best), (pick_layer(layers) if pick_layer else best)
+        chosen = pick_layer(layers) if pick_layer else ctx.default_layer(model, source, kind)
+        return layer_options(layers, best), chosen

@@ -18,6 +18,7 @@ class AppContext:
     source: str = "reference"
     """Preferred probe source."""
     _probe_sets: tuple[float, list[ProbeSet]] = field(default=(0.0, []), repr=False)
+    _defaults: dict[tuple, tuple[str, int]] = field(default_factory=dict, repr=False)
 
     def probe_sets(self, max_age_s: float = 5.0) -> list[ProbeSet]:
         """Every (model, source, kind, layer) with probes, ordered; re-read at most every few seconds."""
@@ -39,15 +40,40 @@ class AppContext:
         return sorted(pairs, key=lambda pair: (pair[0] != self.model, pair[1] != self.source, pair))
 
     def kinds(self, model: str, source: str) -> list[str]:
+        """The kinds with probes, the default set's first (what every page opens on), then expression."""
         kinds = {p.kind for p in self.probe_sets() if (p.model, p.source) == (model, source)}
-        return sorted(kinds, key=lambda kind: (kind != "expression", kind))
+        first = self.default_set(model, source)
+        return sorted(kinds, key=lambda kind: (kind != (first and first[0]), kind != "expression", kind))
+
+    def default_set(self, model: str, source: str) -> tuple[str, int] | None:
+        """`etl.probes.policy.default_set` (what `score`, `nearest` and the API use); None: no probes."""
+        from etl.errors import EmolakeError
+        from etl.probes.policy import default_set
+
+        if not any((p.model, p.source) == (model, source) for p in self.probe_sets()):
+            return None
+        # Asked on every picker change: kept as long as the probe sets are (re-read every few seconds).
+        read_at = self._probe_sets[0]
+        self._defaults = {k: v for k, v in self._defaults.items() if k[0] == read_at}
+        key = (read_at, model, source)
+        if key not in self._defaults:
+            try:
+                self._defaults[key] = default_set(self.reader.lake, model, source)
+            except EmolakeError:  # no expression probes to fall back on: the pages pick from what there is
+                return None
+        return self._defaults[key]
+
+    def default_layer(self, model: str, source: str, kind: str) -> int | None:
+        """The layer a page opens on: the default set's for its kind, else that kind's `best_layer`."""
+        first = self.default_set(model, source)
+        return first[1] if first and first[0] == kind else self.best_layer(model, source, kind)
 
     def layers(self, model: str, source: str, kind: str) -> list[int]:
         return [p.layer for p in self.probe_sets() if (p.model, p.source, p.kind) == (model, source, kind)]
 
     def best_layer(self, model: str, source: str, kind: str) -> int | None:
-        """`etl.lake.probes.best_layer` of a probe set; None: no probes."""
-        from etl.lake.probes import best_layer
+        """`etl.probes.policy.best_layer` of a probe set (the layer marked best); None: no probes."""
+        from etl.probes.policy import best_layer
 
         if not self.layers(model, source, kind):
             return None

@@ -52,7 +52,7 @@ def layout(ctx: AppContext, query: str = ""):
     state = parse(query)
     options = ctx.reader.rows("select distinct source, kind from model_comparison order by source, kind")
     sources = sorted({o["source"] for o in options})
-    source = state.get("source") if state.get("source") in sources else sources[0]
+    source = state.get("source") if state.get("source") in sources else initial_source(ctx, sources)
     kinds = sorted({o["kind"] for o in options if o["source"] == source}, key=lambda k: (k != "expression", k))
     kind = state.get("kind") if state.get("kind") in kinds else kinds[0]
     metric = state.get("metric") if state.get("metric") in METRICS else "top1"
@@ -90,6 +90,17 @@ def layout(ctx: AppContext, query: str = ""):
             card("Best layer of each model", html.Div(id="cmp-table", className="table-scroll")),
         ]
     )
+
+
+def initial_source(ctx: AppContext, sources: list[str]) -> str:
+    """The source the page opens on: the preferred one (`reference`), else the first whose probe sets are not all
+    degenerate in `best_layers` (too few held-out texts per emotion: its curves are empty), else the first."""
+    degenerate = set()
+    if ctx.reader.has("best_layers"):
+        rows = ctx.reader.rows("select source from best_layers group by source having bool_and(degenerate)")
+        degenerate = {r["source"] for r in rows}
+    usable = [s for s in sorted(sources, key=lambda s: (s != ctx.source, s)) if s not in degenerate]
+    return usable[0] if usable else sources[0]
 
 
 def comparison_rows(ctx: AppContext, source: str, kind: str) -> list[dict]:

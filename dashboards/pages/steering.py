@@ -23,6 +23,7 @@ from dashboards.context import AppContext
 from dashboards.live import LiveScores
 from dashboards.permalink import encode, parse
 from dashboards.tokens import p99, token_text
+from etl.config.steer import OPERATORS, POSITIONS
 from etl.errors import EmolakeError
 
 PATH = "/steering"
@@ -64,8 +65,8 @@ def layout(ctx: AppContext, query: str = ""):
                         "Operator",
                         dcc.RadioItems(
                             id="st-operator",
-                            options=["add", "add_normalised", "ablate"],
-                            value="add",
+                            options=list(OPERATORS),
+                            value=OPERATORS[0],
                             inline=True,
                             className="radio-inline",
                         ),
@@ -102,20 +103,11 @@ def layout(ctx: AppContext, query: str = ""):
 
 
 def default_layer(layers: list[int]) -> int | None:
-    """The layer `emolake steer` steers by default (the default preset's steering layer, else a third of the depth),
-    or the nearest layer with probes. Probes read emotions best deeper (the best layer), but steering there mostly
-    breaks fluency; the preset's layer is where the strengths were calibrated (README, "Steering")."""
-    from etl.config import load_preset
-    from etl.stages.steer import steered_layers
+    """The layer `emolake steer` steers by default (`etl.probes.policy.default_steering_layer`), or the nearest
+    layer with probes; None without probes. The depth is read off the deepest probed layer."""
+    from etl.probes.policy import default_steering_layer
 
-    if not layers:
-        return None
-    depth = max(layers) + 1
-    try:
-        (wanted, *_) = steered_layers(load_preset("default").steer, depth)
-    except EmolakeError:  # a model shallower than the preset's layer: a third of its depth, as the CLI does
-        wanted = depth // 3
-    return min(layers, key=lambda layer: (abs(layer - wanted), layer))
+    return default_steering_layer(max(layers) + 1, layers) if layers else None
 
 
 def default_state(ctx: AppContext) -> dict:
@@ -172,7 +164,7 @@ def run_comparison(ctx: AppContext, value: str, layer, emotion, strength, operat
     if layer not in layers:
         raise EmolakeError(f"layer {layer} has no {KIND} probes for {model}: pick one of {layers}")
     steerer = steerer_for(ctx, model, source)
-    setting = Setting(emotion, layer, strength, operator or "add", "all")
+    setting = Setting(emotion, layer, strength, operator or OPERATORS[0], POSITIONS[0])
     # The token viewer's forward passes must not run while steering hooks sit on the same model object.
     with ctx.scorer._lock:
         (result,) = steerer.run([(setting, Case(prompt.strip(), seed))])

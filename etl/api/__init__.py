@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from etl import __version__
+from etl.config.steer import OPERATORS, POSITIONS
 from etl.errors import EmolakeError
 from etl.lake import Lake
 from etl.probes.export import ProbeStack
@@ -127,24 +128,29 @@ class EmoLake:
         emotion: str,
         strength: float,
         layer: int | None = None,
-        operator: str = "add",
-        positions: str = "all",
+        operator: str = OPERATORS[0],
+        positions: str = POSITIONS[0],
         kind: str = "expression",
     ) -> Iterator[object]:
         """Inside the block, the lake's model (a transformers causal LM, `.model` and `.tokenizer` on the yielded
         object) is steered: `strength` times the layer's mean residual norm along `emotion`'s unit probe, added
-        after decoder block `layer` (default: that kind's best layer). Hooks are removed on exit."""
-        from etl.lake.probes import best_layer, pick_model, read_layers
+        after decoder block `layer`. Default layer: `etl.probes.policy.default_steering_layer`, the one `emolake steer`
+        and the dashboard steer (early-to-middle: the best reading layer mostly breaks fluency when pushed). Hooks are
+        removed on exit."""
+        from etl.lake.probes import layers_of, pick_model, read_layers
         from etl.model.load import load
         from etl.model.steer import Intervention, steer
+        from etl.probes.policy import best_layer, default_steering_layer
         from etl.steering.norms import layer_norms
 
         model, spec = pick_model(self.lake, self._model, self.source, kind)
+        loaded = load(spec)
+        if layer is None:
+            layer = default_steering_layer(loaded.n_layers, layers_of(self.lake, model, self.source, kind))
         layer = best_layer(self.lake, model, self.source, kind, layer)
         probes = read_layers(self.lake, model, self.source, [kind], [layer])[(kind, layer)]
         if emotion not in probes.emotions:
             raise EmolakeError(f"emotion {emotion!r} has no {kind} probe at layer {layer}: see lake.probes().emotions")
-        loaded = load(spec)
         norm = layer_norms(self.lake, loaded, store=False)[layer]
         vector = probes.vectors[probes.emotions.index(emotion)]
         with steer(loaded.model, [Intervention(layer, vector, strength, norm, operator)], positions):

@@ -27,8 +27,10 @@ def register(subparsers) -> None:
     command.add_argument("--input", required=True, type=Path, help="CSV, TSV, Parquet or JSONL file")
     command.add_argument("--text-column", required=True)
     command.add_argument("--id-column", help="column with each row's text_id (default: a hash of the text)")
-    command.add_argument("--layers", type=int, nargs="+", help="probe layers (default: the best evaluated layer)")
-    command.add_argument("--kinds", nargs="+", default=["expression"], help="probe kinds, e.g. expression deflection")
+    command.add_argument("--layers", type=int, nargs="+", help="probe layers (default: the first kind's best layer)")
+    command.add_argument(
+        "--kinds", nargs="+", help="probe kinds, e.g. expression deflection (default: the lake's default probe set)"
+    )
     command.add_argument("--model", help="model in the lake (needed when it holds several)")
     command.add_argument("--source", default="reference", help="text source the probes were built from")
     command.add_argument("--batch-tokens", type=int, default=8192, help="padded tokens per forward batch")
@@ -49,9 +51,9 @@ def handle(args) -> None:
     check_texts(texts)
     ids = read_column(args.input, args.id_column) if args.id_column else [content_id(t) for t in texts]
     ids, texts = unique_rows(ids, texts, args.id_column)
-    model, spec, layers = resolve_probes(lake, args.model, args.source, args.kinds, args.layers)
-    written = score_file(lake, spec, model, args.source, args.kinds, layers, ids, texts, args.batch_tokens, runner)
-    print(f"scored {len(texts)} texts at layers {layers} ({', '.join(args.kinds)}): {written} rows in `scores`")
+    model, spec, kinds, layers = resolve_probes(lake, args.model, args.source, args.kinds, args.layers)
+    written = score_file(lake, spec, model, args.source, kinds, layers, ids, texts, args.batch_tokens, runner)
+    print(f"scored {len(texts)} texts at layers {layers} ({', '.join(kinds)}): {written} rows in `scores`")
 
 
 def content_id(text: str) -> str:
@@ -69,25 +71,30 @@ def unique_rows(ids: list[str], texts: list[str], id_column: str | None) -> tupl
     return list(seen), list(seen.values())
 
 
-def resolve_probes(lake, model: str | None, source: str, kinds: list[str], layers: list[int] | None):
-    """(model slug, model spec, layers) for the request; every (kind, layer) must have probes."""
+def resolve_probes(lake, model: str | None, source: str, kinds: list[str] | None, layers: list[int] | None):
+    """(model slug, model spec, kinds, layers) for the request; every (kind, layer) must have probes. Without kinds:
+    the default probe set (`etl.probes.policy.default_set`), as `nearest`, `classify`, the API and the dashboard."""
     from etl.lake import probes
+    from etl.probes.policy import best_layer, default_set
 
     slug, spec = probes.pick_model(lake, model, source)
+    if not kinds:
+        kind, layer = default_set(lake, slug, source)
+        kinds, layers = [kind], layers or [layer]
     have = {(k, layer) for m, _, s, k, layer in probes.probe_sets(lake) if (m, s) == (slug, source)}
     kinds_have = sorted({k for k, _ in have})
     unknown = [k for k in kinds if k not in kinds_have]
     if unknown:
         raise EmolakeError(f"no probes of kind {unknown} for {slug}/{source}: the lake has kinds {kinds_have}")
     if layers is None:
-        layers = [probes.best_layer(lake, slug, source, kinds[0])]
+        layers = [best_layer(lake, slug, source, kinds[0])]
     missing = [f"{k}/{layer}" for k in kinds for layer in layers if (k, layer) not in have]
     if missing:
         layers_have = sorted({layer for _, layer in have})
         raise EmolakeError(
             f"no probes for {missing} ({slug}/{source}): kinds {kinds_have}, layers {layers_have[0]}..{layers_have[-1]}"
         )
-    return slug, spec, sorted(set(layers))
+    return slug, spec, kinds, sorted(set(layers))
 
 
 def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_tokens, runner=None) -> int:

@@ -11,13 +11,19 @@ COLUMN = 58
 
 
 def register(subparsers) -> None:
+    from etl.config.steer import OPERATORS, POSITIONS
+
     command = subparsers.add_parser("steer", help="add an emotion vector to the residual stream and compare outputs")
     command.add_argument("--emotion", required=True, help="target emotion (it needs a probe in the lake)")
     command.add_argument("--strength", type=float, required=True, help="fraction of the layer's mean residual norm")
     command.add_argument("--prompt", required=True, help="user message (wrapped in the model's chat template)")
-    command.add_argument("--layer", type=int, help="steered layer (default: the preset's first steering layer)")
-    command.add_argument("--operator", choices=["add", "ablate", "add_normalised"], help="default: the preset's")
-    command.add_argument("--positions", choices=["all", "prompt", "generated"], help="default: the preset's")
+    command.add_argument(
+        "--layer",
+        type=int,
+        help="steered layer (default: the preset's first steering layer, else a third of the depth)",
+    )
+    command.add_argument("--operator", choices=OPERATORS, help="default: the preset's")
+    command.add_argument("--positions", choices=POSITIONS, help="default: the preset's")
     command.add_argument("--max-new-tokens", type=int, help="default: the preset's [steer] max_new_tokens")
     command.add_argument("--seed", type=int, help="sampling seed, shared by both runs (default: the preset's)")
     command.add_argument("--preset", default="default", help="preset whose [steer] table gives the defaults")
@@ -32,6 +38,7 @@ def handle(args) -> None:
     from etl.config import load_preset
     from etl.lake import Lake
     from etl.model.load import load
+    from etl.probes.policy import steering_layer
     from etl.stages.steer import steered_layers
     from etl.steering.compare import Case, Setting, Steerer, check_request
 
@@ -40,7 +47,7 @@ def handle(args) -> None:
     overrides = {"operator": args.operator, "positions": args.positions, "max_new_tokens": args.max_new_tokens}
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     loaded = load(config.common.model)
-    layer = args.layer if args.layer is not None else steered_layers(config, loaded.n_layers)[0]
+    layer = args.layer if args.layer is not None else steering_layer(loaded.n_layers, config.layers)
     steered_layers(replace(config, layers=(layer,)), loaded.n_layers)
     seed = args.seed if args.seed is not None else config.common.seed
     if not 0 <= seed < 2**32:

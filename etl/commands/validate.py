@@ -49,13 +49,13 @@ def read_label_map(path: Path | None) -> dict[str, str]:
 
 def probe_sets(lake, model: str, args) -> list[tuple[str, int]]:
     """(kind, layer) pairs asked for: each kind at each layer, or at its best layer; default: the default set."""
-    from etl.lake import probes
+    from etl.probes import policy
 
     if not args.kinds:
-        kind, layer = probes.default_set(lake, model, args.source)
+        kind, layer = policy.default_set(lake, model, args.source)
         return [(kind, layer)] if not args.layers else [(kind, x) for x in args.layers]
     layers = args.layers or [None]
-    return [(k, probes.best_layer(lake, model, args.source, k, x)) for k in args.kinds for x in layers]
+    return [(k, policy.best_layer(lake, model, args.source, k, x)) for k in args.kinds for x in layers]
 
 
 def handle(args) -> None:
@@ -101,8 +101,7 @@ def handle(args) -> None:
     for (kind, layer), probe_set in sorted(stored.items()):
         code = {e: i for i, e in enumerate(probe_set.emotions)}
         truth = np.array([code[w] for w in words])
-        centres = np.stack([probe_set.centre_for(int(n)) for n in result.n_tokens])
-        scores = (result.vectors[:, layers.index(layer)] - centres) @ probe_set.vectors.T
+        scores = probe_set.project(result.vectors[:, layers.index(layer)], result.n_tokens)
         found = validation.figures(scores, truth, np.unique(truth), seed=0)
         meta = {
             "run_id": validation.run_id(input_hash, model, args.source, kind, layer),

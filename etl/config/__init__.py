@@ -20,7 +20,6 @@ from etl.config.base import (
     CORPORA,
     DEFLECTION_PAIRS,
     PRESET_DIR,
-    PROBE_KINDS,
     PROMPT_CORPORA,
     SHORT_CORPORA,
     SOURCES,
@@ -39,6 +38,7 @@ from etl.config.runner import RunnerConfig
 from etl.config.steer import STEER_PROMPTS, SteerConfig
 from etl.config.writers import GeminiConfig, ImportConfig, LocalConfig
 from etl.errors import EmolakeError
+from etl.probes.kinds import PROBE_KINDS
 
 MAX_FOLDS = 20
 """More folds than this leave too few topics per emotion and fold for a held-out figure."""

@@ -35,7 +35,6 @@ WRITER_SIZES = (
     "deflection_per_target",
     "speaker_dialogues",
 )
-PROBE_KINDS = ("expression", "deflection", "present_speaker", "other_speaker", "short", "prompted", "pooled")
 
 
 @dataclass(frozen=True)

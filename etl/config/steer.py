@@ -8,6 +8,11 @@ from dataclasses import dataclass
 from etl.config.base import CORPORA, Common, check_choices, check_positive, check_sources
 from etl.errors import EmolakeError
 
+OPERATORS = ("add", "ablate", "add_normalised")
+"""Steering operators (implemented in `etl.model.steer`); the first is the default everywhere."""
+POSITIONS = ("all", "prompt", "generated")
+"""Steered positions; the first is the default everywhere."""
+
 STEER_PROMPTS = (
     "Write a short story about a man waiting for a train.",
     "Describe what you see on your walk to work this morning.",
@@ -31,9 +36,9 @@ class SteerConfig:
     """User messages, wrapped in the model's chat template."""
     seeds: int = 2
     """Seeds per prompt (seed, seed + 1, ...); baseline and steered runs of a seed share every random draw."""
-    operator: str = "add"
+    operator: str = OPERATORS[0]
     """`add`, `ablate` or `add_normalised` (see etl/steering.py)."""
-    positions: str = "all"
+    positions: str = POSITIONS[0]
     """Steered positions: `all`, `prompt` or `generated`."""
     source: str = "reference"
     """Probe source (who wrote the texts they were built from) whose probes steer and score."""
@@ -56,7 +61,6 @@ class SteerConfig:
 
     def __post_init__(self) -> None:
         from etl import catalog
-        from etl.model.steer import OPERATORS, POSITIONS
 
         object.__setattr__(self, "strengths", tuple(float(s) for s in self.strengths))
         check_choices("steer.emotions", self.emotions, tuple(catalog.emotions()))

@@ -16,8 +16,10 @@ import numpy as np
 import pyarrow as pa
 
 from etl.lake import Lake, schemas, vectors
-from etl.lake.probes import StoredProbes, best_layer, probe_sets
+from etl.lake.probes import StoredProbes, probe_sets
 from etl.lake.probes import read as read_probes
+from etl.probes.kinds import TOKEN_KINDS
+from etl.probes.policy import best_layer
 
 log = logging.getLogger("emolake")
 
@@ -27,19 +29,13 @@ TOP = 5
 """Top-scoring texts kept per probe and domain."""
 BINS = 30
 """Histogram bins over each domain's score range."""
-TOKEN_KINDS = ("expression", "short", "pooled")
-"""Kinds whose top examples get per-token cosines: those built on the forms users' texts come in (each text is a
-forward pass, so not every kind)."""
 
 
 def text_scores(probes: StoredProbes, data: vectors.Vectors) -> np.ndarray:
     """(n_texts, n_emotions) cosine of each text's centred mean residual with each unit probe."""
     if not data.meta:
         return np.zeros((0, len(probes.emotions)), np.float32)
-    centres = np.stack([probes.centre_for(int(m["n_tokens"] or 1)) for m in data.meta])
-    centred = data.x - centres
-    norms = np.linalg.norm(centred, axis=1, keepdims=True)
-    return ((centred / np.where(norms == 0, 1.0, norms)) @ probes.vectors.T).astype(np.float32)
+    return probes.project(data.x, [m["n_tokens"] or 1 for m in data.meta], cosine=True)
 
 
 def top_rows(probes: StoredProbes, domain: str, data: vectors.Vectors, scores: np.ndarray, top: int) -> list[dict]:

@@ -158,7 +158,7 @@ def deflection_targets(eligible: list[str], count: int, seed: int) -> list[str]:
 def probe_pairs(lake, model: str, source: str, emotions: tuple[str, ...]) -> Pairs:
     """Each emotion's quarter of least similar emotions by expression-probe cosine at the best layer.
 
-    The layer is `etl.lake.probes.best_layer`'s. Reads the probes through the lake, never through the probes stage.
+    The layer is `etl.probes.policy.best_layer`'s. Reads the probes through the lake, never through the probes stage.
     """
     import numpy as np
 
@@ -167,8 +167,9 @@ def probe_pairs(lake, model: str, source: str, emotions: tuple[str, ...]) -> Pai
             "deflection dialogues pick their emotion pairs from expression probes, and the lake has none: run "
             '`make probes` first, or set generate.deflection_pairs = "norms" for the fixed opposite-valence pairs'
         )
-    from etl.lake.probes import best_layer, layers_of
+    from etl.lake.probes import layers_of
     from etl.lake.probes import read as read_probes
+    from etl.probes.policy import best_layer
 
     if not layers_of(lake, model, source, "expression"):
         raise NeedsProbes(

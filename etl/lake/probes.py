@@ -1,7 +1,7 @@
-"""The one reader of stored probe sets, and the one rule that picks a probe set's layer.
+"""The one reader of stored probe sets and their evaluation rows.
 
 Every consumer (scoring, search, token scores, generation's deflection pairs, evaluation, the report, the dashboard,
-steering) reads probes through `read` and picks layers through `best_layer` / `best_of`, so they cannot disagree.
+steering) reads probes through `read`; which set and layer to use is decided in `etl.probes.policy`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import numpy as np
 
 from etl.errors import EmolakeError
 from etl.lake import Lake
-
-FORM_KINDS = ("expression", "short")
-"""Kinds built on the forms users' texts come in (stories, short first-person texts): their centres are the forms'."""
+from etl.probes.kinds import FORM_KINDS
 
 
 @dataclass(frozen=True)
@@ -60,6 +58,21 @@ class StoredProbes:
             return self.center
         nearest = min(self.forms, key=lambda f: (abs(np.log(max(n_tokens, 1)) - np.log(f.median_tokens)), f.kind))
         return nearest.vector
+
+    def centred(self, x: np.ndarray, n_tokens) -> np.ndarray:
+        """Rows of `x` minus their centre (`centre_for`): `n_tokens` is one length for every row, or one per row."""
+        if np.ndim(n_tokens) == 0:
+            return x - self.centre_for(int(n_tokens))
+        return x - np.stack([self.centre_for(int(n)) for n in n_tokens])
+
+    def project(self, x: np.ndarray, n_tokens, cosine: bool = False) -> np.ndarray:
+        """(rows, n_emotions) float32: the centred rows' projections on the unit probes (per-token scores, held-out
+        figures), or with `cosine` their cosines (text-level scores, `nearest`). The one centre-and-project."""
+        centred = self.centred(x, n_tokens)
+        if cosine:
+            norms = np.linalg.norm(centred, axis=1, keepdims=True)
+            centred = centred / np.where(norms == 0, 1.0, norms)
+        return (centred @ self.vectors.T).astype(np.float32)
 
 
 def _filters(model: str | None, source: str | None, kinds, layers) -> tuple[str, list]:
@@ -202,82 +215,18 @@ def layers_of(lake: Lake, model: str, source: str, kind: str) -> list[int]:
     return sorted({layer for m, _, s, k, layer in probe_sets(lake) if (m, s, k) == (model, source, kind)})
 
 
-MIN_HELD_OUT_PER_EMOTION = 3
-"""A held-out figure counts only when the evaluation tested at least this many texts per emotion (n_test /
-n_emotions): with fewer, each probe is rebuilt from one or two texts and its top-1 is noise. `sql/marts/best_layers.sql`
-flags such sets with the same rule (`degenerate`)."""
+def evaluation_rows(lake: Lake, model: str, source: str, kind: str | None = None) -> list[dict]:
+    """The `evaluation_layers` rows of one probe source (one kind, or all), layer as an int; [] when unevaluated."""
+    if not lake.has("evaluation_layers"):
+        return []
+    where, params = _filters(model, source, None if kind is None else [kind], None)
+    table = duckdb.connect().sql(
+        f"select * from read_parquet(?, hive_partitioning = true, union_by_name = true) where {where}",
+        params=[lake.files("evaluation_layers"), *params],
+    )
+    return [row | {"layer": int(row["layer"])} for row in table.to_arrow_table().to_pylist()]
 
 
-def has_held_out_figure(row: dict) -> bool:
-    """Whether an evaluation row's held-out top-1 exists and rests on enough texts per emotion."""
-    if row.get("top1") is None:
-        return False
-    n_test, n_emotions = row.get("n_test"), row.get("n_emotions")
-    return n_test is None or not n_emotions or n_test >= MIN_HELD_OUT_PER_EMOTION * n_emotions
-
-
-def best_of(rows: list[dict], kind: str = "expression") -> int | None:
-    """The layer of `kind` with the best held-out top-1 among one probe source's evaluation rows (lowest on ties);
-    degenerate rows (too few texts per emotion, `has_held_out_figure`) are never chosen."""
-    scored = [r for r in rows if r.get("kind", kind) == kind and has_held_out_figure(r)]
-    return int(min(scored, key=lambda r: (-r["top1"], int(r["layer"])))["layer"]) if scored else None
-
-
-def fallback_layer(layers: list[int]) -> int:
-    """Unevaluated probes: two thirds of the way up, where emotion probes usually peak."""
-    return layers[(2 * len(layers)) // 3]
-
-
-def default_set(lake: Lake, model: str, source: str) -> tuple[str, int]:
-    """(kind, layer) that `nearest`, `classify`, `score` and the dashboard use unless told otherwise.
-
-    The rule, applied to the evaluation and never by hand: the evaluated probe set with the highest mean of its
-    held-out top-1 on stories and on the short-text set (`story_top1`, `short_top1`: each text scored by probes and
-    a centre built without its fold); ties go to the lower layer. Unevaluated lakes fall back to the expression probes
-    at `best_layer`.
-    """
-    if lake.has("evaluation_layers"):
-        rows = (
-            duckdb.connect()
-            .execute(
-                "select kind, cast(layer as integer), (story_top1 + short_top1) / 2 as mean_top1 "
-                "from read_parquet(?, hive_partitioning = true, union_by_name = true) "
-                "where model = ? and source = ? and story_top1 is not null and short_top1 is not null "
-                "and (n_test is null or n_test >= ? * n_emotions) order by mean_top1 desc, 2, 1",
-                [lake.files("evaluation_layers"), model, source, MIN_HELD_OUT_PER_EMOTION],
-            )
-            .fetchall()
-        )
-        indexed = {(k, layer) for _, _, s, k, layer in probe_sets(lake) if s == source}
-        for kind, layer, _ in rows:
-            if (kind, layer) in indexed and lake.exists(lake.faiss_path(model, source, kind, layer)):
-                return kind, layer
-    return "expression", best_layer(lake, model, source, "expression")
-
-
-def best_layer(lake: Lake, model: str, source: str, kind: str, layer: int | None = None) -> int:
-    """`layer` if it has probes; else the best evaluated layer (held-out top-1), else `fallback_layer`."""
-    layers = layers_of(lake, model, source, kind)
-    if not layers:
-        raise EmolakeError(f"no {kind} probes for {model}/{source}: run `make probes` (see `emolake sql --list`)")
-    if layer is not None:
-        if layer not in layers:
-            raise EmolakeError(f"--layer {layer} has no probes: choose one of {layers[0]}..{layers[-1]}")
-        return layer
-    if lake.has("evaluation_layers"):
-        rows = (
-            duckdb.connect()
-            .execute(
-                "select model, source, kind, cast(layer as integer) as layer, top1, n_test, n_emotions "
-                "from read_parquet(?, hive_partitioning = true, union_by_name = true) "
-                "where model = ? and source = ? and kind = ?",
-                [lake.files("evaluation_layers"), model, source, kind],
-            )
-            .fetchall()
-        )
-        columns = ("model", "source", "kind", "layer", "top1", "n_test", "n_emotions")
-        evaluated = [dict(zip(columns, r, strict=True)) for r in rows]
-        best = best_of([r for r in evaluated if r["layer"] in layers], kind)
-        if best is not None:
-            return best
-    return fallback_layer(layers)
+def has_index(lake: Lake, model: str, source: str, kind: str, layer: int) -> bool:
+    """Whether the probe set's FAISS index (what `nearest` searches) is committed."""
+    return lake.exists(lake.faiss_path(model, source, kind, layer))

@@ -22,11 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from etl.config.steer import OPERATORS, POSITIONS
 from etl.errors import EmolakeError
 from etl.model.hooks import decoder_layers
-
-OPERATORS = ("add", "ablate", "add_normalised")
-POSITIONS = ("all", "prompt", "generated")
 
 
 @dataclass(frozen=True)

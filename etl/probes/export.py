@@ -77,15 +77,17 @@ def stack(
     kind: str | None = None,
     layers: list[int] | str | None = None,
 ) -> ProbeStack:
-    """Reads one probe set from the lake. Without a kind: the lake's default set (`probes.default_set`) at its layer;
+    """Reads one probe set from the lake. Without a kind: the default set (`policy.default_set`) at its layer;
     without layers: the kind's best layer; `layers="all"`: every layer the kind has probes at."""
+    from etl.probes import policy
+
     model, spec = stored.pick_model(lake, model, source, kind)
     if kind is None:
-        kind, default_layer = stored.default_set(lake, model, source)
+        kind, default_layer = policy.default_set(lake, model, source)
         layers = [default_layer] if layers is None else layers
     available = stored.layers_of(lake, model, source, kind)
     if layers is None:
-        layers = [stored.best_layer(lake, model, source, kind)]
+        layers = [policy.best_layer(lake, model, source, kind)]
     elif layers == "all":
         layers = available
     missing = [layer for layer in layers if layer not in available]

@@ -1,5 +1,5 @@
-"""What each probe kind is built from: corpus, segments, label field, baseline and estimator. Shared by the probes
-and evaluate stages."""
+"""The one list of probe kinds and what each is built from: corpus, segments, label field, baseline and estimator.
+Shared by the config, the probes and evaluate stages, the lake reader and the evidence tables."""
 
 from __future__ import annotations
 
@@ -25,7 +25,14 @@ KINDS = {
     "other_speaker": KindSpec("speaker_dialogue", ("speaker_0", "speaker_1"), "other_emotion", "dialogue"),
     "short": KindSpec("short_text", ("text",), "emotion", "short"),
     "prompted": KindSpec("emotion_prompt", ("last",), "emotion", "prompt", "prompted"),
+    "pooled": KindSpec("", (), "emotion", "", "pooled"),
 }
+"""Every probe kind, in the order configs and tables list them (the one list: `PROBE_KINDS` is its keys)."""
+PROBE_KINDS = tuple(KINDS)
 POOLED = ("expression", "short", "prompted")
 """The kinds whose unit probes the `pooled` kind averages (each domain weighs the same)."""
-KINDS["pooled"] = KindSpec("", (), "emotion", "", "pooled")
+FORM_KINDS = ("expression", "short")
+"""Kinds built on the forms users' texts come in (stories, short first-person texts): their centres are the forms'."""
+TOKEN_KINDS = (*FORM_KINDS, "pooled")
+"""Kinds whose top examples get per-token cosines: those built on the forms users' texts come in (each text is a
+forward pass, so not every kind)."""

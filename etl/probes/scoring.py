@@ -1,7 +1,7 @@
 """Nearest emotions for live text: model loaded once, texts batched, FAISS over the unit probes of one layer.
 
 Each text is centred on the mean emotional text of its own form (`StoredProbes.centre_for`) before it is compared
-with the probes; the probe set defaults to the one `etl.lake.probes.default_set` picks from the evaluation."""
+with the probes; the probe set defaults to the one `etl.probes.policy.default_set` picks from the evaluation."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import numpy as np
 from etl.errors import EmolakeError
 from etl.lake import Lake
 from etl.lake.probes import StoredProbes
+from etl.probes.policy import MAX_TOKENS
 
-MAX_TOKENS = 2048
 MAX_CHARS = 100_000
 """Longer texts are refused before they are tokenised (a text this long is far over MAX_TOKENS anyway)."""
 
@@ -45,8 +45,7 @@ class Scorer:
         too_short = np.flatnonzero(result.n_used == 0)
         if len(too_short):
             raise EmolakeError(f"text at row {int(too_short[0])} is a single token: give at least two tokens of text")
-        centres = np.stack([self.probes.centre_for(int(n)) for n in result.n_tokens])
-        return result.vectors[:, 0] - centres
+        return self.probes.centred(result.vectors[:, 0], result.n_tokens)
 
     def nearest(self, texts: list[str], k: int, truncate: bool = False) -> list[list[dict]]:
         """The k best-matching emotions per text, best first, as {"emotion", "score"} (cosine)."""
@@ -97,16 +96,14 @@ def open_scorer(
     lake: Lake, model: str | None = None, source: str = "reference", kind: str | None = None, layer: int | None = None
 ) -> Scorer:
     """Loads the index and centres of one (model, source, kind, layer). Without a kind, the default probe set
-    (`etl.lake.probes.default_set`); without a layer, that kind's best evaluated layer."""
+    (`etl.probes.policy.default_set`); without a layer, that kind's best evaluated layer."""
     import faiss
 
     from etl.lake import probes
+    from etl.probes.policy import pick_set
 
     model, model_spec = probes.pick_model(lake, model, source, kind)
-    if kind is None:
-        kind, default_layer = probes.default_set(lake, model, source)
-        layer = default_layer if layer is None else layer
-    layer = probes.best_layer(lake, model, source, kind, layer)
+    kind, layer = pick_set(lake, model, source, kind, layer)
     path = lake.faiss_path(model, source, kind, layer)
     if not lake.exists(path):
         raise EmolakeError(f"no FAISS index for {model}/{source}/{kind}/layer {layer}: run `make index`")

@@ -13,8 +13,7 @@ import numpy as np
 
 from etl.errors import EmolakeError
 from etl.lake.probes import StoredProbes
-
-MAX_TOKENS = 2048
+from etl.probes.policy import MAX_TOKENS
 
 
 @dataclass
@@ -56,9 +55,8 @@ def score_texts(loaded, texts: list[str], probe_layers: dict[tuple[str, int], St
         scores, emotions, norms = {}, {}, {}
         for (kind, layer), probes in probe_layers.items():
             hidden = captured[layer][row, 1:n].float().cpu().numpy()
-            centred = hidden - probes.centre_for(n)
-            scores[(kind, layer)] = (centred @ probes.vectors.T).astype(np.float32)
-            norms[(kind, layer)] = np.linalg.norm(centred, axis=1).astype(np.float32)
+            scores[(kind, layer)] = probes.project(hidden, n)
+            norms[(kind, layer)] = np.linalg.norm(probes.centred(hidden, n), axis=1).astype(np.float32)
             emotions[(kind, layer)] = probes.emotions
         offsets = [tuple(int(v) for v in span) for span in encoded["offset_mapping"][row][1:n]]
         tokens = [texts[row][start:end] or tokenizer.decode([ids[i + 1]]) for i, (start, end) in enumerate(offsets)]

@@ -12,7 +12,7 @@ def span(row: dict, name: str = "top1") -> str:
 
 
 def controls_section(lake: Lake, model: str, layer_rows: list[dict]) -> str:
-    from etl.lake.probes import default_set
+    from etl.probes.policy import default_set
 
     source = "reference"
     if not any(r["source"] == source and r.get("story_top1") is not None for r in layer_rows):

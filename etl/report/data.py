@@ -6,7 +6,7 @@ import duckdb
 import numpy as np
 
 from etl.lake import Lake
-from etl.lake.probes import best_of
+from etl.probes.policy import best_of
 
 
 def rows(lake: Lake, name: str, model: str, where: str = "true", params: list | None = None) -> list[dict]:
@@ -20,7 +20,7 @@ def rows(lake: Lake, name: str, model: str, where: str = "true", params: list | 
 
 
 def best_layers(layer_rows: list[dict]) -> dict[str, int]:
-    """Source -> the expression layer with the best held-out top-1 (`etl.lake.probes.best_of`)."""
+    """Source -> the expression layer with the best held-out top-1 (`etl.probes.policy.best_of`)."""
     sources = sorted({row["source"] for row in layer_rows})
     best = {source: best_of([r for r in layer_rows if r["source"] == source]) for source in sources}
     return {source: layer for source, layer in best.items() if layer is not None}

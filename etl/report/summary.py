@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from etl.lake import Lake, views
-from etl.lake.probes import MIN_HELD_OUT_PER_EMOTION
+from etl.probes.policy import MIN_HELD_OUT_PER_EMOTION
 
 COUNTS = {
     "texts": "select corpus || ' (' || source || ')' as what, count(*) as n from texts group by all order by 1",
@@ -28,7 +28,7 @@ def interval(row: dict, name: str, digits: int = 3) -> str:
 
 def default_set_lines(lake: Lake, catalog) -> list[str]:
     """The default probe set of each model (reference source) with its figures beside their baselines and nulls."""
-    from etl.lake.probes import default_set
+    from etl.probes.policy import default_set
 
     lines = []
     models = [m for (m,) in catalog.con.execute("select distinct model from evaluation_layers order by 1").fetchall()]

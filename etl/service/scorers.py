@@ -79,7 +79,7 @@ def probe_sets(lake: Lake) -> list[dict]:
     `nearest` needs), default (the set `nearest` uses for its model and source when given no kind)."""
     import duckdb
 
-    from etl.lake.probes import default_set
+    from etl.probes.policy import default_set
 
     if not lake.has("probes"):
         return []

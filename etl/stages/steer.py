@@ -26,10 +26,11 @@ log = logging.getLogger("emolake")
 
 
 def steered_layers(config: SteerConfig, n_layers: int) -> tuple[int, ...]:
-    """The configured layers, or the layer at a third of the depth; each must exist in the model."""
+    """The configured layers, or `etl.probes.policy.steering_layer`; each must exist in the model."""
     from etl.errors import EmolakeError
+    from etl.probes.policy import steering_layer
 
-    layers = config.layers if config.layers is not None else (n_layers // 3,)
+    layers = config.layers if config.layers is not None else (steering_layer(n_layers),)
     bad = [layer for layer in layers if layer >= n_layers]
     if bad:
         raise EmolakeError(f"steer.layers {bad} do not exist: the model has layers 0..{n_layers - 1}")

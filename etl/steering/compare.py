@@ -252,7 +252,7 @@ def continuation_only(trace, start: int):
 
 def resolve_score_layer(lake: Lake, model: str, config: SteerConfig) -> int:
     """The probe layer that reads outputs: `score_layer` if set, else the best evaluated layer of the lake."""
-    from etl.lake.probes import best_layer
+    from etl.probes.policy import best_layer
 
     if not lake.has("probes"):
         raise EmolakeError(f"the lake at {lake.root} has no probes: run `make all` before steering")

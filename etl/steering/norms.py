@@ -17,7 +17,8 @@ from etl.errors import EmolakeError
 from etl.lake import Lake, schemas
 
 log = logging.getLogger("emolake")
-MAX_TOKENS = 256
+NORM_TOKENS = 256
+"""Neutral texts are read up to this many tokens when measuring the residual norm (not the scoring limit)."""
 BATCH_TEXTS = 4
 
 
@@ -86,7 +87,7 @@ def measure(loaded, texts: list[str]) -> tuple[dict[int, float], int]:
     from etl.model.residuals import forward_layers, tokenize
 
     layers = list(range(loaded.n_layers))
-    ids = tokenize(loaded.tokenizer, texts, MAX_TOKENS)
+    ids = tokenize(loaded.tokenizer, texts, NORM_TOKENS)
     totals = np.zeros(len(layers))
     count = 0
     for begin in range(0, len(ids), BATCH_TEXTS):

@@ -8,7 +8,7 @@ import pytest
 
 from etl.lake import Lake
 from etl.lake import probes as stored
-from etl.probes import export
+from etl.probes import export, policy
 
 pytestmark = pytest.mark.integration
 
@@ -22,10 +22,8 @@ def test_the_default_export_is_the_default_probe_set(tiny_lake):
     lake = Lake(tiny_lake)
     probes = export.stack(lake)
     model, _ = stored.pick_model(lake, None, "reference")
-    assert (probes.kind, probes.layers) == (
-        stored.default_set(lake, model, "reference")[0],
-        [stored.default_set(lake, model, "reference")[1]],
-    )
+    kind, layer = policy.default_set(lake, model, "reference")
+    assert (probes.kind, probes.layers) == (kind, [layer])
     (one,) = stored.read(lake, model, "reference", [probes.kind], probes.layers).values()
     assert np.array_equal(probes.vectors[0], one.vectors) and probes.emotions == one.emotions
     assert probes.lake_run["run_key"] and probes.lake_run["code_version"]

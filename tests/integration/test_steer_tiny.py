@@ -150,7 +150,7 @@ def test_residual_norms_are_measured_once_and_reused(tiny_lake_copy, tiny, monke
     texts = steer_norms.neutral_texts(lake, "neutral_story", 6)
     from etl.model.residuals import forward_layers, tokenize
 
-    ids = tokenize(tiny.tokenizer, texts, steer_norms.MAX_TOKENS)
+    ids = tokenize(tiny.tokenizer, texts, steer_norms.NORM_TOKENS)
 
     per_token = []
     for row in ids:

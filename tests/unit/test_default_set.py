@@ -4,7 +4,7 @@ import pyarrow as pa
 from fake_lake import put
 
 from etl.lake import Lake, atomic_path
-from etl.lake.probes import best_layer, best_of, default_set
+from etl.probes.policy import best_layer, best_of, default_set
 
 
 def write_probes(lake: Lake, kind: str, layer: int) -> None:
@@ -68,7 +68,7 @@ def test_a_degenerate_set_is_never_the_default_nor_the_best(tmp_path):
 def test_the_best_layers_view_uses_the_same_threshold():
     from pathlib import Path
 
-    from etl.lake.probes import MIN_HELD_OUT_PER_EMOTION
+    from etl.probes.policy import MIN_HELD_OUT_PER_EMOTION
 
     mart = (Path(__file__).resolve().parents[2] / "sql" / "marts" / "best_layers.sql").read_text()
     assert f"n_test < {MIN_HELD_OUT_PER_EMOTION} * n_emotions" in mart

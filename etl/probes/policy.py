@@ -1,0 +1,115 @@
+"""The one home of emolake's defaults about probes: which probe set is the default, which layer a kind is read at,
+which layer steering pushes, and the longest text scored.
+
+The CLI (`score`, `nearest`, `classify`, `steer`), the Python API, the service and the dashboard call these
+functions, so they cannot disagree. The lake reading lives in `etl.lake.probes`; only the decisions live here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from etl.errors import EmolakeError
+from etl.lake import Lake
+from etl.lake.probes import evaluation_rows, has_index, layers_of, probe_sets
+
+MAX_TOKENS = 2048
+"""The longest text (in tokens) that scoring reads; longer texts are refused, or truncated when asked."""
+
+MIN_HELD_OUT_PER_EMOTION = 3
+"""A held-out figure counts only when the evaluation tested at least this many texts per emotion (n_test /
+n_emotions): with fewer, each probe is rebuilt from one or two texts and its top-1 is noise. `sql/marts/best_layers.sql`
+flags such sets with the same rule (`degenerate`)."""
+
+FALLBACK_KIND = "expression"
+"""The default kind of a lake without a usable evaluation (every lake has expression probes)."""
+
+
+def has_held_out_figure(row: dict) -> bool:
+    """Whether an evaluation row's held-out top-1 exists and rests on enough texts per emotion."""
+    if row.get("top1") is None:
+        return False
+    n_test, n_emotions = row.get("n_test"), row.get("n_emotions")
+    return n_test is None or not n_emotions or n_test >= MIN_HELD_OUT_PER_EMOTION * n_emotions
+
+
+def best_of(rows: list[dict], kind: str = "expression") -> int | None:
+    """The layer of `kind` with the best held-out top-1 among one probe source's evaluation rows (lowest on ties);
+    degenerate rows (too few texts per emotion, `has_held_out_figure`) are never chosen."""
+    scored = [r for r in rows if r.get("kind", kind) == kind and has_held_out_figure(r)]
+    return int(min(scored, key=lambda r: (-r["top1"], int(r["layer"])))["layer"]) if scored else None
+
+
+def fallback_layer(layers: list[int]) -> int:
+    """Unevaluated probes: two thirds of the way up, where emotion probes usually peak."""
+    return layers[(2 * len(layers)) // 3]
+
+
+def _on_both_forms(row: dict) -> bool:
+    """Whether a row has held-out top-1 on stories and on short texts, resting on enough texts per emotion."""
+    if row.get("story_top1") is None or row.get("short_top1") is None:
+        return False
+    n_test, n_emotions = row.get("n_test"), row.get("n_emotions")
+    return n_test is None or (n_emotions is not None and n_test >= MIN_HELD_OUT_PER_EMOTION * n_emotions)
+
+
+def default_set(lake: Lake, model: str, source: str) -> tuple[str, int]:
+    """(kind, layer) that `score`, `nearest`, `classify`, the API and the dashboard use unless told otherwise.
+
+    The rule, applied to the evaluation and never by hand: the evaluated, indexed probe set with the highest mean of
+    its held-out top-1 on stories and on the short-text set (`story_top1`, `short_top1`: each text scored by probes
+    and a centre built without its fold); ties go to the lower layer. Unevaluated lakes fall back to the expression
+    probes at `best_layer`.
+    """
+    rows = [r for r in evaluation_rows(lake, model, source) if _on_both_forms(r)]
+    ranked = sorted(rows, key=lambda r: (-(r["story_top1"] + r["short_top1"]) / 2, r["layer"], r["kind"]))
+    stored = {(k, layer) for m, _, s, k, layer in probe_sets(lake) if (m, s) == (model, source)}
+    for row in ranked:
+        key = (row["kind"], row["layer"])
+        if key in stored and has_index(lake, model, source, *key):
+            return key
+    return FALLBACK_KIND, best_layer(lake, model, source, FALLBACK_KIND)
+
+
+def best_layer(lake: Lake, model: str, source: str, kind: str, layer: int | None = None) -> int:
+    """`layer` if it has probes; else the best evaluated layer (held-out top-1), else `fallback_layer`."""
+    layers = layers_of(lake, model, source, kind)
+    if not layers:
+        raise EmolakeError(f"no {kind} probes for {model}/{source}: run `make probes` (see `emolake sql --list`)")
+    if layer is not None:
+        if layer not in layers:
+            raise EmolakeError(f"--layer {layer} has no probes: choose one of {layers[0]}..{layers[-1]}")
+        return layer
+    evaluated = [r for r in evaluation_rows(lake, model, source, kind) if r["layer"] in layers]
+    best = best_of(evaluated, kind)
+    return fallback_layer(layers) if best is None else best
+
+
+def pick_set(lake: Lake, model: str, source: str, kind: str | None, layer: int | None) -> tuple[str, int]:
+    """(kind, layer) for a request: the default set when neither is given, else that kind's `best_layer`."""
+    if kind is None:
+        kind, default_layer = default_set(lake, model, source)
+        layer = default_layer if layer is None else layer
+    return kind, best_layer(lake, model, source, kind, layer)
+
+
+def steering_layer(n_layers: int, configured: Sequence[int] | None = None, available: Sequence[int] = ()) -> int:
+    """The layer steering pushes unless told otherwise: the first `[steer] layers` entry of the preset when the
+    model has it, else the layer at a third of the depth; with `available` (layers holding probes), the nearest.
+
+    Not the best reading layer (`best_layer`, deeper): probes read emotions best there, but pushing the residual
+    stream that deep mostly breaks fluency, while an early-to-middle layer shifts the emotion and keeps the text
+    fluent; the preset's strengths were calibrated at this layer (README, "Steering").
+    """
+    wanted = configured[0] if configured and 0 <= configured[0] < n_layers else n_layers // 3
+    if available:
+        return min(available, key=lambda layer: (abs(layer - wanted), layer))
+    return wanted
+
+
+def default_steering_layer(n_layers: int, available: Sequence[int] = ()) -> int:
+    """`steering_layer` with the default preset's `[steer] layers`: what the CLI `steer`, the API and the dashboard
+    use when no layer and no preset is given."""
+    from etl.config import load_preset
+
+    return steering_layer(n_layers, load_preset("default").steer.layers, available)
