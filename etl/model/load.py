@@ -114,6 +114,7 @@ def _load_hf(spec: str):
 
     try:
         with _quiet_loading():
+            _check_causal(spec)
             tokenizer = AutoTokenizer.from_pretrained(spec)
             try:  # fused SDPA attention on CUDA where the architecture has it (the default may be eager for some)
                 attention = {"attn_implementation": "sdpa"} if torch.cuda.is_available() else {}
@@ -126,6 +127,19 @@ def _load_hf(spec: str):
             "bundled:gemma3-270m, tiny-random, a local model directory, or a Hugging Face id with hub access"
         ) from exc
     return model, tokenizer
+
+
+def _check_causal(spec: str) -> None:
+    """Refuses, by its config class, a model transformers has no causal-LM class for (BERT-like encoders, T5)."""
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
+
+    config = AutoConfig.from_pretrained(spec)
+    if type(config) not in MODEL_FOR_CAUSAL_LM_MAPPING:
+        raise EmolakeError(
+            f"model {spec!r} is a {type(config).__name__} ({config.model_type}), which has no causal LM: emolake "
+            "needs a decoder-only causal LM (Llama, Qwen, Gemma, Mistral, Phi, GPT-2 or GPT-NeoX style)"
+        )
 
 
 @contextmanager

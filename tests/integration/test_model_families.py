@@ -127,3 +127,13 @@ def test_a_model_without_findable_blocks_is_refused_by_name():
 def test_an_unknown_family_names_the_known_ones():
     with pytest.raises(EmolakeError, match=r"unknown tiny model family 'bert'.*gpt_neox"):
         load("tiny-random:bert")
+
+
+def test_a_model_with_no_causal_lm_class_is_refused_by_name(tmp_path):
+    from transformers import DistilBertConfig, DistilBertModel
+
+    DistilBertModel(DistilBertConfig(dim=32, hidden_dim=64, n_layers=1, n_heads=2, vocab_size=300)).save_pretrained(
+        tmp_path
+    )
+    with pytest.raises(EmolakeError, match=r"DistilBertConfig \(distilbert\), which has no causal LM"):
+        load(str(tmp_path))
