@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl.model.flops import KNOWN_SHAPES, Shape, device_name, flops_per_token, shape_of
+from etl.model.load import is_tiny
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Throughput:
 
 def model_at_hand(spec: str) -> bool:
     """Whether loading `spec` downloads nothing."""
-    if spec == "tiny-random" or spec.startswith("bundled:") or Path(spec).is_dir():
+    if is_tiny(spec) or spec.startswith("bundled:") or Path(spec).is_dir():
         return True
     try:
         from huggingface_hub import try_to_load_from_cache

@@ -71,6 +71,7 @@ def generate(
     new_ids: list[list[int]] = [[] for _ in prompt_ids]
     finished = torch.zeros(len(prompt_ids), dtype=torch.bool, device=device)
     context = steer(model, interventions, positions, prompt_length=width) if interventions else nullcontext()
+    cache_name = cache_argument(model)
     with torch.inference_mode(), context:
         out = model(
             input_ids=input_ids, attention_mask=mask, position_ids=positions_ids, use_cache=True, logits_to_keep=1
@@ -89,12 +90,25 @@ def generate(
                 input_ids=chosen[:, None],
                 attention_mask=mask,
                 position_ids=positions_ids,
-                past_key_values=out.past_key_values,
+                **{cache_name: kv_cache(out)},
                 use_cache=True,
                 logits_to_keep=1,
             )
     texts = [loaded.tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in new_ids]
     return Generated(prompt_ids=[list(r) for r in prompt_ids], new_ids=new_ids, texts=texts)
+
+
+def cache_argument(model) -> str:
+    """The forward argument that takes the KV cache: `cache` from transformers 5.2x (`past_key_values` before it,
+    deprecated since and due to go in 5.40)."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def kv_cache(out):
+    """The KV cache of a forward's output, under its new name (`cache`) or its old one."""
+    return out["cache"] if "cache" in out else out["past_key_values"]
 
 
 def choose(logits, temperature: float, top_p: float, generators):

