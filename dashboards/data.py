@@ -97,7 +97,7 @@ class LakeReader:
             raise EmolakeError(f"the SQL console is already running {CONSOLE_SLOTS} queries: try again when one ends")
         try:
             limits = sandbox.Limits(seconds, row_limit, result_bytes=CONSOLE_RESULT_BYTES)
-            return sandbox.run_isolated(self.lake.root, sql, limits)
+            return sandbox.run_isolated(self.lake.location, sql, limits)
         finally:
             self._console_slots.release()
 

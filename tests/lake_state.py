@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 from etl.lake import DATASETS, Lake
 from etl.lake.datasets import FILE_AREAS
 from etl.lake.files import entries
+from etl.lake.vectors import checked_shard
 
 VOLATILE = {
     "created_at",
@@ -80,7 +81,7 @@ def vectors(lake: Lake) -> dict:
     for found in lake.data_files("activations"):
         model, layer = found.partition["model"], found.partition["layer"]
         for row in pq.read_table(lake.root / found.rel).to_pylist():
-            array = np.load(lake.root / row["npy_path"], mmap_mode="r")
+            array = np.load(checked_shard(lake, row["npy_path"], row["npy_bytes"], row["npy_sha256"]), mmap_mode="r")
             key = (model, layer, row["text_id"], row["segment"])
             assert key not in out, f"{key} is stored twice"
             out[key] = array[row["row"]].tobytes()

@@ -19,12 +19,13 @@ def register(subparsers) -> None:
 
 def handle(args) -> None:
     from etl.commands._tables import write_table
-    from etl.lake import datasets
+    from etl.lake import Lake, datasets
     from etl.lake.history import as_table, versions
 
-    root = lake_dir(args)
+    lake = Lake(lake_dir(args))
+    root = lake.root
     if not root.is_dir():
-        raise EmolakeError(f"no lake at {root}: pass --lake or set EMOLAKE_LAKE")
+        raise EmolakeError(f"no lake at {lake.location}: pass --lake or set EMOLAKE_LAKE")
     for name in args.datasets:
         if name not in datasets.DATASETS:
             raise EmolakeError(f"no dataset {name!r}: one of {', '.join(sorted(datasets.DATASETS))}")

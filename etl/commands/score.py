@@ -126,7 +126,7 @@ def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_token
             "text": pa.array([[texts[i] for i in batch] for batch in batches], pa.list_(pa.string())),
         }
     )
-    worker = functools.partial(score_worker, spec, str(lake.root), model, source, tuple(kinds), tuple(layers))
+    worker = functools.partial(score_worker, spec, lake.location, model, source, tuple(kinds), tuple(layers))
     outputs = run_shards(shards, worker, runner, desc="score")
     for _, table in in_plan_order(outputs, list(range(len(batches)))):
         for (kind, layer), rows in split_pairs(table):

@@ -60,7 +60,7 @@ def handle(args) -> None:
             raise EmolakeError(f"SQL file {path} does not exist: give an existing file (saved queries: {saved}/)")
         text = path.read_text()
     limits = sandbox.Limits(seconds=seconds, rows=rows)
-    result = sandbox.run_isolated(lake.root, text, limits, as_of=as_of_text(as_of))
+    result = sandbox.run_isolated(lake.location, text, limits, as_of=as_of_text(as_of))
     write_table(result.table, args.format, sys.stdout)
     sys.stdout.write("\n")
     if result.cut == "rows":

@@ -24,6 +24,10 @@ def handle(args) -> None:
     lake = Lake(lake_dir(args))
     if not lake.root.is_dir():
         raise EmolakeError(f"no lake at {lake.root}: pass --lake or set EMOLAKE_LAKE")
+    if lake.remote is not None:
+        raise EmolakeError(
+            f"vacuum works on a local lake, not yet on {lake.location}: old versions there stay readable"
+        )
     hours = RETENTION_HOURS if args.retention_hours is None else args.retention_hours
     removed = vacuum(lake, hours, args.dry_run)
     for rel in removed:

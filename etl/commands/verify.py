@@ -21,15 +21,20 @@ def handle(args) -> None:
     lake = Lake(lake_dir(args))
     if not lake.root.is_dir():
         raise EmolakeError(f"no lake at {lake.root}: pass --lake or set EMOLAKE_LAKE")
+    if args.repair and lake.remote is not None:
+        raise EmolakeError(
+            f"--repair mends a local lake, not {lake.location}: `emolake verify` names the damage and the stage to "
+            "rerun with `emolake run STAGE --force`"
+        )
     problems = verify.check(lake)
     for problem in problems:
         print(problem.line())
     if not args.repair:
         if problems:
             raise EmolakeError(
-                f"{len(problems)} problem(s) in the lake at {lake.root}: `emolake verify --repair` mends them"
+                f"{len(problems)} problem(s) in the lake at {lake.location}: `emolake verify --repair` mends them"
             )
-        print(f"ok: every file of the lake at {lake.root} matches its commit record")
+        print(f"ok: every file of the lake at {lake.location} matches its commit record")
         return
     from etl.lake.repair import repair
 
@@ -39,6 +44,6 @@ def handle(args) -> None:
     if left:
         raise EmolakeError(f"{len(left)} problem(s) could not be mended (listed above)")
     print(
-        f"repaired: {len(problems)} problem(s) mended; every file of the lake at {lake.root} matches its record",
+        f"repaired: {len(problems)} problem(s) mended; every file of the lake at {lake.location} matches its record",
         file=sys.stdout,
     )

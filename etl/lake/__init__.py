@@ -6,6 +6,8 @@ Layout (hive-partitioned; partition values are in the path and the table's log, 
     index/model=M/source=S/kind=K/...          FAISS indexes and sidecars, listed in the `files` table
     reports/M/report.html                      the evaluation report and its plots, listed in the `files` table
     _quarantine/                                 files `verify --repair` moved aside (with a manifest), never deleted
+A lake may also live in an object store (`s3://bucket/prefix`, `etl.lake.store`): the same layout under the prefix,
+with a local cache of the files readers need.
 Readers list files from a table version (never by globbing), so a file a killed writer left is never read; every
 path taken from a lake is checked to stay inside it (`etl.lake.safety`).
 """
@@ -24,7 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from etl.errors import EmolakeError
-from etl.lake import checksums, datasets, delta, files, leases, safety
+from etl.lake import checksums, datasets, delta, files, leases, safety, store
 from etl.lake.datasets import DATASETS
 from etl.lake.delta import ConflictError, DamageError
 
@@ -42,7 +44,11 @@ class Lake:
     """One lake root, read at its newest version (or `as_of` a time, read-only)."""
 
     def __init__(self, root: str | Path, as_of: datetime | dict[str, int] | None = None) -> None:
-        self.root = Path(root)
+        self.remote = store.parse(root) or store.of(root)
+        self.root = self.remote.cache if self.remote else Path(root)
+        """The local directory of the lake (for an object-store lake, its cache)."""
+        self.location = self.remote.uri if self.remote else str(root)
+        """What names the lake for a user or another process: its directory or its `s3://` URI."""
         self.as_of = as_of
 
     # -- tables ----------------------------------------------------------------------------------------------------
@@ -130,7 +136,7 @@ class Lake:
         name = ds.name
         if not table.num_rows and delta.open_table(self.root, name) is None:
             # An empty write still creates the table: its view exists, with its columns, from the first write on.
-            delta.with_retries(lambda: delta.commit(self.root, ds, table, "append", None, None, {"rows": 0}), name)
+            delta.create(self.root, ds)
             return 0
         if mode == "replace":
             return self.replace(ds, table, where if where is not None else partition)
@@ -169,6 +175,8 @@ class Lake:
     def check_writable(self) -> None:
         if self.as_of is not None:
             raise EmolakeError("a lake read as of a past version is read-only")
+        if self.remote is not None:
+            return
         if self.root.exists() and not self.root.is_dir():
             raise EmolakeError(f"the lake path {self.root} is a file: pass a directory with --lake")
         if self.root.exists() and not os.access(self.root, os.W_OK):
@@ -185,6 +193,11 @@ class Lake:
     def verified(self, path: Path) -> Path:
         """The file that holds a committed index or report file now, after checking its size and checksum."""
         return files.verified(self, self.rel(path))
+
+    def publish(self, path: Path) -> None:
+        """Uploads a finished file of this lake (a shard) to its object store, before a commit names it."""
+        if self.remote is not None:
+            self.remote.upload(self.rel(path), path)
 
     def put(self, final: Path, tmp: Path) -> Path:
         return files.put(self, self.rel(final), tmp)
@@ -266,7 +279,7 @@ def new_rows(root: Path, ds: datasets.Dataset, base, table: pa.Table) -> pa.Tabl
         values = tuple(found.partition.get(c) for c in ds.partitions)
         if values not in wanted:
             continue
-        keys = pq.read_table(root / found.rel, columns=list(ds.key))
+        keys = pq.read_table(root / found.rel, columns=list(ds.key))  # data_files fetched it from a store
         columns = [k.to_pylist() for k in keys.columns]
         seen.update(values + tuple(r) for r in zip(*columns, strict=True))
     mask, kept = [], set()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from etl.lake import datasets, delta, faults, files, safety
+from etl.lake import datasets, delta, faults, files, safety, store
 
 DATASET = "checksums"
 _known: dict[tuple[str, int], dict[str, tuple[int, str]]] = {}
@@ -18,9 +18,8 @@ _known: dict[tuple[str, int], dict[str, tuple[int, str]]] = {}
 
 def added_paths(root: Path, dataset: str, version: int) -> list[str]:
     """Lake-relative paths of the files one version of a table added (from its log entry)."""
-    entry = Path(root) / dataset / "_delta_log" / f"{version:020d}.json"
     out = []
-    for line in entry.read_text().splitlines():
+    for line in delta.log_text(root, dataset, f"{version:020d}.json").splitlines():
         action = json.loads(line)
         if isinstance(action, dict) and isinstance(action.get("add"), dict):
             out.append(safety.inside(root, dataset, action["add"]["path"]))
@@ -32,6 +31,9 @@ def record(root: Path, dataset: str, version: int) -> None:
     found = added_paths(root, dataset, version)
     if not found:
         return
+    remote = store.of(root)
+    for rel in found if remote is not None else []:
+        remote.fetch(rel)  # hashes what the store holds
     rows = [{"dataset": dataset, "path": rel, "bytes": (root / rel).stat().st_size, "sha256": files.sha256(root / rel)}
             for rel in found]  # fmt: skip
     entry = datasets.get(DATASET)

@@ -30,7 +30,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from etl.errors import EmolakeError
-from etl.lake import faults, safety
+from etl.lake import faults, safety, store
 from etl.lake.datasets import DATASETS, Dataset
 
 APP_ID = "emolake"
@@ -112,13 +112,50 @@ def table_dir(root: Path, dataset: str) -> Path:
     return safety.contained(root, dataset)
 
 
+def location(root: Path, dataset: str) -> tuple[str, dict[str, str] | None]:
+    """Where delta-rs finds a table: its local directory, or its object-store URI with the store's options."""
+    remote = store.of(root)
+    if remote is not None:
+        return remote.table_uri(dataset), remote.storage_options()
+    return str(table_dir(root, dataset)), None
+
+
+def log_names(root: Path, dataset: str) -> dict[str, int]:
+    """Name -> size of every entry of a table's log (empty when it has none)."""
+    remote = store.of(root)
+    if remote is not None:
+        return remote.listing(f"{dataset}/_delta_log")
+    log = table_dir(root, dataset) / "_delta_log"
+    try:
+        with os.scandir(log) as entries:
+            return {e.name: e.stat().st_size for e in entries if e.is_file()}
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+
+
+def log_text(root: Path, dataset: str, name: str) -> str:
+    """One entry of a table's log, as text ("" when it cannot be read)."""
+    remote = store.of(root)
+    try:
+        if remote is not None:
+            return remote.read_bytes(f"{dataset}/_delta_log/{name}").decode()
+        return (table_dir(root, dataset) / "_delta_log" / name).read_text()
+    except (OSError, EmolakeError, UnicodeDecodeError):
+        return ""
+
+
 def exists(root: Path, dataset: str) -> bool:
+    if store.of(root) is not None:
+        return any(name.endswith(".json") for name in log_names(root, dataset))
     return (table_dir(root, dataset) / "_delta_log").is_dir()
 
 
-def commit_mark(root: Path) -> tuple[int, ...]:
+def commit_mark(root: Path) -> tuple:
     """Changes whenever a commit lands on any dataset (a commit adds a file to its table's `_delta_log/`, which
-    changes that directory's mtime); cheap enough to call on every dashboard query."""
+    changes that directory's mtime; in an object store, its listing); cheap enough to call on every dashboard
+    query of a local lake."""
+    if store.of(root) is not None:
+        return tuple(tuple(sorted(log_names(root, name).items())) for name in DATASETS)
     marks = []
     for name in DATASETS:
         try:
@@ -141,19 +178,20 @@ def open_table(root: Path, dataset: str, as_of: int | datetime | None = None):
                 "rebuild it with `make clean-lake && make all`"
             )
         return None
+    uri, options = location(root, dataset)
     try:
         if isinstance(as_of, int):
-            return DeltaTable(str(table_dir(root, dataset)), version=as_of)
+            return DeltaTable(uri, version=as_of, storage_options=options)
         if as_of is None:
-            return newest(table_dir(root, dataset))
-        table = DeltaTable(str(table_dir(root, dataset)))
+            return newest(root, dataset)
+        table = DeltaTable(uri, storage_options=options)
         if isinstance(as_of, datetime):
             if as_of < first_commit_time(table):
                 return None
             table.load_as_version(as_of)
         return table
     except TableNotFoundError:
-        if not any((table_dir(root, dataset) / "_delta_log").glob("*.json")):
+        if not any(name.endswith(".json") for name in log_names(root, dataset)):
             return None
         raise damage(f"{dataset}/_delta_log", "unreadable") from None
     except (DeltaError, OSError, ValueError) as exc:
@@ -169,24 +207,27 @@ _opened_lock = threading.Lock()
 OPENED_MAX = 64
 
 
-def log_mark(log: Path) -> tuple[tuple[str, int, int], ...]:
-    """Every entry of a table's log with its size and modification time."""
-    with os.scandir(log) as entries:
+def log_mark(root: Path, dataset: str) -> tuple[tuple[str, int, int], ...]:
+    """Every entry of a table's log with its size and modification time (in an object store: its size)."""
+    if store.of(root) is not None:
+        return tuple(sorted((name, size, 0) for name, size in log_names(root, dataset).items()))
+    with os.scandir(table_dir(root, dataset) / "_delta_log") as entries:
         return tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in entries))
 
 
-def newest(directory: Path):
-    """The table in `directory` at its newest version, opened once per state of its log (shared: only read it)."""
+def newest(root: Path, dataset: str):
+    """A table at its newest version, opened once per state of its log (shared: only read it)."""
     from deltalake import DeltaTable
 
-    key = os.path.abspath(directory)
-    mark = log_mark(directory / "_delta_log")
+    uri, options = location(root, dataset)
+    key = uri if options else os.path.abspath(uri)
+    mark = log_mark(root, dataset)
     last = max((int(name[:20]) for name, _, _ in mark if name.endswith(".json") and name[:20].isdigit()), default=-1)
     with _opened_lock:
         found = _opened.get(key)
     if found is not None and found[0] == mark and found[1].version() == last:
         return found[1]
-    table = DeltaTable(str(directory))
+    table = DeltaTable(uri, storage_options=options)
     with _opened_lock:
         _opened[key] = (mark, table)
         _opened.move_to_end(key)
@@ -195,11 +236,12 @@ def newest(directory: Path):
     return table
 
 
-def private(table):
+def private(root: Path, dataset: str, table):
     """A table object of the same version that this caller alone holds (a commit updates the object it is given)."""
     from deltalake import DeltaTable
 
-    return DeltaTable(table.table_uri, version=table.version())
+    uri, options = location(root, dataset)
+    return DeltaTable(uri, version=table.version(), storage_options=options)
 
 
 def first_commit_time(table) -> datetime:
@@ -222,12 +264,16 @@ class DataFile:
     partition: dict
 
 
-def data_files(root: Path, dataset: str, table) -> list[DataFile]:
-    """The files of one table version, each checked to lie inside the table (a planted path raises)."""
+def data_files(root: Path, dataset: str, table, fetch: bool = True) -> list[DataFile]:
+    """The files of one table version, each checked to lie inside the table (a planted path raises); in an
+    object-store lake each is in the local cache after this (unless `fetch` is False)."""
     actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
     rels = safety.inside_all(root, dataset, [action["path"] for action in actions])
+    remote = store.of(root) if fetch else None
     out = []
     for action, rel in zip(actions, rels, strict=True):
+        if remote is not None:
+            remote.fetch(rel, int(action["size_bytes"]))
         partition = {k.removeprefix("partition."): v for k, v in action.items() if k.startswith("partition.")}
         out.append(DataFile(rel, int(action["size_bytes"]), action.get("num_records"), partition))
     return sorted(out, key=lambda f: f.rel)
@@ -278,16 +324,18 @@ def commit(root: Path, ds: Dataset, data: pa.Table, mode: str, where: dict | Non
     """One Delta commit of `data` (append, or overwrite of the rows `where` selects) based on the table object `base`
     (None: create the table). Returns the new version; raises ConflictError when another writer got there first."""
     from deltalake import write_deltalake
-    from deltalake.exceptions import CommitFailedError, DeltaError
+    from deltalake.exceptions import CommitFailedError
 
     faults.boundary(f"before-commit {ds.name}")
     if base is not None and mode == "replace":
-        data_files(root, ds.name, base)  # an overwrite reads the files it replaces: none may lie outside the lake
-    target = private(base) if base is not None else str(table_dir(root, ds.name))
-    version = base.version() if base is not None else None
+        # an overwrite reads the files it replaces: none may lie outside the lake
+        data_files(root, ds.name, base, fetch=False)
+    if base is None:
+        base = create(root, ds)
+    version = base.version()
     try:
         write_deltalake(
-            target,
+            private(root, ds.name, base),
             data,
             mode="overwrite" if mode == "replace" else "append",
             predicate=predicate(where or {}) if mode == "replace" else None,
@@ -296,10 +344,6 @@ def commit(root: Path, ds: Dataset, data: pa.Table, mode: str, where: dict | Non
         )
     except CommitFailedError as exc:
         raise ConflictError(ds.name) from exc
-    except DeltaError as exc:
-        if base is None and "exist" in str(exc).lower():
-            raise ConflictError(ds.name) from exc
-        raise
     faults.boundary(f"after-commit {ds.name}")
     version = own_version(root, ds.name)
     if ds.name != "checksums":
@@ -307,6 +351,34 @@ def commit(root: Path, ds: Dataset, data: pa.Table, mode: str, where: dict | Non
 
         checksums.record(root, ds.name, version)
     return version
+
+
+def create(root: Path, ds: Dataset):
+    """The table, created empty (its schema and partitions: version 0) unless another writer created it first.
+
+    Rows never go into the creating commit: delta-rs retries a create that lost the race as an append at the next
+    version, unchecked, so two first writers could both add their rows. An empty create that lands twice adds
+    nothing; every commit with rows is then based on a version and checked against the commits after it."""
+    from deltalake import write_deltalake
+    from deltalake.exceptions import DeltaError
+
+    uri, options = location(root, ds.name)
+    try:
+        write_deltalake(
+            uri,
+            ds.table_schema().empty_table(),
+            mode="error",
+            partition_by=list(ds.partitions) or None,
+            storage_options=options,
+            commit_properties=commit_properties(None, {"rows": 0}),
+        )
+    except DeltaError as exc:
+        if "exist" not in str(exc).lower():
+            raise
+    table = open_table(root, ds.name)
+    if table is None:
+        raise damage(f"{ds.name}/_delta_log", "missing after its table was created")
+    return table
 
 
 def own_version(root: Path, dataset: str) -> int:

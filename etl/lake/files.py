@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from etl.lake import datasets, delta, safety
+from etl.lake import datasets, delta, safety, store
 
 _checked: set[tuple[str, int, int, str]] = set()
 """(path, size, mtime_ns, sha256) of files whose checksum matched in this process: each is hashed once."""
@@ -42,8 +42,10 @@ def lake_of(path: Path) -> Path | None:
         if ancestor.name not in datasets.FILE_AREAS:
             continue
         inner = path.relative_to(ancestor).parts
-        if (ancestor.name == "index" and len(inner) >= 2 and "=" in inner[0]) or any(
-            (ancestor.parent / name / "_delta_log").is_dir() for name in datasets.DATASETS
+        if (
+            (ancestor.name == "index" and len(inner) >= 2 and "=" in inner[0])
+            or store.of(ancestor.parent) is not None
+            or any((ancestor.parent / name / "_delta_log").is_dir() for name in datasets.DATASETS)
         ):
             return ancestor.parent
     return None
@@ -83,6 +85,8 @@ def verified(lake, rel: str) -> Path:
     if row is None:
         raise EmolakeError(f"{rel} is not committed in the lake at {lake.root}: rebuild it (see `emolake verify`)")
     path = safety.contained(lake.root, row["path"], within=area_of(rel))
+    if lake.remote is not None:
+        lake.remote.fetch(row["path"], row["bytes"])
     problem = check(path, row["bytes"], row["sha256"])
     if problem:
         raise delta.damage(row["path"], problem)
@@ -116,13 +120,14 @@ def check(path: Path, size: int, digest: str) -> str | None:
 def put(lake, rel: str, tmp: Path) -> Path:
     """Moves a finished temporary to the file that will hold `rel` and commits its row, replacing the previous (in a
     `batch`, the row waits for the batch's one commit). A report keeps its name, so it is moved into place only at
-    the commit, under the lake's write lock: two writers' renames and rows cannot cross."""
+    the commit, under the lake's write lock: two writers' renames and rows cannot cross. In an object store every
+    file gets a unique name (a lock there would not reach other hosts) and is uploaded before its row commits."""
     from etl.lake import now
 
     fsync(tmp)
     final = lake.root / rel
     staged = None
-    if area_of(rel) == "reports":
+    if area_of(rel) == "reports" and lake.remote is None:
         staged = final.with_name(f".tmp-{uuid.uuid4().hex}-{final.name}.partial")
     else:
         final = final.with_name(f"{final.stem}.{uuid.uuid4().hex[:12]}{final.suffix}")
@@ -135,6 +140,8 @@ def put(lake, rel: str, tmp: Path) -> Path:
         "created_at": now(),
     }
     os.replace(tmp, staged or final)
+    if staged is None:
+        lake.publish(final)
     pending = _batch.get()
     if pending is not None and pending[0] == lake.root:
         pending[1][rel] = (row, staged)

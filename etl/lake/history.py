@@ -46,7 +46,9 @@ def as_table(rows: list[dict]):
 def row(name: str, entry: dict, rows_removed: int | None) -> dict:
     metrics = entry.get("operationMetrics") or {}
     mode = (entry.get("operationParameters") or {}).get("mode", "")
-    operation = {"Append": "append", "Overwrite": "replace"}.get(mode, str(entry.get("operation", "")).lower())
+    operation = {"Append": "append", "ErrorIfExists": "create", "Overwrite": "replace"}.get(
+        mode, str(entry.get("operation", "")).lower()
+    )
     return {
         "dataset": name,
         "version": entry["version"],
@@ -61,28 +63,24 @@ def row(name: str, entry: dict, rows_removed: int | None) -> dict:
 
 def removed_rows(root: Path, dataset: str) -> dict[int, int]:
     """Version -> rows its `remove` actions took out, from the row counts their `add` actions recorded."""
-    log = delta.table_dir(root, dataset) / "_delta_log"
     rows_of: dict[str, int] = {}
     out: dict[int, int] = {}
-    for path in sorted(log.glob("*.json")):
-        if not re.fullmatch(r"\d{20}\.json", path.name):
+    for name in sorted(delta.log_names(root, dataset)):
+        if not re.fullmatch(r"\d{20}\.json", name):
             continue
-        for action in actions(path):
+        for action in actions(delta.log_text(root, dataset, name)):
             if isinstance(action.get("add"), dict):
                 rows_of[str(action["add"].get("path"))] = stats_rows(action["add"].get("stats"))
             elif isinstance(action.get("remove"), dict):
-                version = int(path.stem)
+                version = int(name[:20])
                 out[version] = out.get(version, 0) + rows_of.get(str(action["remove"].get("path")), 0)
     return out
 
 
-def actions(path: Path) -> list[dict]:
-    try:
-        lines = path.read_text().splitlines()
-    except OSError:
-        return []
+def actions(text: str) -> list[dict]:
+    """The actions of one log entry's text (lines that are not JSON objects are skipped)."""
     out = []
-    for line in lines:
+    for line in text.splitlines():
         try:
             found = json.loads(line)
         except ValueError:

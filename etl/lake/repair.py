@@ -99,7 +99,8 @@ def roll_back(lake: Lake, dataset: str, moved: list[dict]) -> None:
     versions = sorted(int(p.name.split(".")[0]) for p in logs if p.name.split(".")[0].isdigit())
     for checkpoint in folder.glob("*checkpoint*"):
         quarantine(lake, checkpoint.relative_to(lake.root).as_posix(), "checkpoint of a damaged log", moved)
-    planted = [v for v in versions if not all(safe(lake, dataset, p) for p in version_paths(folder / f"{v:020d}.json"))]
+    entries = {v: delta.log_text(lake.root, dataset, f"{v:020d}.json") for v in versions}
+    planted = [v for v in versions if not all(safe(lake, dataset, p) for p in version_paths(entries[v]))]
     good = None
     for version in reversed([v for v in versions if not planted or v < planted[0]]):
         try:

@@ -120,7 +120,7 @@ def lock_down(
 
 
 def run_isolated(
-    root: Path, sql: str, limits: Limits | None = None, connector: str = "lake", as_of: str | None = None
+    root: Path | str, sql: str, limits: Limits | None = None, connector: str = "lake", as_of: str | None = None
 ) -> QueryResult:
     """Runs one typed SELECT in a sandbox process over the views of the lake at `root` (read `as_of` a time or
     versions, see etl/lake/history.py; or, with the "plain" connector, over no views, reading files under `root`
@@ -273,8 +273,10 @@ def _child_query(request: dict, out) -> tuple[dict, pa.Table]:
         from etl.lake.history import parse_as_of
 
         as_of = parse_as_of(request["as_of"]) if request.get("as_of") else None
-        catalog = views.connect(Lake(root, as_of=as_of))
+        lake = Lake(request["root"], as_of=as_of)
+        catalog = views.connect(lake)
         con, missing = catalog.con, catalog.missing
+        root = lake.root
     else:
         con, missing = duckdb.connect(), {}
     memory = request["memory_bytes"]

@@ -111,6 +111,8 @@ def checked_shard(lake: Lake, rel: str, size: int, digest: str):
     """The path of a shard named in an `activations` row, inside the lake and matching the row's size and checksum;
     raises DamageError naming it otherwise."""
     path = safety.contained(lake.root, rel, within="shards")
+    if lake.remote is not None:
+        lake.remote.fetch(rel, size)
     problem = files.check(path, size, digest)
     if problem:
         raise damage(rel, problem)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl.errors import EmolakeError
-from etl.lake import Lake, checksums, datasets, delta, files, safety
+from etl.lake import Lake, checksums, datasets, delta, files, safety, store
 
 LAKE_WRITTEN = re.compile(
     r"(part-\d{5}-[0-9a-f-]{36}-c\d{3}(\.\w+)?\.parquet"  # a Delta data file (delta-rs names)
@@ -136,8 +136,8 @@ def log_paths(root: Path, dataset: str) -> tuple[set[str], list[str]]:
     """Every data file any version of a table names (history stays until `emolake vacuum`), lake-relative, and the
     paths any version names outside the table (a planted entry: never opened, moved or deleted)."""
     inside, outside = set(), []
-    for log_file in sorted((root / dataset / "_delta_log").glob("*.json")):
-        for path in version_paths(log_file):
+    for name in sorted(n for n in delta.log_names(root, dataset) if n.endswith(".json")):
+        for path in version_paths(delta.log_text(root, dataset, name)):
             try:
                 inside.add(safety.inside(root, dataset, path))
             except EmolakeError:
@@ -149,14 +149,10 @@ def logged_paths(root: Path, dataset: str) -> set[str]:
     return log_paths(root, dataset)[0]
 
 
-def version_paths(log_file: Path) -> list[str]:
-    """The paths the `add` and `remove` actions of one log file name."""
-    try:
-        lines = log_file.read_text().splitlines()
-    except OSError:
-        return []
+def version_paths(text: str) -> list[str]:
+    """The paths the `add` and `remove` actions of one log entry's text name."""
     out = []
-    for line in lines:
+    for line in text.splitlines():
         try:
             action = json.loads(line)
         except ValueError:
@@ -188,7 +184,7 @@ def shard_problems(lake: Lake, damaged: frozenset[str]) -> list[Problem]:
         except EmolakeError as exc:
             out.append(Problem(rel, delta.first_line(exc), datasets.SHARDS, "shard"))
             continue
-        what = files.check(path, size, digest)
+        what = checked(lake, rel, path, size, digest)
         if what is None:
             array = np.load(path, mmap_mode="r")
             if array.ndim != 2 or last >= array.shape[0]:
@@ -207,10 +203,22 @@ def blob_problems(lake: Lake) -> list[Problem]:
             except EmolakeError as exc:
                 out.append(Problem(row["path"], f"{delta.first_line(exc)} (holds {name})", area, "blob"))
                 continue
-            what = files.check(path, row["bytes"], row["sha256"])
+            what = checked(lake, row["path"], path, row["bytes"], row["sha256"])
             if what:
                 out.append(Problem(row["path"], f"{what} (holds {name})", area, "blob"))
     return out
+
+
+def checked(lake: Lake, rel: str, path: Path, size: int, digest: str) -> str | None:
+    """files.check; in an object-store lake, on the store's bytes (a damaged cached copy is fetched again)."""
+    if lake.remote is not None:
+        lake.remote.fetch(rel, size)
+    what = files.check(path, size, digest)
+    if what and lake.remote is not None:
+        path.unlink(missing_ok=True)
+        lake.remote.fetch(rel, size)
+        what = files.check(path, size, digest)
+    return what
 
 
 def shard_and_blob_paths(lake: Lake, damaged: set[str]) -> set[str]:
@@ -224,6 +232,8 @@ def shard_and_blob_paths(lake: Lake, damaged: set[str]) -> set[str]:
     for dataset, column in (("activations", "npy_path"), ("files", "path")):
         for rel in logged_paths(lake.root, dataset):
             try:
+                if lake.remote is not None:
+                    lake.remote.fetch(rel)
                 out |= set(pq.read_table(lake.root / rel, columns=[column]).column(0).to_pylist())
             except Exception:  # a file vacuumed or damaged names nothing more
                 continue
@@ -234,6 +244,15 @@ def strays(root: Path, referenced: set[str]) -> list[str]:
     """Files of the lake's own shapes, in its own directories, that no version names (never a user's file)."""
     if "*" in referenced:
         return []
+    remote = store.of(root)
+    if remote is not None:
+        return sorted(
+            rel
+            for top in datasets.OWN_DIRS
+            if top != "reports"
+            for rel in remote.walk(top)
+            if "/_delta_log/" not in rel and LAKE_WRITTEN.match(rel.rsplit("/", 1)[-1]) and rel not in referenced
+        )
     out = []
     for top in datasets.OWN_DIRS:
         base = root / top

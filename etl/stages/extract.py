@@ -172,6 +172,7 @@ def write_arrays(
         files.fsync(tmp)
         digest = files.sha256(tmp)
         os.replace(tmp, final)
+        lake.publish(final)
         out[layer] = {"npy_path": lake.rel(final), "npy_bytes": final.stat().st_size, "npy_sha256": digest}
     return out
 

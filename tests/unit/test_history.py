@@ -21,7 +21,7 @@ def hashes(lake: Lake) -> list[str]:
 
 
 def three_versions(root) -> Lake:
-    """prompts v0: h1; v1: h1, h2; v2: h2 (h1 deleted)."""
+    """prompts v0: created empty; v1: h1; v2: h1, h2; v3: h2 (h1 deleted)."""
     lake = Lake(root)
     lake.write("prompts", [PROMPT], source="reference")
     lake.write("prompts", [{**PROMPT, "prompt_hash": "h2"}], source="reference")
@@ -32,11 +32,12 @@ def three_versions(root) -> Lake:
 def test_history_lists_each_version_with_rows_added_and_removed(tmp_path):
     three_versions(tmp_path)
     found = versions(tmp_path, ["prompts"])
-    assert [r["version"] for r in found] == [2, 1, 0]
+    assert [r["version"] for r in found] == [3, 2, 1, 0]
     assert [(r["operation"], r["rows_added"], r["rows_removed"]) for r in found] == [
         ("replace", 0, 1),
         ("append", 1, 0),
         ("append", 1, 0),
+        ("create", 0, 0),
     ]
     assert all(datetime.fromisoformat(r["time"]).tzinfo is not None for r in found)
 
@@ -48,15 +49,16 @@ def test_history_command_names_the_command_that_wrote(tmp_path, capsys):
     assert main(["--lake", str(tmp_path), "history", "prompts", "--format", "json", "--limit", "3"]) == 0
     newest = json.loads(capsys.readouterr().out)
     assert [r["command"] for r in newest] == ["emolake vacuum", "emolake vacuum", "python"]
-    assert newest[2]["version"] == 2 and newest[2]["rows_removed"] == 1
+    assert newest[2]["version"] == 3 and newest[2]["rows_removed"] == 1
     assert main(["--lake", str(tmp_path), "history", "nosuch"]) == USER_ERROR
     assert "no dataset 'nosuch'" in capsys.readouterr().err
 
 
 def test_as_of_a_version_or_a_time_reads_that_version(tmp_path):
     three_versions(tmp_path)
-    assert hashes(Lake(tmp_path, as_of={"prompts": 1})) == ["h1", "h2"]
-    assert hashes(Lake(tmp_path, as_of={"prompts": 0})) == ["h1"]
+    assert hashes(Lake(tmp_path, as_of={"prompts": 2})) == ["h1", "h2"]
+    assert hashes(Lake(tmp_path, as_of={"prompts": 1})) == ["h1"]
+    assert hashes(Lake(tmp_path, as_of={"prompts": 0})) == []
     assert hashes(Lake(tmp_path, as_of=datetime.now(UTC))) == ["h2"]
     assert Lake(tmp_path, as_of=datetime(2000, 1, 1, tzinfo=UTC)).table("prompts") is None  # before the first write
 
@@ -97,7 +99,7 @@ def test_vacuum_removes_only_files_old_versions_name(tmp_path):
     assert (tmp_path / "prompts" / "notes.txt").read_text() == "mine"
     assert (tmp_path / "prompts" / "part-00000-mine.parquet").exists()
     with pytest.raises(EmolakeError, match="`emolake vacuum` removed"):
-        hashes(Lake(tmp_path, as_of={"prompts": 0}))
+        hashes(Lake(tmp_path, as_of={"prompts": 1}))
 
 
 def test_vacuum_removes_index_files_no_newer_version_names(tmp_path):
@@ -125,13 +127,13 @@ def test_files_in_a_batch_land_in_one_commit_or_not_at_all(tmp_path):
             with atomic_path(path) as tmp:
                 tmp.write_text(path.name)
         assert not lake.exists(paths[0])  # not committed until the block ends
-    assert lake.version("files") == 0 and all(lake.exists(p) for p in paths)
+    assert lake.version("files") == 1 and all(lake.exists(p) for p in paths)  # v0 creates the table
     later = lake.faiss_path("m", "reference", "expression", 2)
     with pytest.raises(RuntimeError), lake.file_batch():
         with atomic_path(later) as tmp:
             tmp.write_text("x")
         raise RuntimeError("the stage failed")
-    assert not lake.exists(later) and lake.version("files") == 0
+    assert not lake.exists(later) and lake.version("files") == 1
 
 
 def test_a_lake_of_the_old_format_says_to_rebuild(tmp_path):

@@ -55,8 +55,8 @@ def test_every_write_is_a_version_with_its_history(tmp_path):
     lake.write("prompts", [PROMPT], source="reference")
     lake.write("prompts", [{**PROMPT, "prompt_hash": "h2"}], source="reference")
     lake.delete("prompts", {"source": "reference", "prompt_hash": ["h1"]})
-    assert lake.version("prompts") == 2
-    assert [r["prompt_hash"] for r in rows(Lake(tmp_path, as_of={"prompts": 1}), "prompts")] == ["h1", "h2"]
+    assert lake.version("prompts") == 3  # version 0 creates the table, empty
+    assert [r["prompt_hash"] for r in rows(Lake(tmp_path, as_of={"prompts": 2}), "prompts")] == ["h1", "h2"]
     assert [r["prompt_hash"] for r in rows(lake, "prompts")] == ["h2"]
     with pytest.raises(Exception, match="read-only"):
         Lake(tmp_path, as_of={"prompts": 1}).write("prompts", [PROMPT], source="x")
