@@ -15,10 +15,10 @@ import logging
 import numpy as np
 import pyarrow as pa
 
+from etl.config.kinds import TOKEN_KINDS
 from etl.lake import Lake, schemas, vectors
 from etl.lake.probes import StoredProbes, probe_sets
 from etl.lake.probes import read as read_probes
-from etl.probes.kinds import TOKEN_KINDS
 from etl.probes.policy import best_layer
 
 log = logging.getLogger("emolake")

@@ -81,12 +81,6 @@ class Pairs:
     source: str
 
 
-def chat_prompt(tokenizer, request: str) -> str:
-    """The request wrapped in the model's chat template, ready for the assistant's answer."""
-    messages = [{"role": "user", "content": request}]
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-
-
 def topic_of(emotion: str | None, index: int, salt: int = 0) -> str:
     topics = catalog.topics()
     position = catalog.emotions().index(emotion) if emotion else salt

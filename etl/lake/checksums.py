@@ -27,6 +27,16 @@ def added_paths(root: Path, dataset: str, version: int) -> list[str]:
     return out
 
 
+def commit(
+    root: Path, ds: datasets.Dataset, data: pa.Table, mode: str, where: dict | None, base, metadata: dict
+) -> int:
+    """The lake's commit: `delta.commit`, then the checksums of the files it added (`record`). Returns the version."""
+    version = delta.commit(root, ds, data, mode, where, base, metadata)
+    if ds.name != DATASET:
+        record(root, ds.name, version)
+    return version
+
+
 def record(root: Path, dataset: str, version: int) -> None:
     """Hashes the files `version` of `dataset` added and commits their rows."""
     found = added_paths(root, dataset, version)

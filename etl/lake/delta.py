@@ -276,7 +276,8 @@ def commit_properties(base: int | None, metadata: dict):
 
 def commit(root: Path, ds: Dataset, data: pa.Table, mode: str, where: dict | None, base, metadata: dict) -> int:
     """One Delta commit of `data` (append, or overwrite of the rows `where` selects) based on the table object `base`
-    (None: create the table). Returns the new version; raises ConflictError when another writer got there first."""
+    (None: create the table). Returns the new version; raises ConflictError when another writer got there first.
+    The lake commits through `checksums.commit`, which records the checksums of the added files after this."""
     from deltalake import write_deltalake
     from deltalake.exceptions import CommitFailedError, DeltaError
 
@@ -301,12 +302,7 @@ def commit(root: Path, ds: Dataset, data: pa.Table, mode: str, where: dict | Non
             raise ConflictError(ds.name) from exc
         raise
     faults.boundary(f"after-commit {ds.name}")
-    version = own_version(root, ds.name)
-    if ds.name != "checksums":
-        from etl.lake import checksums
-
-        checksums.record(root, ds.name, version)
-    return version
+    return own_version(root, ds.name)
 
 
 def own_version(root: Path, dataset: str) -> int:

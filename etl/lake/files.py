@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from etl.lake import datasets, delta, safety
@@ -113,12 +114,14 @@ def check(path: Path, size: int, digest: str) -> str | None:
     return None
 
 
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def put(lake, rel: str, tmp: Path) -> Path:
     """Moves a finished temporary to the file that will hold `rel` and commits its row, replacing the previous (in a
     `batch`, the row waits for the batch's one commit). A report keeps its name, so it is moved into place only at
     the commit, under the lake's write lock: two writers' renames and rows cannot cross."""
-    from etl.lake import now
-
     fsync(tmp)
     final = lake.root / rel
     staged = None

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 
+from etl.config.kinds import FORM_KINDS
 from etl.errors import EmolakeError
 from etl.lake import Lake
-from etl.probes.kinds import FORM_KINDS
 
 
 @dataclass(frozen=True)

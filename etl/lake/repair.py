@@ -16,20 +16,23 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from etl.errors import EmolakeError
 from etl.lake import Lake, delta, leases, safety
 from etl.lake.verify import QUARANTINE, STATE, Problem, check, stage_of
 
 log = logging.getLogger("emolake")
+Rebuild = Callable[[str, str, bool], None]
+"""Runs one stage again: (stage, preset name, force)."""
 PIPELINE = ("generate", "extract", "probes", "index", "evaluate")
 ROUNDS = 4
 
 
-def repair(lake: Lake, preset: str | None) -> list[Problem]:
-    """Mends the lake; returns what is still wrong afterwards (empty when it is whole again)."""
+def repair(lake: Lake, preset: str | None, rebuild: Rebuild) -> list[Problem]:
+    """Mends the lake; returns what is still wrong afterwards (empty when it is whole again). `rebuild` runs a
+    stage again; the caller passes it in (`emolake verify` passes the runner's), as the lake sits below the runner."""
     leases.refuse_if_writing(lake.root)
     plan_path = lake.root / STATE / "repair.json"
     plan = json.loads(plan_path.read_text()) if plan_path.exists() else {"stages": [], "preset": preset}
@@ -61,7 +64,9 @@ def repair(lake: Lake, preset: str | None) -> list[Problem]:
         for stage in order:
             # A damaged stage runs again whatever the manifest says; a later one only if its key changed (its
             # inputs were rebuilt differently, or its manifest row was lost), like any `run all`.
-            rerun(lake, stage, plan["preset"] or recorded_preset(lake, stage), force=stage in forced)
+            preset_name = plan["preset"] or recorded_preset(lake, stage)
+            log.info("verify: re-running %s (preset %s) to rebuild what was damaged", stage, preset_name)
+            rebuild(stage, preset_name, stage in forced)
     plan_path.unlink(missing_ok=True)
     return check(lake)
 
@@ -183,11 +188,3 @@ def recorded_preset(lake: Lake, stage: str) -> str:
         raise EmolakeError(f"no recorded run of `{stage}` names its preset: pass --preset to `emolake verify --repair`")
     query = "select preset from read_parquet(?, hive_partitioning = true) order by (stage = ?) desc, started_at desc"
     return duckdb.connect().execute(query, [found, stage]).fetchone()[0]
-
-
-def rerun(lake: Lake, stage: str, preset_name: str, force: bool) -> None:
-    from etl import runner
-    from etl.config import load_preset
-
-    log.info("verify: re-running %s (preset %s) to rebuild what was damaged", stage, preset_name)
-    runner.execute(stage, load_preset(preset_name, lake=Path(lake.root)), force=force)

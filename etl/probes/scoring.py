@@ -5,8 +5,10 @@ with the probes; the probe set defaults to the one `etl.probes.policy.default_se
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -110,9 +112,27 @@ def open_scorer(
     index_file = lake.verified(path)  # a damaged index is named as damaged, not as stale
     emotions = json.loads(lake.verified(path.with_suffix(".json")).read_text())["emotions"]
     (stored,) = probes.read(lake, model, source, [kind], [layer]).values()
-    from etl.probes.search import fingerprint, stored_fingerprint
-
     if stored_fingerprint(lake, path) != fingerprint(stored.emotions, stored.vectors):
         raise EmolakeError(f"the index {path} was built from other probes than the lake holds now: run `make index`")
     index = faiss.read_index(str(index_file))
     return Scorer(lake, model_spec, model, source, kind, layer, emotions, stored, index)
+
+
+def fingerprint(emotions: list[str], vectors: np.ndarray, *extra: object) -> str:
+    """A content hash of a probe set (and anything an index also depends on): equal hash, identical index."""
+    digest = hashlib.sha256("\x1f".join(emotions).encode())
+    digest.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+    for item in extra:
+        digest.update(item.tobytes() if isinstance(item, np.ndarray) else str(item).encode())
+    return digest.hexdigest()[:20]
+
+
+def stored_fingerprint(lake: Lake, index_path: Path) -> str | None:
+    """The fingerprint recorded beside an index, or None when the index or its sidecar is not committed or damaged
+    (so the index stage rebuilds it)."""
+    sidecar = index_path.with_suffix(".json")
+    try:
+        lake.verified(index_path)
+        return json.loads(lake.verified(sidecar).read_text()).get("fingerprint")
+    except EmolakeError:
+        return None

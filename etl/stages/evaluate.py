@@ -21,16 +21,16 @@ from threadpoolctl import threadpool_limits
 
 from etl import progress
 from etl.config import EvaluateConfig
+from etl.config.kinds import KINDS
 from etl.errors import EmolakeError
 from etl.evaluation import classification, deflection, evidence_tables, geometry, reliability, tables, transfer
 from etl.lake import Lake, vectors
 from etl.lake.probes import StoredProbes
 from etl.lake.probes import read as read_probes
 from etl.model.load import model_slug
-from etl.probes.kinds import KINDS
 from etl.probes.maths import baseline_components, expression_probes
 from etl.probes.policy import best_of
-from etl.runner import StageResult
+from etl.stages import StageResult
 
 log = logging.getLogger("emolake")
 
