@@ -14,8 +14,8 @@ import numpy as np
 
 from etl.errors import EmolakeError
 from etl.lake import Lake
-from etl.lake.probes import StoredProbes
 from etl.probes.policy import MAX_TOKENS
+from etl.probes.stored import StoredProbes
 
 MAX_CHARS = 100_000
 """Longer texts are refused before they are tokenised (a text this long is far over MAX_TOKENS anyway)."""
@@ -101,7 +101,7 @@ def open_scorer(
     (`etl.probes.policy.default_set`); without a layer, that kind's best evaluated layer."""
     import faiss
 
-    from etl.lake import probes
+    from etl.probes import stored as probes
     from etl.probes.policy import pick_set
 
     model, model_spec = probes.pick_model(lake, model, source, kind)

@@ -115,7 +115,7 @@ class Steerer:
         self._directions: dict[int, object] = {}
 
     def _probes(self, layers: list[int]):
-        from etl.lake.probes import read_layers
+        from etl.probes.stored import read_layers
 
         return read_layers(self.lake, self.loaded.slug, self.config.source, [KIND], layers)
 
