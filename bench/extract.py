@@ -75,7 +75,8 @@ def random_architecture(name: str):
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from etl.model.load import Loaded, tiny_tokenizer
+    from etl.model.families import tiny_tokenizer
+    from etl.model.load import Loaded
 
     shape = KNOWN_SHAPES[name]
     tokenizer = tiny_tokenizer()

@@ -31,8 +31,7 @@ def naive(loaded, requests: list[str], max_new_tokens: int, temperature: float, 
     """One `generate` per prompt; returns the tokens generated."""
     import torch
 
-    from etl.generation.plan import chat_prompt
-    from etl.model.generate import stop_ids
+    from etl.model.generate import chat_prompt, stop_ids
     from etl.model.sampling import sampling_options
 
     tokenizer, model = loaded.tokenizer, loaded.model

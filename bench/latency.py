@@ -78,8 +78,8 @@ def naive_token_scores(loaded, text: str, probes, layer: int) -> np.ndarray:
 
 
 def bench_token_scores(lake: Lake, scorer, n_tokens: int, repeats: int) -> dict:
-    from etl.lake.probes import read_layers
     from etl.model.load import load
+    from etl.probes.stored import read_layers
     from etl.probes.token_scores import score_texts
 
     loaded = load(scorer.model_spec)

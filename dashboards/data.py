@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from etl.errors import EmolakeError
-from etl.lake import Lake, delta, sandbox, views
+from etl.lake import Lake, logs, sandbox, views
 from etl.lake.sandbox import QueryResult
 
 ROW_LIMIT = sandbox.ROW_LIMIT
@@ -104,7 +104,7 @@ class LakeReader:
 
 def commit_mark(lake: Lake) -> tuple[int, ...]:
     """Changes whenever a commit lands on any dataset."""
-    return delta.commit_mark(lake.root)
+    return logs.commit_mark(lake.root)
 
 
 def saved_queries(directory: Path | None = None) -> list[tuple[str, str, str]]:

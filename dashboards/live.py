@@ -93,8 +93,8 @@ class LiveScorer:
             return result
 
     def _score_locked(self, text: str, probe_set: ProbeSet) -> LiveScores:
-        from etl.lake.probes import read_layers
         from etl.model.load import load
+        from etl.probes.stored import read_layers
         from etl.probes.token_scores import score_texts
 
         pair = (probe_set.kind, probe_set.layer)

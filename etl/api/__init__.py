@@ -66,7 +66,7 @@ class EmoLake:
     @property
     def model(self) -> str:
         """The probed model's slug (the `model` column of every table)."""
-        from etl.lake.probes import pick_model
+        from etl.probes.stored import pick_model
 
         return pick_model(self.lake, self._model, self.source)[0]
 
@@ -137,10 +137,10 @@ class EmoLake:
         after decoder block `layer`. Default layer: `etl.probes.policy.default_steering_layer`, the one `emolake steer`
         and the dashboard steer (early-to-middle: the best reading layer mostly breaks fluency when pushed). Hooks are
         removed on exit."""
-        from etl.lake.probes import layers_of, pick_model, read_layers
         from etl.model.load import load
         from etl.model.steer import Intervention, steer
         from etl.probes.policy import best_layer, default_steering_layer
+        from etl.probes.stored import layers_of, pick_model, read_layers
         from etl.steering.norms import layer_norms
 
         model, spec = pick_model(self.lake, self._model, self.source, kind)

@@ -1,20 +1,51 @@
 """CLI commands: each module here has `register(subparsers)`, which adds its parser and sets `handler`.
 
-Modules are discovered by name, so a new command is a new file; `ORDER` fixes where known ones appear in --help.
+`COMMANDS` lists them, imported by name (not found by a string), in the order --help shows them: a new command is a
+new file and a line here (tests/unit/test_layout.py checks that none is left out). Each keeps its heavy imports
+inside its handler, so importing them all is what the CLI's start costs.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 
-ORDER = ("run", "summary", "sql", "nearest", "classify")
+from etl.commands import (
+    classify,
+    export,
+    history,
+    importing,
+    nearest,
+    run,
+    score,
+    serve,
+    similar,
+    sql,
+    steer,
+    steer_sweep,
+    summary,
+    vacuum,
+    validate,
+    verify,
+)
 
-
-def modules() -> list[str]:
-    found = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
-    return [m for m in ORDER if m in found] + sorted(m for m in found if m not in ORDER)
+COMMANDS = (
+    run,
+    summary,
+    sql,
+    nearest,
+    classify,
+    export,
+    history,
+    importing,
+    score,
+    serve,
+    similar,
+    steer,
+    steer_sweep,
+    vacuum,
+    validate,
+    verify,
+)
 
 
 class _WithParents:
@@ -30,5 +61,5 @@ class _WithParents:
 
 def register_all(subparsers, parents: list[argparse.ArgumentParser] | None = None) -> None:
     wrapped = _WithParents(subparsers, parents or [])
-    for name in modules():
-        importlib.import_module(f"{__name__}.{name}").register(wrapped)
+    for command in COMMANDS:
+        command.register(wrapped)

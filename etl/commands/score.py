@@ -74,7 +74,7 @@ def unique_rows(ids: list[str], texts: list[str], id_column: str | None) -> tupl
 def resolve_probes(lake, model: str | None, source: str, kinds: list[str] | None, layers: list[int] | None):
     """(model slug, model spec, kinds, layers) for the request; every (kind, layer) must have probes. Without kinds:
     the default probe set (`etl.probes.policy.default_set`), as `nearest`, `classify`, the API and the dashboard."""
-    from etl.lake import probes
+    from etl.probes import stored as probes
     from etl.probes.policy import best_layer, default_set
 
     slug, spec = probes.pick_model(lake, model, source)
@@ -139,8 +139,8 @@ def score_worker(spec: str, root: str, model: str, source: str, kinds: tuple, la
     import functools
 
     from etl.lake import Lake
-    from etl.lake.probes import read_layers
     from etl.model.load import load
+    from etl.probes.stored import read_layers
 
     probes = read_layers(Lake(root), model, source, list(kinds), list(layers))
     return functools.partial(score_shard, load(spec), probes)

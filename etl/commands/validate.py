@@ -67,9 +67,10 @@ def handle(args) -> None:
 
     from etl.commands._tables import format_table, read_column
     from etl.evaluation import validation
-    from etl.lake import Lake, probes
+    from etl.lake import Lake
     from etl.model.load import load
     from etl.model.residuals import mean_residuals
+    from etl.probes import stored as probes
     from etl.probes.scoring import MAX_TOKENS, check_texts
 
     lake = Lake(lake_dir(args))

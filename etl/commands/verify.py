@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import sys
+from pathlib import Path
 
 from etl.commands._common import lake_dir
 from etl.errors import EmolakeError
@@ -38,7 +40,7 @@ def handle(args) -> None:
         return
     from etl.lake.repair import repair
 
-    left = repair(lake, args.preset)
+    left = repair(lake, args.preset, rebuild=functools.partial(rebuild, lake.root))
     for problem in left:
         print(f"still: {problem.line()}")
     if left:
@@ -47,3 +49,11 @@ def handle(args) -> None:
         f"repaired: {len(problems)} problem(s) mended; every file of the lake at {lake.location} matches its record",
         file=sys.stdout,
     )
+
+
+def rebuild(root: Path, stage: str, preset_name: str, force: bool) -> None:
+    """Runs one stage of a preset on the lake again: what repair calls for each stage it rebuilds."""
+    from etl import runner
+    from etl.config import load_preset
+
+    runner.execute(stage, load_preset(preset_name, lake=Path(root)), force=force)

@@ -33,12 +33,12 @@ from etl.config.base import (
     matches,
     reject_unknown,
 )
+from etl.config.kinds import PROBE_KINDS
 from etl.config.overrides import apply_override
 from etl.config.runner import RunnerConfig
 from etl.config.steer import STEER_PROMPTS, SteerConfig
 from etl.config.writers import GeminiConfig, ImportConfig, LocalConfig
 from etl.errors import EmolakeError
-from etl.probes.kinds import PROBE_KINDS
 
 MAX_FOLDS = 20
 """More folds than this leave too few topics per emotion and fold for a held-out figure."""

@@ -1,6 +1,6 @@
 """Held-out classification: probes rebuilt without one topic fold score the texts of that fold.
 
-Each probe kind is rebuilt from the texts it was built from (`etl.probes.kinds.KINDS`: the same corpora, segments
+Each probe kind is rebuilt from the texts it was built from (`etl.config.kinds.KINDS`: the same corpora, segments
 and labels as the probes stage), with the baseline recorded in the probes' provenance.
 """
 

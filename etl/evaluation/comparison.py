@@ -23,9 +23,9 @@ import pyarrow as pa
 from etl.evaluation.geometry import cosine_matrix, oriented_axes
 from etl.evaluation.stats import spearman
 from etl.lake import Lake, schemas
-from etl.lake.probes import StoredProbes, layers_of, probe_sets
-from etl.lake.probes import read as read_probes
 from etl.probes.policy import best_layer
+from etl.probes.stored import StoredProbes, layers_of, probe_sets
+from etl.probes.stored import read as read_probes
 
 log = logging.getLogger("emolake")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from etl.lake.probes import StoredProbes
+from etl.probes.stored import StoredProbes
 from etl.probes.token_scores import score_texts
 
 

@@ -15,11 +15,11 @@ import logging
 import numpy as np
 import pyarrow as pa
 
+from etl.config.kinds import TOKEN_KINDS
 from etl.lake import Lake, schemas, vectors
-from etl.lake.probes import StoredProbes, probe_sets
-from etl.lake.probes import read as read_probes
-from etl.probes.kinds import TOKEN_KINDS
 from etl.probes.policy import best_layer
+from etl.probes.stored import StoredProbes, probe_sets
+from etl.probes.stored import read as read_probes
 
 log = logging.getLogger("emolake")
 

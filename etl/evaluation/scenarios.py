@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from etl.lake.probes import StoredProbes
+from etl.probes.stored import StoredProbes
 from etl.probes.token_scores import score_texts
 
 SCENARIOS: tuple[tuple[str, str, str], ...] = (

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from etl import catalog
+from etl.config.kinds import POOLED
 from etl.evaluation.controls import bootstrap_ci, tfidf_centroid_scores
-from etl.probes.kinds import POOLED
 from etl.probes.maths import baseline_components, expression_probes, group_means, project_out, top_k_hits, unit
 
 DOMAIN_OF_KIND = {"expression": "story", "short": "short", "prompted": "prompt"}

@@ -81,12 +81,6 @@ class Pairs:
     source: str
 
 
-def chat_prompt(tokenizer, request: str) -> str:
-    """The request wrapped in the model's chat template, ready for the assistant's answer."""
-    messages = [{"role": "user", "content": request}]
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-
-
 def topic_of(emotion: str | None, index: int, salt: int = 0) -> str:
     topics = catalog.topics()
     position = catalog.emotions().index(emotion) if emotion else salt
@@ -167,9 +161,9 @@ def probe_pairs(lake, model: str, source: str, emotions: tuple[str, ...]) -> Pai
             "deflection dialogues pick their emotion pairs from expression probes, and the lake has none: run "
             '`make probes` first, or set generate.deflection_pairs = "norms" for the fixed opposite-valence pairs'
         )
-    from etl.lake.probes import layers_of
-    from etl.lake.probes import read as read_probes
     from etl.probes.policy import best_layer
+    from etl.probes.stored import layers_of
+    from etl.probes.stored import read as read_probes
 
     if not layers_of(lake, model, source, "expression"):
         raise NeedsProbes(

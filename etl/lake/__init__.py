@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -143,7 +143,7 @@ class Lake:
         if mode == "append":
             if not table.num_rows:
                 return 0
-            attempt = lambda: delta.commit(  # noqa: E731
+            attempt = lambda: checksums.commit(  # noqa: E731
                 self.root, ds, table, "append", None, delta.open_table(self.root, name), {"rows": table.num_rows}
             )
             delta.with_retries(attempt, name)
@@ -155,7 +155,7 @@ class Lake:
         fresh = table if base is None else new_rows(self.root, ds, base, table)
         if not fresh.num_rows:
             return 0
-        delta.commit(self.root, ds, fresh, "append", None, base, {"rows": fresh.num_rows})
+        checksums.commit(self.root, ds, fresh, "append", None, base, {"rows": fresh.num_rows})
         return fresh.num_rows
 
     def replace(self, ds: datasets.Dataset, table: pa.Table, where: dict) -> int:
@@ -165,7 +165,7 @@ class Lake:
             outside = out_of_scope(table, where)
             if outside:
                 raise ValueError(f"{ds.name}: rows outside the replaced scope {where}: {outside}")
-        delta.commit(self.root, ds, table, "replace", where, base, {"rows": table.num_rows})
+        checksums.commit(self.root, ds, table, "replace", where, base, {"rows": table.num_rows})
         return table.num_rows
 
     def delete(self, name: str, where: dict) -> None:
@@ -324,10 +324,6 @@ def write_json(payload: dict, final: Path) -> Path:
     with atomic_path(final) as tmp:
         tmp.write_text(json.dumps(payload, indent=2, sort_keys=True, default=str))
     return final
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def read_only_error(lake: Lake) -> EmolakeError:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from etl.lake import datasets, delta, faults, files, safety, store
+from etl.lake import datasets, delta, faults, files, logs, safety, store
 
 DATASET = "checksums"
 _known: dict[tuple[str, int], dict[str, tuple[int, str]]] = {}
@@ -19,11 +19,21 @@ _known: dict[tuple[str, int], dict[str, tuple[int, str]]] = {}
 def added_paths(root: Path, dataset: str, version: int) -> list[str]:
     """Lake-relative paths of the files one version of a table added (from its log entry)."""
     out = []
-    for line in delta.log_text(root, dataset, f"{version:020d}.json").splitlines():
+    for line in logs.log_text(root, dataset, f"{version:020d}.json").splitlines():
         action = json.loads(line)
         if isinstance(action, dict) and isinstance(action.get("add"), dict):
             out.append(safety.inside(root, dataset, action["add"]["path"]))
     return out
+
+
+def commit(
+    root: Path, ds: datasets.Dataset, data: pa.Table, mode: str, where: dict | None, base, metadata: dict
+) -> int:
+    """The lake's commit: `delta.commit`, then the checksums of the files it added (`record`). Returns the version."""
+    version = delta.commit(root, ds, data, mode, where, base, metadata)
+    if ds.name != DATASET:
+        record(root, ds.name, version)
+    return version
 
 
 def record(root: Path, dataset: str, version: int) -> None:

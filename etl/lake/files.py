@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from etl.lake import datasets, delta, safety, store
@@ -117,13 +118,15 @@ def check(path: Path, size: int, digest: str) -> str | None:
     return None
 
 
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def put(lake, rel: str, tmp: Path) -> Path:
     """Moves a finished temporary to the file that will hold `rel` and commits its row, replacing the previous (in a
     `batch`, the row waits for the batch's one commit). A report keeps its name, so it is moved into place only at
     the commit, under the lake's write lock: two writers' renames and rows cannot cross. In an object store every
     file gets a unique name (a lock there would not reach other hosts) and is uploaded before its row commits."""
-    from etl.lake import now
-
     fsync(tmp)
     final = lake.root / rel
     staged = None

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from etl.errors import EmolakeError
-from etl.lake import datasets, delta
+from etl.lake import datasets, delta, logs
 
 COLUMNS = {"dataset": "string", "version": "int64", "time": "string", "operation": "string", "command": "string",
            "stage": "string", "rows_added": "int64", "rows_removed": "int64"}  # fmt: skip
@@ -25,7 +25,7 @@ def versions(root: Path, names: list[str] | None = None, limit: int | None = Non
     for name in names or []:
         datasets.get(name)
     out = []
-    for name in names or [n for n in datasets.DATASETS if delta.exists(root, n)]:
+    for name in names or [n for n in datasets.DATASETS if logs.exists(root, n)]:
         table = delta.open_table(root, name)
         if table is None:
             continue
@@ -65,10 +65,10 @@ def removed_rows(root: Path, dataset: str) -> dict[int, int]:
     """Version -> rows its `remove` actions took out, from the row counts their `add` actions recorded."""
     rows_of: dict[str, int] = {}
     out: dict[int, int] = {}
-    for name in sorted(delta.log_names(root, dataset)):
+    for name in sorted(logs.log_names(root, dataset)):
         if not re.fullmatch(r"\d{20}\.json", name):
             continue
-        for action in actions(delta.log_text(root, dataset, name)):
+        for action in actions(logs.log_text(root, dataset, name)):
             if isinstance(action.get("add"), dict):
                 rows_of[str(action["add"].get("path"))] = stats_rows(action["add"].get("stats"))
             elif isinstance(action.get("remove"), dict):

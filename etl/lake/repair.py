@@ -16,20 +16,23 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from etl.errors import EmolakeError
-from etl.lake import Lake, delta, leases, safety
+from etl.lake import Lake, delta, leases, logs, safety
 from etl.lake.verify import QUARANTINE, STATE, Problem, check, stage_of
 
 log = logging.getLogger("emolake")
+Rebuild = Callable[[str, str, bool], None]
+"""Runs one stage again: (stage, preset name, force)."""
 PIPELINE = ("generate", "extract", "probes", "index", "evaluate")
 ROUNDS = 4
 
 
-def repair(lake: Lake, preset: str | None) -> list[Problem]:
-    """Mends the lake; returns what is still wrong afterwards (empty when it is whole again)."""
+def repair(lake: Lake, preset: str | None, rebuild: Rebuild) -> list[Problem]:
+    """Mends the lake; returns what is still wrong afterwards (empty when it is whole again). `rebuild` runs a
+    stage again; the caller passes it in (`emolake verify` passes the runner's), as the lake sits below the runner."""
     leases.refuse_if_writing(lake.root)
     plan_path = lake.root / STATE / "repair.json"
     plan = json.loads(plan_path.read_text()) if plan_path.exists() else {"stages": [], "preset": preset}
@@ -61,7 +64,9 @@ def repair(lake: Lake, preset: str | None) -> list[Problem]:
         for stage in order:
             # A damaged stage runs again whatever the manifest says; a later one only if its key changed (its
             # inputs were rebuilt differently, or its manifest row was lost), like any `run all`.
-            rerun(lake, stage, plan["preset"] or recorded_preset(lake, stage), force=stage in forced)
+            preset_name = plan["preset"] or recorded_preset(lake, stage)
+            log.info("verify: re-running %s (preset %s) to rebuild what was damaged", stage, preset_name)
+            rebuild(stage, preset_name, stage in forced)
     plan_path.unlink(missing_ok=True)
     return check(lake)
 
@@ -94,12 +99,12 @@ def roll_back(lake: Lake, dataset: str, moved: list[dict]) -> None:
     last version that still loads, to the quarantine."""
     from etl.lake.verify import version_paths
 
-    folder = delta.table_dir(lake.root, dataset) / "_delta_log"
-    logs = sorted(folder.glob("*.json"))
-    versions = sorted(int(p.name.split(".")[0]) for p in logs if p.name.split(".")[0].isdigit())
+    folder = logs.table_dir(lake.root, dataset) / "_delta_log"
+    entries_found = sorted(folder.glob("*.json"))
+    versions = sorted(int(p.name.split(".")[0]) for p in entries_found if p.name.split(".")[0].isdigit())
     for checkpoint in folder.glob("*checkpoint*"):
         quarantine(lake, checkpoint.relative_to(lake.root).as_posix(), "checkpoint of a damaged log", moved)
-    entries = {v: delta.log_text(lake.root, dataset, f"{v:020d}.json") for v in versions}
+    entries = {v: logs.log_text(lake.root, dataset, f"{v:020d}.json") for v in versions}
     planted = [v for v in versions if not all(safe(lake, dataset, p) for p in version_paths(entries[v]))]
     good = None
     for version in reversed([v for v in versions if not planted or v < planted[0]]):
@@ -184,11 +189,3 @@ def recorded_preset(lake: Lake, stage: str) -> str:
         raise EmolakeError(f"no recorded run of `{stage}` names its preset: pass --preset to `emolake verify --repair`")
     query = "select preset from read_parquet(?, hive_partitioning = true) order by (stage = ?) desc, started_at desc"
     return duckdb.connect().execute(query, [found, stage]).fetchone()[0]
-
-
-def rerun(lake: Lake, stage: str, preset_name: str, force: bool) -> None:
-    from etl import runner
-    from etl.config import load_preset
-
-    log.info("verify: re-running %s (preset %s) to rebuild what was damaged", stage, preset_name)
-    runner.execute(stage, load_preset(preset_name, lake=Path(lake.root)), force=force)

@@ -1,9 +1,11 @@
-"""Reads per-text vectors back from the lake: index rows joined to texts, rows gathered from the memory maps."""
+"""Reads per-text vectors back from the lake: index rows joined to texts, rows gathered from the memory maps; and
+which texts have vectors under which settings (`settings_hash`, `done_ids`: extract's resume and the plan's count)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
@@ -12,6 +14,9 @@ from etl.errors import EmolakeError
 from etl.lake import Lake, files, safety
 from etl.lake.delta import damage
 
+if TYPE_CHECKING:
+    from etl.config import ExtractConfig
+
 
 @dataclass
 class Vectors:
@@ -19,6 +24,49 @@ class Vectors:
     """One dict per row: text_id, corpus, source, emotion, topic, displayed_emotion, text."""
     x: np.ndarray
     """(n, hidden) float32."""
+
+
+def settings_hash(config: ExtractConfig, spec: str) -> str:
+    """A hash of everything that shapes a stored vector: vectors under different settings are never mixed."""
+    import hashlib
+
+    rules = {
+        "model": spec,
+        "skip_tokens": config.skip_tokens,
+        "max_tokens": config.max_tokens,
+        "whole_corpora": sorted(config.whole_corpora),
+        "prompt_corpora": sorted(config.prompt_corpora),
+        "span_corpora": sorted(config.span_corpora),
+    }
+    return hashlib.sha256(json.dumps(rules, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def index_files(lake: Lake, model: str, layer: int) -> list[str]:
+    return lake.files("activations", under=lake.partition("activations", model=model, layer=layer))
+
+
+def done_ids(lake: Lake, model: str, layers: list[int], settings: str) -> dict[int, set[str]]:
+    """Per layer, the texts that have a vector built under `settings`."""
+    import pyarrow.parquet as pq
+
+    out = {}
+    for layer in layers:
+        ids: set[str] = set()
+        for path in index_files(lake, model, layer):
+            table = pq.read_table(path)
+            if "settings_hash" in table.column_names and set(table.column("settings_hash").to_pylist()) == {settings}:
+                ids.update(table.column("text_id").to_pylist())
+        out[layer] = ids
+    return out
+
+
+def stale_settings(lake: Lake, model: str, settings: str) -> list[str]:
+    """Settings hashes of `model`'s committed index rows other than `settings` (rows to supersede)."""
+    found = lake.files("activations", under=lake.partition("activations", model=model))
+    if not found:
+        return []
+    query = "select distinct settings_hash from read_parquet(?) where settings_hash is distinct from ?"
+    return sorted(h for (h,) in duckdb.connect().execute(query, [found, settings]).fetchall() if h is not None)
 
 
 def model_layers(lake: Lake, model: str) -> list[int]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl.errors import EmolakeError
-from etl.lake import Lake, checksums, datasets, delta, files, safety, store
+from etl.lake import Lake, checksums, datasets, delta, files, logs, safety, store
 
 LAKE_WRITTEN = re.compile(
     r"(part-\d{5}-[0-9a-f-]{36}-c\d{3}(\.\w+)?\.parquet"  # a Delta data file (delta-rs names)
@@ -84,7 +84,7 @@ def check(lake: Lake) -> list[Problem]:
     referenced: set[str] = set()
     for name in datasets.DATASETS:
         try:
-            if not delta.exists(root, name):
+            if not logs.exists(root, name):
                 continue
         except safety.OutsideError as exc:
             problems.append(Problem(name, delta.first_line(exc), name, "outside"))
@@ -136,8 +136,8 @@ def log_paths(root: Path, dataset: str) -> tuple[set[str], list[str]]:
     """Every data file any version of a table names (history stays until `emolake vacuum`), lake-relative, and the
     paths any version names outside the table (a planted entry: never opened, moved or deleted)."""
     inside, outside = set(), []
-    for name in sorted(n for n in delta.log_names(root, dataset) if n.endswith(".json")):
-        for path in version_paths(delta.log_text(root, dataset, name)):
+    for name in sorted(n for n in logs.log_names(root, dataset) if n.endswith(".json")):
+        for path in version_paths(logs.log_text(root, dataset, name)):
             try:
                 inside.add(safety.inside(root, dataset, path))
             except EmolakeError:

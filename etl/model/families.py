@@ -1,6 +1,6 @@
-"""Tiny random models of every major decoder-only family, for tests: `tiny-random:<family>`.
+"""Tiny random models for tests: `tiny-random` (a Llama), `tiny-random-N` (N layers) and `tiny-random:<family>`.
 
-Each is 64 wide with 4 layers, seeded, and shares the byte tokenizer of `tiny-random` (`etl.model.load.tiny_tokenizer`),
+Each is 64 wide with 4 layers unless told, seeded, and shares one byte tokenizer built in memory (`tiny_tokenizer`),
 so one lake's texts tokenise the same way for all of them. Only the config differs: what each family's real models
 do differently (fused qkv, learned positions, scaled and tied embeddings, soft-capping) is what the tests exercise.
 """
@@ -27,6 +27,11 @@ OTHERS = {
 }
 FAMILIES = {**LLAMA_LIKE, **OTHERS}
 
+TINY_CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+
 
 def is_family_spec(spec: str) -> bool:
     return spec.startswith(PREFIX)
@@ -43,8 +48,6 @@ def tiny_family(spec: str):
     """Builds (model, tokenizer) for `tiny-random:<family>`: random weights from seed 0, fp32, eager attention."""
     import torch
     import transformers
-
-    from etl.model.load import tiny_tokenizer
 
     family = spec.removeprefix(PREFIX)
     if family not in available():
@@ -92,3 +95,44 @@ def _config(family: str, tokenizer) -> dict:
     if family in ("gemma2", "gemma3"):
         shape["sliding_window"] = 8  # short enough that the tests' texts cross it
     return {**tokens, **shape}
+
+
+def tiny_tokenizer():
+    """A byte-level tokenizer (256 byte tokens + specials) built in memory: no download, fully deterministic."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    byte_tokens = pre_tokenizers.ByteLevel.alphabet()
+    specials = ["<|pad|>", "<|bos|>", "<|end|>", "<|user|>", "<|assistant|>", "<|system|>"]
+    vocab = {tok: i for i, tok in enumerate(specials + sorted(byte_tokens))}
+    core = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    core.add_special_tokens(specials)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core, pad_token="<|pad|>", bos_token="<|bos|>", eos_token="<|end|>"
+    )
+    tokenizer.chat_template = TINY_CHAT_TEMPLATE
+    return tokenizer
+
+
+def tiny_random(layers: int = 4):
+    """A 64-wide random Llama (4 layers unless told; `tiny-random-N` has N) with seed 0 and the byte tokenizer."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = tiny_tokenizer()
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    torch.manual_seed(0)
+    return LlamaForCausalLM(config).to(torch.float32), tokenizer

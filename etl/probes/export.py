@@ -22,7 +22,7 @@ import numpy as np
 
 from etl.errors import EmolakeError
 from etl.lake import Lake, atomic_path
-from etl.lake import probes as stored
+from etl.probes import stored
 
 log = logging.getLogger("emolake")
 FORMAT = "emolake-probes/1"

@@ -2,7 +2,7 @@
 which layer steering pushes, and the longest text scored.
 
 The CLI (`score`, `nearest`, `classify`, `steer`), the Python API, the service and the dashboard call these
-functions, so they cannot disagree. The lake reading lives in `etl.lake.probes`; only the decisions live here.
+functions, so they cannot disagree. The lake reading lives in `etl.probes.stored`; only the decisions live here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from etl.errors import EmolakeError
 from etl.lake import Lake
-from etl.lake.probes import evaluation_rows, has_index, layers_of, probe_sets
+from etl.probes.stored import evaluation_rows, has_index, layers_of, probe_sets
 
 MAX_TOKENS = 2048
 """The longest text (in tokens) that scoring reads; longer texts are refused, or truncated when asked."""

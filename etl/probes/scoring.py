@@ -5,15 +5,17 @@ with the probes; the probe set defaults to the one `etl.probes.policy.default_se
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from etl.errors import EmolakeError
 from etl.lake import Lake
-from etl.lake.probes import StoredProbes
 from etl.probes.policy import MAX_TOKENS
+from etl.probes.stored import StoredProbes
 
 MAX_CHARS = 100_000
 """Longer texts are refused before they are tokenised (a text this long is far over MAX_TOKENS anyway)."""
@@ -99,7 +101,7 @@ def open_scorer(
     (`etl.probes.policy.default_set`); without a layer, that kind's best evaluated layer."""
     import faiss
 
-    from etl.lake import probes
+    from etl.probes import stored as probes
     from etl.probes.policy import pick_set
 
     model, model_spec = probes.pick_model(lake, model, source, kind)
@@ -110,9 +112,27 @@ def open_scorer(
     index_file = lake.verified(path)  # a damaged index is named as damaged, not as stale
     emotions = json.loads(lake.verified(path.with_suffix(".json")).read_text())["emotions"]
     (stored,) = probes.read(lake, model, source, [kind], [layer]).values()
-    from etl.probes.search import fingerprint, stored_fingerprint
-
     if stored_fingerprint(lake, path) != fingerprint(stored.emotions, stored.vectors):
         raise EmolakeError(f"the index {path} was built from other probes than the lake holds now: run `make index`")
     index = faiss.read_index(str(index_file))
     return Scorer(lake, model_spec, model, source, kind, layer, emotions, stored, index)
+
+
+def fingerprint(emotions: list[str], vectors: np.ndarray, *extra: object) -> str:
+    """A content hash of a probe set (and anything an index also depends on): equal hash, identical index."""
+    digest = hashlib.sha256("\x1f".join(emotions).encode())
+    digest.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+    for item in extra:
+        digest.update(item.tobytes() if isinstance(item, np.ndarray) else str(item).encode())
+    return digest.hexdigest()[:20]
+
+
+def stored_fingerprint(lake: Lake, index_path: Path) -> str | None:
+    """The fingerprint recorded beside an index, or None when the index or its sidecar is not committed or damaged
+    (so the index stage rebuilds it)."""
+    sidecar = index_path.with_suffix(".json")
+    try:
+        lake.verified(index_path)
+        return json.loads(lake.verified(sidecar).read_text()).get("fingerprint")
+    except EmolakeError:
+        return None

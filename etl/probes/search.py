@@ -10,8 +10,6 @@ story ids (from the lake) in a Parquet file beside it, in row order.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,26 +33,6 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
 def emotion_profiles(x: np.ndarray, probe_vectors: np.ndarray, center: np.ndarray) -> np.ndarray:
     """Unit emotion profiles (n, n_emotions) of residual vectors x (n, hidden): cosine-ready projections on probes."""
     return unit_rows((np.asarray(x, np.float32) - center) @ np.asarray(probe_vectors, np.float32).T)
-
-
-def fingerprint(emotions: list[str], vectors: np.ndarray, *extra: object) -> str:
-    """A content hash of a probe set (and anything an index also depends on): equal hash, identical index."""
-    digest = hashlib.sha256("\x1f".join(emotions).encode())
-    digest.update(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
-    for item in extra:
-        digest.update(item.tobytes() if isinstance(item, np.ndarray) else str(item).encode())
-    return digest.hexdigest()[:20]
-
-
-def stored_fingerprint(lake: Lake, index_path: Path) -> str | None:
-    """The fingerprint recorded beside an index, or None when the index or its sidecar is not committed or damaged
-    (so the index stage rebuilds it)."""
-    sidecar = index_path.with_suffix(".json")
-    try:
-        lake.verified(index_path)
-        return json.loads(lake.verified(sidecar).read_text()).get("fingerprint")
-    except EmolakeError:
-        return None
 
 
 def flat_index(vectors: np.ndarray):

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from etl.errors import EmolakeError
-from etl.lake.probes import StoredProbes
 from etl.probes.policy import MAX_TOKENS
+from etl.probes.stored import StoredProbes
 
 
 @dataclass

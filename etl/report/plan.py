@@ -180,9 +180,9 @@ def unlanded_counts(preset, landed: set[str], per_word: float) -> tuple[list[Cor
 def plan_of(preset, calibrate: bool = True, seconds: float = 3.0) -> Plan:
     """The plan of the preset's extract stage on its lake; `calibrate` measures throughput on this device."""
     from etl.errors import EmolakeError
+    from etl.lake.vectors import done_ids, settings_hash
     from etl.model.calibrate import measure, model_at_hand, model_shape
     from etl.model.load import model_slug
-    from etl.stages.extract import done_ids, settings_hash
 
     spec, extract = preset.common.model, preset.extract
     shape = model_shape(spec)

@@ -21,16 +21,16 @@ from threadpoolctl import threadpool_limits
 
 from etl import progress
 from etl.config import EvaluateConfig
+from etl.config.kinds import KINDS
 from etl.errors import EmolakeError
 from etl.evaluation import classification, deflection, evidence_tables, geometry, reliability, tables, transfer
 from etl.lake import Lake, vectors
-from etl.lake.probes import StoredProbes
-from etl.lake.probes import read as read_probes
 from etl.model.load import model_slug
-from etl.probes.kinds import KINDS
 from etl.probes.maths import baseline_components, expression_probes
 from etl.probes.policy import best_of
-from etl.runner import StageResult
+from etl.probes.stored import StoredProbes
+from etl.probes.stored import read as read_probes
+from etl.stages import StageResult
 
 log = logging.getLogger("emolake")
 
@@ -247,9 +247,9 @@ def evaluate_source(lake: Lake, model: str, source: str, probe_sets: dict, confi
 def run_model_checks(lake: Lake, model: str, source: str, probe_sets: dict, config: EvaluateConfig) -> dict:
     """Logit lens, dose curve and implicit scenarios through the probed model; rows per output table."""
     from etl.evaluation import dose, scenarios
-    from etl.lake.probes import read_layers
     from etl.model.lens import lens_rows
     from etl.model.load import load
+    from etl.probes.stored import read_layers
 
     spec = next(iter(probe_sets.values())).model_spec
     if not spec:

@@ -31,16 +31,16 @@ import uuid
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from etl.config import ExtractConfig
 from etl.lake import Lake, files
+from etl.lake.vectors import done_ids, settings_hash, stale_settings
 from etl.model.batching import tuned_batch_tokens
 from etl.model.flops import log_extraction
 from etl.model.load import load, load_shape, model_slug
 from etl.model.residuals import mean_residuals, tokenize
-from etl.runner import StageResult
 from etl.runners import run_shards
+from etl.stages import StageResult
 
 log = logging.getLogger("emolake")
 
@@ -79,47 +79,6 @@ def read_pending(lake: Lake, corpora: tuple[str, ...], model: str, layers: list[
     return [t for t in texts if any(t["text_id"] not in done[layer] for layer in layers)]
 
 
-def settings_hash(config: ExtractConfig, spec: str) -> str:
-    """A hash of everything that shapes a stored vector: vectors under different settings are never mixed."""
-    import hashlib
-
-    rules = {
-        "model": spec,
-        "skip_tokens": config.skip_tokens,
-        "max_tokens": config.max_tokens,
-        "whole_corpora": sorted(config.whole_corpora),
-        "prompt_corpora": sorted(config.prompt_corpora),
-        "span_corpora": sorted(config.span_corpora),
-    }
-    return hashlib.sha256(json.dumps(rules, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def index_files(lake: Lake, model: str, layer: int) -> list[str]:
-    return lake.files("activations", under=lake.partition("activations", model=model, layer=layer))
-
-
-def done_ids(lake: Lake, model: str, layers: list[int], settings: str) -> dict[int, set[str]]:
-    """Per layer, the texts that have a vector built under `settings`."""
-    out = {}
-    for layer in layers:
-        ids: set[str] = set()
-        for path in index_files(lake, model, layer):
-            table = pq.read_table(path)
-            if "settings_hash" in table.column_names and set(table.column("settings_hash").to_pylist()) == {settings}:
-                ids.update(table.column("text_id").to_pylist())
-        out[layer] = ids
-    return out
-
-
-def stale_settings(lake: Lake, model: str, settings: str) -> list[str]:
-    """Settings hashes of `model`'s committed index rows other than `settings` (rows to supersede)."""
-    found = lake.files("activations", under=lake.partition("activations", model=model))
-    if not found:
-        return []
-    query = "select distinct settings_hash from read_parquet(?) where settings_hash is distinct from ?"
-    return sorted(h for (h,) in duckdb.connect().execute(query, [found, settings]).fetchall() if h is not None)
-
-
 def segments_of(text: dict, config: ExtractConfig) -> list[tuple[str, list[tuple[int, int]] | None]]:
     """(segment name, character spans or None for the `skip_tokens` rule) for one text, as the model reads it."""
     if text["corpus"] in config.prompt_corpora:
@@ -143,7 +102,7 @@ def segments_of(text: dict, config: ExtractConfig) -> list[tuple[str, list[tuple
 def model_text(text: dict, config: ExtractConfig, tokenizer) -> str:
     """What the model reads: instructions wrapped in its chat template (read at the last token), else the text."""
     if text["corpus"] in config.prompt_corpora:
-        from etl.generation.plan import chat_prompt
+        from etl.model.generate import chat_prompt
 
         return chat_prompt(tokenizer, text["text"])
     return text["text"]

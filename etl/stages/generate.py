@@ -26,7 +26,7 @@ from etl.generation.landing import (
 from etl.generation.plan import NeedsProbes, Pairs, norm_pairs, plan, probe_pairs
 from etl.lake import Lake
 from etl.model.load import model_slug
-from etl.runner import StageResult
+from etl.stages import StageResult
 
 log = logging.getLogger("emolake")
 COMMITS_PER_UNIT = True

@@ -16,18 +16,12 @@ import numpy as np
 from etl.config import IndexConfig
 from etl.errors import EmolakeError
 from etl.lake import Lake, atomic_path, vectors, write_json
-from etl.lake.probes import StoredProbes
-from etl.lake.probes import read as read_probes
 from etl.model.load import model_slug
-from etl.probes.search import (
-    STORY_CORPORA,
-    emotion_profiles,
-    fingerprint,
-    flat_index,
-    stored_fingerprint,
-    write_story_index,
-)
-from etl.runner import StageResult
+from etl.probes.scoring import fingerprint, stored_fingerprint
+from etl.probes.search import STORY_CORPORA, emotion_profiles, flat_index, write_story_index
+from etl.probes.stored import StoredProbes
+from etl.probes.stored import read as read_probes
+from etl.stages import StageResult
 
 log = logging.getLogger("emolake")
 

@@ -19,13 +19,13 @@ import pyarrow as pa
 
 from etl import catalog, progress
 from etl.config import ProbesConfig, config_hash
+from etl.config.kinds import KINDS, POOLED, KindSpec
 from etl.errors import EmolakeError
 from etl.lake import Lake, schemas, vectors
 from etl.lake.schemas import fixed_vectors
 from etl.model.load import model_slug
-from etl.probes.kinds import KINDS, POOLED, KindSpec
 from etl.probes.maths import ProbeSet, baseline_components, expression_probes, project_out, unit
-from etl.runner import StageResult
+from etl.stages import StageResult
 
 log = logging.getLogger("emolake")
 # Part of the stage's run key: a lake whose probes were written with other columns is built again, once.

@@ -19,7 +19,7 @@ from etl import progress
 from etl.config import SteerConfig, config_hash
 from etl.lake import Lake
 from etl.lake.schemas import STEERING_RUNS
-from etl.runner import StageResult
+from etl.stages import StageResult
 from etl.steering.compare import Case, Comparison, Setting, Steerer
 
 log = logging.getLogger("emolake")

@@ -115,7 +115,7 @@ class Steerer:
         self._directions: dict[int, object] = {}
 
     def _probes(self, layers: list[int]):
-        from etl.lake.probes import read_layers
+        from etl.probes.stored import read_layers
 
         return read_layers(self.lake, self.loaded.slug, self.config.source, [KIND], layers)
 
@@ -211,7 +211,7 @@ class Steerer:
         In context, because the first tokens of a text on its own carry huge norms (attention sinks beyond
         position 0 on SmolLM2) that would swamp an output's mean; the prompt is the same for both runs.
         """
-        from etl.generation.plan import chat_prompt
+        from etl.model.generate import chat_prompt
         from etl.probes.token_scores import score_texts
 
         probe_set = {(KIND, self.score_layer): self.reader}

@@ -9,8 +9,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from etl.lake import Lake
-from etl.lake.probes import read_layers
 from etl.model.load import load
+from etl.probes.stored import read_layers
 from etl.probes.token_scores import score_texts
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]

@@ -95,7 +95,7 @@ def test_logit_lens_ranks_tokens_by_their_gain_scaled_logit_relative_to_the_othe
 
 def test_dose_curve_covers_each_template_dose_and_layer_for_afraid_and_calm(tiny_lake):
     from etl.evaluation.dose import TEMPLATES, render
-    from etl.lake.probes import read_layers
+    from etl.probes.stored import read_layers
     from etl.probes.token_scores import score_texts
 
     rows = sql(tiny_lake, "select * from dose_curve where kind = 'expression'")

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from etl.lake import Lake
-from etl.lake import probes as stored
-from etl.probes import export, policy
+from etl.probes import export, policy, stored
 
 pytestmark = pytest.mark.integration
 

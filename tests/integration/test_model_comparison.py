@@ -6,7 +6,7 @@ import pytest
 from etl.evaluation.comparison import upper_triangle
 from etl.evaluation.stats import spearman
 from etl.lake import Lake, views
-from etl.lake.probes import read
+from etl.probes.stored import read
 
 pytestmark = pytest.mark.integration
 

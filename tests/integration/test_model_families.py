@@ -95,7 +95,7 @@ def test_pipeline_nearest_and_steering(family, family_lake):
 def test_an_encoder_only_model_is_refused_by_name(tmp_path):
     from transformers import BertConfig, BertLMHeadModel
 
-    from etl.model.load import tiny_tokenizer
+    from etl.model.families import tiny_tokenizer
 
     tokenizer = tiny_tokenizer()
     config = BertConfig(

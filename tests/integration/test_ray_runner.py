@@ -197,7 +197,7 @@ def test_runner_config_is_checked():
 
 @pytest.mark.slow
 def test_the_ray_driver_plans_with_the_tokenizer_the_actors_load():
-    from etl.generation.plan import chat_prompt
+    from etl.model.generate import chat_prompt
     from etl.model.load import load, load_shape
 
     spec = "bundled:smollm2-135m-instruct"

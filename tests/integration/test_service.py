@@ -73,8 +73,8 @@ def test_score_gives_the_numbers_of_emolake_score_and_the_token_viewer(api, tiny
 
 
 def test_probes_lists_every_set_and_marks_the_default(api, tiny_lake):
-    from etl.lake.probes import probe_sets, read
     from etl.probes.policy import default_set
+    from etl.probes.stored import probe_sets, read
 
     status, answer = api.get("/api/v1/probes").status_code, api.get("/api/v1/probes").get_json()
     sets = answer["probe_sets"]

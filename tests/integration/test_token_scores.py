@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from etl.lake import Lake
-from etl.lake.probes import read_layers
 from etl.model.load import load
 from etl.model.residuals import forward_layers
+from etl.probes.stored import read_layers
 from etl.probes.token_scores import score_texts
 
 pytestmark = pytest.mark.integration

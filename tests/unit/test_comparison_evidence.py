@@ -9,8 +9,8 @@ from dashboards.pages.probe_quality import group_ticks
 from dashboards.permalink import encode, parse
 from etl import catalog
 from etl.evaluation import comparison, evidence
-from etl.lake.probes import StoredProbes
 from etl.lake.vectors import Vectors
+from etl.probes.stored import StoredProbes
 
 EMOTIONS = ["afraid", "angry", "calm", "happy", "proud", "sad"]
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from etl.evaluation import controls, transfer, validation
-from etl.lake.probes import FormCentre, StoredProbes
+from etl.probes.stored import FormCentre, StoredProbes
 
 
 def test_bootstrap_interval_of_constant_hits_is_that_constant():

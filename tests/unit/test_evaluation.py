@@ -191,7 +191,7 @@ def test_held_out_with_a_single_topic_has_no_test_set():
 
 def test_kind_data_covers_every_probe_kind_the_config_knows():
     from etl.config import PROBE_KINDS
-    from etl.probes.kinds import KINDS
+    from etl.config.kinds import KINDS
 
     assert set(KINDS) == set(PROBE_KINDS)
 

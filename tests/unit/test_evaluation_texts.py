@@ -41,7 +41,7 @@ def test_dose_templates_escalate_one_quantity_and_name_no_emotion(template):
 
 
 def test_render_points_at_the_dose_inside_the_chat_prompt():
-    from etl.model.load import tiny_tokenizer
+    from etl.model.families import tiny_tokenizer
 
     tokenizer = tiny_tokenizer()
     template = TEMPLATES[0]

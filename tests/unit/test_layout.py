@@ -1,52 +1,79 @@
-"""The layout keeps its promises: no import cycle between etl modules, no module past 400 lines, docs that name every
-module and every dashboard page."""
+"""The layout keeps its promises: no import cycle between etl modules, every etl import down the declared layers
+(etl/layers.py), no module past 400 lines, docs that name every module and every dashboard page."""
 
 import ast
 import re
 from pathlib import Path
 
+from etl import layers
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def top_level_imports(path: Path, known: set[str]) -> set[str]:
-    """etl modules a module imports when it is imported (function-level imports run later and cannot cycle)."""
-    out = set()
-    for node in ast.parse(path.read_text()).body:
-        names = []
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-        elif isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        out |= {name for name in names if name in known}
-    return out
+    return layers.module_name(path, ROOT)
 
 
 def test_etl_has_no_import_cycle():
-    paths = {module_name(p): p for p in (ROOT / "etl").rglob("*.py")}
-    graph = {name: top_level_imports(path, set(paths)) - {name} for name, path in paths.items()}
-    state: dict[str, int] = {}
-    cycles = []
+    """No loop between modules, nor between units (top-level packages and modules), counting every import: one inside
+    a function too, since it ties the two modules together as firmly as one at the top."""
+    graph = layers.graph(ROOT)
+    assert layers.cycles(graph) == []
+    assert layers.cycles(layers.units_graph(graph)) == []
 
-    def visit(name: str, stack: list[str]) -> None:
-        state[name] = 1
-        for target in sorted(graph[name]):
-            if state.get(target) == 1:
-                cycles.append([*stack[stack.index(target) :], target] if target in stack else [name, target])
-            elif target not in state:
-                visit(target, [*stack, target])
-        state[name] = 2
 
-    for name in sorted(graph):
-        if name not in state:
-            visit(name, [name])
-    # A package's __init__ importing its own submodules is how packages re-export, not a cycle.
-    real = [c for c in cycles if not all(m.startswith(c[0] + ".") or m == c[0] for m in c)]
-    assert real == []
+def test_every_unit_has_one_layer():
+    units = sorted({layers.unit(name) for name in layers.modules(ROOT)})
+    declared = sorted("etl" if name == "etl" else f"etl.{name}" for layer in layers.LAYERS for name in layer)
+    assert declared == units  # each once; none missing, none stale
+
+
+def test_every_etl_import_goes_down_the_layers():
+    """Each `etl` import, function-local ones included, names a module of its own unit or of a lower layer (no
+    allow-list: heavy third-party imports stay function-local, and they are no etl module)."""
+    assert layers.upward(layers.graph(ROOT)) == []
+
+
+def test_the_checks_see_function_local_relative_and_upward_imports(tmp_path):
+    """The checks can fail: a tree with an upward import inside a function and a cycle through a relative import."""
+    for rel, text in {
+        "etl/__init__.py": "",
+        "etl/low/__init__.py": "",
+        "etl/low/a.py": "def f():\n    from etl.high import b\n",
+        "etl/low/c.py": "from . import d\n",
+        "etl/low/d.py": "def g():\n    from .c import x\n",
+        "etl/high/__init__.py": "",
+        "etl/high/b.py": "from etl.low import a\n",
+    }.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    graph = layers.graph(tmp_path)
+    order = (("etl",), ("low",), ("high",))
+    assert layers.upward(graph, order) == [("etl.low.a", 2, "etl.high.b")]
+    assert layers.cycles(graph) == [["etl.high.b", "etl.low.a"], ["etl.low.c", "etl.low.d"]]
+    assert layers.cycles(layers.units_graph(graph)) == [["etl.high", "etl.low"]]
+    assert layers.upward(graph, (("etl",), ("low", "high"))) == [  # siblings of one layer do not import each other
+        ("etl.high.b", 1, "etl.low.a"),
+        ("etl.low.a", 2, "etl.high.b"),
+    ]
+
+
+def test_stages_and_commands_are_listed_not_found_by_name():
+    """The runner and the CLI name every stage and command in an import the graph sees; nothing in etl loads an etl
+    module from a string."""
+    from etl import commands, runner
+
+    stages = {p.stem for p in (ROOT / "etl" / "stages").glob("*.py") if p.stem != "__init__"}
+    assert set(runner.STAGES) == stages
+    assert [runner.stage_module(s).__name__ for s in runner.STAGES] == [f"etl.stages.{s}" for s in runner.STAGES]
+    found = {p.stem for p in (ROOT / "etl" / "commands").glob("*.py") if not p.stem.startswith("_")}
+    assert sorted(c.__name__.rpartition(".")[2] for c in commands.COMMANDS) == sorted(found)
+    by_string = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "etl").rglob("*.py")
+        if re.search(r"import_module\(f?[\"']etl|import_module\(f?[\"']\{__name__", p.read_text())
+    ]
+    assert by_string == []
 
 
 def test_no_module_is_over_400_lines():

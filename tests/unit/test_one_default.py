@@ -30,7 +30,7 @@ def definitions(pattern: str) -> list[str]:
     ("pattern", "home"),
     [
         (r"^\s*MAX_TOKENS\s*=", "etl/probes/policy.py"),
-        (r"^\s*(PROBE_KINDS|KINDS|FORM_KINDS|TOKEN_KINDS)\s*=", "etl/probes/kinds.py"),
+        (r"^\s*(PROBE_KINDS|KINDS|FORM_KINDS|TOKEN_KINDS)\s*=", "etl/config/kinds.py"),
         (r"^\s*OPERATORS\s*=|\"add\", \"ablate\"|\"add\", \"add_normalised\"", "etl/config/steer.py"),
         (r"^\s*POSITIONS\s*=|\"all\", \"prompt\", \"generated\"", "etl/config/steer.py"),
         (r"n_layers // 3|depth // 3", "etl/probes/policy.py"),
@@ -43,9 +43,9 @@ def test_each_decision_is_written_once(pattern, home):
 
 def test_users_import_the_one_definition():
     from etl import config
+    from etl.config import kinds
     from etl.evaluation import evidence
-    from etl.lake import probes as stored
-    from etl.probes import kinds, scoring, token_scores
+    from etl.probes import scoring, stored, token_scores
 
     assert scoring.MAX_TOKENS is token_scores.MAX_TOKENS is policy.MAX_TOKENS
     assert config.PROBE_KINDS is kinds.PROBE_KINDS and tuple(kinds.KINDS) == kinds.PROBE_KINDS
@@ -142,9 +142,9 @@ def test_compare_never_opens_on_a_degenerate_source(tmp_path):
 def test_centre_and_project_is_written_once():
     import numpy as np
 
-    from etl.lake.probes import FormCentre, StoredProbes
+    from etl.probes.stored import FormCentre, StoredProbes
 
-    assert definitions(r"centre_for\(") == ["etl/lake/probes.py"]
+    assert definitions(r"centre_for\(") == ["etl/probes/stored.py"]
     vectors = np.eye(3, dtype=np.float32)[:2]
     forms = [
         FormCentre("short", 10.0, np.zeros(3, np.float32)),

@@ -7,13 +7,12 @@ import pytest
 
 from etl.errors import EmolakeError
 from etl.lake import Lake
+from etl.probes.scoring import fingerprint, stored_fingerprint
 from etl.probes.search import (
     emotion_profiles,
-    fingerprint,
     flat_index,
     nearest_emotions,
     open_story_index,
-    stored_fingerprint,
     unit_rows,
     write_story_index,
 )

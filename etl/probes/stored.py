@@ -1,7 +1,9 @@
 """The one reader of stored probe sets and their evaluation rows.
 
 Every consumer (scoring, search, token scores, generation's deflection pairs, evaluation, the report, the dashboard,
-steering) reads probes through `read`; which set and layer to use is decided in `etl.probes.policy`.
+steering) reads probes through `read`; which set and layer to use is decided in `etl.probes.policy`. A set centres
+and projects texts itself (`StoredProbes.centre_for`, `project`): science on the stored data, so it lives in probes/,
+above the lake it reads (etl/layers.py).
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 
+from etl.config.kinds import FORM_KINDS
 from etl.errors import EmolakeError
 from etl.lake import Lake
-from etl.probes.kinds import FORM_KINDS
 
 
 @dataclass(frozen=True)

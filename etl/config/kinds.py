@@ -1,5 +1,6 @@
 """The one list of probe kinds and what each is built from: corpus, segments, label field, baseline and estimator.
-Shared by the config, the probes and evaluate stages, the lake reader and the evidence tables."""
+Shared by the config, the probes and evaluate stages, the lake reader and the evidence tables; it lives in config, the
+lowest package that needs it (etl/layers.py)."""
 
 from __future__ import annotations
 
