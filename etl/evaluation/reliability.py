@@ -11,7 +11,7 @@ import numpy as np
 
 from etl import catalog
 from etl.evaluation.stats import pearson
-from etl.probes.maths import probes_excluding
+from etl.probes import recipe
 
 RIDGE = 1.0
 """Ridge penalty for decoding norms from unit probe vectors (in units of the probes' squared norm)."""
@@ -46,7 +46,7 @@ def split_half_cosine(
         return {"split_half_cos": None}
     first = split_halves(labels, seed)
     halves = [
-        probes_excluding(x[mask], labels[mask], n_emotions, baseline, variance, exclude).vectors.astype(np.float64)
+        recipe.build(x[mask], labels[mask], n_emotions, baseline, variance, exclude).vectors.astype(np.float64)
         for mask in (first, ~first)
     ]
     cosines = np.sum(halves[0] * halves[1], axis=1)[usable]

@@ -27,8 +27,8 @@ from etl.lake import Lake, vectors
 from etl.lake.probes import StoredProbes
 from etl.lake.probes import read as read_probes
 from etl.model.load import model_slug
+from etl.probes import recipe
 from etl.probes.kinds import KINDS
-from etl.probes.maths import baseline_components, expression_probes
 from etl.probes.policy import best_of
 from etl.runner import StageResult
 
@@ -75,22 +75,20 @@ def kind_inputs(cache: VectorCache, kind: str, probes: StoredProbes, expression:
         log.info("evaluate: no held-out recipe for probe kind %r; geometry only", kind)
         return None
     data = cache.get([spec.corpus], list(spec.segments))
-    code = {e: i for i, e in enumerate(probes.emotions)}
-    keep = [i for i, m in enumerate(data.meta) if m.get(spec.label) in code]
+    keep, labels = recipe.labelled_rows(data.meta, spec.label, probes.emotions)
     if not keep:
         return None
-    baseline = cache.get(probes.baseline_corpora)
-    if len(baseline.meta) < 2:
-        baseline = cache.get(probes.baseline_corpora, any_source=True)
+    corpora = probes.baseline_corpora
+    baseline = recipe.baseline_texts(lambda any_source: cache.get(corpora, any_source=any_source), corpora)
     exclude = None
     if any(v is not None for v in probes.norm_kept) and expression is not None:
         variance = probes.expression_space_variance or DEFAULT_EXPRESSION_SPACE_VARIANCE
-        exclude, _ = baseline_components(expression.vectors.astype(np.float64), variance)
+        exclude = recipe.excluded_space(expression.vectors, variance)
     return KindInputs(
         x=data.x[keep],
-        labels=np.array([code[data.meta[i][spec.label]] for i in keep]),
+        labels=labels,
         topics=[data.meta[i]["topic"] or "" for i in keep],
-        baseline=baseline.x,
+        baseline=baseline,
         exclude=exclude,
         texts=[data.meta[i]["text"] for i in keep],
     )
@@ -187,10 +185,8 @@ def unorthogonalised(inputs: KindInputs | None, probes: StoredProbes) -> np.ndar
     """The probes rebuilt on all their texts without the excluded space: deflection before orthogonalisation."""
     if inputs is None:
         return None
-    rebuilt = expression_probes(
-        inputs.x, inputs.labels, len(probes.emotions), inputs.baseline, probes.baseline_variance
-    )
-    return rebuilt.vectors
+    n = len(probes.emotions)
+    return recipe.build(inputs.x, inputs.labels, n, inputs.baseline, probes.baseline_variance).vectors
 
 
 def evaluate_layer(
