@@ -7,6 +7,7 @@ Reads `probes` and the per-text vectors; writes, per (model, source):
     probe_map                 each probe on its PC1/PC2 plane, with its norms and k-means cluster
     evaluation_cosines        the cosine matrix of each probe set
     deflection_vs_expression  matched deflection/expression pairs (only when deflection probes exist)
+    chosen_layers             per kind, the layer `etl.probes.policy.best_of` chose (what `best_layers` shows)
     logit_lens, dose_curve, scenario_scores    (these load the probed model; `model_checks = false` skips them)
 and `reports/<model>/report.html`.
 """
@@ -29,7 +30,7 @@ from etl.lake.probes import read as read_probes
 from etl.model.load import model_slug
 from etl.probes import recipe
 from etl.probes.kinds import KINDS
-from etl.probes.policy import best_of
+from etl.probes.policy import best_of, best_of_each
 from etl.runner import StageResult
 
 log = logging.getLogger("emolake")
@@ -237,6 +238,8 @@ def evaluate_source(lake: Lake, model: str, source: str, probe_sets: dict, confi
         out["evaluation_layers"] += rows
         for name, items in extra.items():
             out[name] += items
+    chosen = best_of_each(out["evaluation_layers"])
+    out["chosen_layers"] = [{"kind": kind, "layer": layer} for kind, layer in chosen.items()]
     return out
 
 
