@@ -44,7 +44,7 @@ def test_a_broken_view_raises_with_its_file_name(tiny_lake, tmp_path, monkeypatc
     sql_dir = tmp_path / "sql"
     shutil.copytree(views.SQL_DIR, sql_dir)
     mart = sql_dir / "marts" / "best_layers.sql"
-    mart.write_text(mart.read_text().replace("top1 desc", "no_such_column desc"))
+    mart.write_text(mart.read_text().replace("ev.top5,", "ev.no_such_column,"))
     monkeypatch.setattr(views, "SQL_DIR", sql_dir)
     with pytest.raises(EmolakeError, match=r"view `best_layers` \(sql/marts/best_layers.sql\) failed"):
         views.connect(Lake(tiny_lake))
