@@ -1,7 +1,8 @@
 """Held-out classification: probes rebuilt without one topic fold score the texts of that fold.
 
 Each probe kind is rebuilt from the texts it was built from (`etl.config.kinds.KINDS`: the same corpora, segments
-and labels as the probes stage), with the baseline recorded in the probes' provenance.
+and labels as the probes stage), with the baseline recorded in the probes' provenance, by the probes stage's own
+recipe (`etl.probes.recipe.build`).
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ import numpy as np
 
 from etl.evaluation.controls import bootstrap_ci
 from etl.evaluation.transfer import fold_ids, shuffled
-from etl.probes.maths import probes_excluding, scores, top_k_hits
-
-"""Where each probe kind's texts come from: the same table the probes stage builds from."""
+from etl.probes import recipe
+from etl.probes.maths import scores, top_k_hits
 
 
 def held_out(
@@ -39,7 +39,7 @@ def held_out(
         if not train.any() or not test.any():
             continue
         train_labels = labels[train] if null_seed is None else shuffled(labels[train], null_seed)
-        probe_set = probes_excluding(x[train], train_labels, n_emotions, baseline, variance, exclude)
+        probe_set = recipe.build(x[train], train_labels, n_emotions, baseline, variance, exclude)
         known = np.isin(labels[test], np.unique(labels[train]))
         matrix = scores(x[test][known], probe_set)
         matrix[:, np.bincount(labels[train], minlength=n_emotions) == 0] = -np.inf

@@ -8,10 +8,11 @@ linearly present; these two figures tell those cases apart.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.linear_model import Ridge
 
 from etl import catalog
 from etl.evaluation.stats import pearson
-from etl.probes.maths import probes_excluding
+from etl.probes import recipe
 
 RIDGE = 1.0
 """Ridge penalty for decoding norms from unit probe vectors (in units of the probes' squared norm)."""
@@ -46,7 +47,7 @@ def split_half_cosine(
         return {"split_half_cos": None}
     first = split_halves(labels, seed)
     halves = [
-        probes_excluding(x[mask], labels[mask], n_emotions, baseline, variance, exclude).vectors.astype(np.float64)
+        recipe.build(x[mask], labels[mask], n_emotions, baseline, variance, exclude).vectors.astype(np.float64)
         for mask in (first, ~first)
     ]
     cosines = np.sum(halves[0] * halves[1], axis=1)[usable]
@@ -56,8 +57,7 @@ def split_half_cosine(
 def decoded_norms(vectors: np.ndarray, emotions: list[str], folds: int = 5) -> dict:
     """Cross-validated Pearson r of valence and arousal predicted from the probe vectors by ridge regression.
 
-    Folds interleave the rated emotions in catalog order; the model is fitted in its dual form (n_rated x n_rated),
-    which is exact and cheap because there are far fewer rated emotions than hidden dimensions.
+    Folds interleave the rated emotions in catalog order.
     """
     norms = catalog.norms()
     rated = [i for i, e in enumerate(emotions) if e in norms]
@@ -77,8 +77,6 @@ def decoded_norms(vectors: np.ndarray, emotions: list[str], folds: int = 5) -> d
 
 
 def ridge_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray) -> np.ndarray:
-    """Ridge regression with intercept, fitted on (x_train, y_train), evaluated on x_test."""
-    x_mean, y_mean = x_train.mean(axis=0), y_train.mean()
-    centred = x_train - x_mean
-    alpha = np.linalg.solve(centred @ centred.T + RIDGE * np.eye(len(centred)), y_train - y_mean)
-    return (x_test - x_mean) @ (centred.T @ alpha) + y_mean
+    """Ridge regression with intercept (scikit-learn's `Ridge`, penalty `RIDGE`), fitted on (x_train, y_train),
+    evaluated on x_test."""
+    return Ridge(alpha=RIDGE).fit(x_train, y_train).predict(x_test)

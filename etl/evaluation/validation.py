@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 
-from etl.evaluation.controls import N_BOOTSTRAP, macro_f1
+from etl.evaluation.controls import N_BOOTSTRAP, interval, macro_f1, resampled
 from etl.lake.evaluation_schemas import VALIDATION_RUNS as SCHEMA  # noqa: F401 (re-exported)
 
 
@@ -30,27 +30,31 @@ def map_labels(labels: list[str], mapping: dict[str, str], emotions: list[str]) 
     return kept, words, unmapped
 
 
+def resampled_macro_f1(predicted: np.ndarray, truth: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Macro-F1 of each resample (row): it averages the classes that resample holds (a class drawn zero times has
+    no F1)."""
+    return np.array([macro_f1(p, t)[0] for p, t in zip(predicted, truth, strict=True)])
+
+
 def figures(scores: np.ndarray, truth: np.ndarray, classes: np.ndarray, seed: int) -> dict:
     """Accuracy and macro-F1 (with bootstrap intervals), per-class F1 and the confusion matrix of restricted argmax."""
     predicted = classes[np.argmax(scores[:, classes], axis=1)]
     accuracy = float(np.mean(predicted == truth))
     f1, per_class = macro_f1(predicted, truth, classes)
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, len(truth), size=(N_BOOTSTRAP, len(truth)))
-    accuracies = [(predicted[d] == truth[d]).mean() for d in draws]
-    # Each resample's macro-F1 averages the classes it holds (a class drawn zero times has no F1).
-    f1s = [macro_f1(predicted[d], truth[d])[0] for d in draws]
+    # Both intervals resample the same texts (one seed): accuracy from the hits, macro-F1 from the pairs.
+    accuracies = resampled(((predicted == truth).astype(np.float64),), np.mean, seed, N_BOOTSTRAP)
+    f1s = resampled((predicted, truth), resampled_macro_f1, seed, N_BOOTSTRAP)
     confusion = {int(t): {} for t in classes}
     for t, p in zip(truth, predicted, strict=True):
         confusion[int(t)][int(p)] = confusion[int(t)].get(int(p), 0) + 1
     return {
         "chance": 1 / len(classes),
         "accuracy": accuracy,
-        "accuracy_low": float(np.quantile(accuracies, 0.025)),
-        "accuracy_high": float(np.quantile(accuracies, 0.975)),
+        "accuracy_low": interval(accuracies)[0],
+        "accuracy_high": interval(accuracies)[1],
         "macro_f1": f1,
-        "macro_f1_low": float(np.quantile(f1s, 0.025)),
-        "macro_f1_high": float(np.quantile(f1s, 0.975)),
+        "macro_f1_low": interval(f1s)[0],
+        "macro_f1_high": interval(f1s)[1],
         "per_class": per_class,
         "confusion": confusion,
     }

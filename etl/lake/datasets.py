@@ -74,6 +74,7 @@ CHECKSUMS = pa.schema([("path", STR), ("bytes", I64), ("sha256", STR)])
 MODEL_SOURCE = ("model", "source")
 EVALUATION_DOCS = {
     "evaluation_layers": "held-out accuracy, geometry and valence/arousal figures per (kind, layer)",
+    "chosen_layers": "per kind, the layer `etl.probes.policy.best_of` chose (null: none has a held-out figure)",
     "probe_map": "the probes' 2-D map (PCA) with valence and arousal ratings",
     "logit_lens": "the tokens each probe promotes through the unembedding",
     "dose_curve": "probe score against the dose of a scenario's intensity",

@@ -56,6 +56,10 @@ SCHEMAS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("norm_kept", F64),
         ("n_pairs", I32),
     ],
+    "chosen_layers": [
+        ("kind", STR),
+        ("layer", I32),
+    ],
     "probe_map": [
         ("kind", STR),
         ("layer", I32),

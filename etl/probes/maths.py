@@ -20,6 +20,8 @@ class ProbeSet:
     """Baseline components projected out."""
     variance_removed: float
     """Share of the baseline's variance those components explain."""
+    norm_kept: np.ndarray | None = None
+    """Per probe, the share of norm left after an excluded space was projected out (`etl.probes.recipe.build`)."""
 
 
 def group_means(x: np.ndarray, labels: np.ndarray, n_groups: int) -> np.ndarray:
@@ -60,10 +62,6 @@ def project_out(vectors: np.ndarray, components: np.ndarray) -> np.ndarray:
     return vectors - (vectors @ components.T) @ components
 
 
-RESIDUE = 1e-6
-"""A projected vector shorter than this share of its original norm is rounding residue."""
-
-
 def unit(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     return vectors / np.where(norms == 0, 1.0, norms)
@@ -80,28 +78,6 @@ def expression_probes(
     vectors = unit(project_out(means - center, components))
     vectors[~present] = 0.0
     return ProbeSet(vectors.astype(np.float32), center.astype(np.float32), len(components), removed)
-
-
-def probes_excluding(
-    x: np.ndarray,
-    labels: np.ndarray,
-    n_emotions: int,
-    baseline: np.ndarray,
-    variance: float,
-    exclude: np.ndarray | None,
-) -> ProbeSet:
-    """`expression_probes`, then the orthonormal `exclude` directions (k, hidden) projected out and unit norm
-    restored: how a kind orthogonalised against another probe space is rebuilt for evaluation."""
-    probe_set = expression_probes(x, labels, n_emotions, baseline, variance)
-    if exclude is not None and len(exclude):
-        before = probe_set.vectors.astype(np.float64)
-        after = project_out(before, exclude)
-        # A probe that lived wholly in the excluded space keeps only rounding residue; normalising that residue
-        # would turn it into a machine-dependent random direction, so it becomes zero (it carries nothing).
-        emptied = np.linalg.norm(after, axis=1) <= RESIDUE * np.linalg.norm(before, axis=1)
-        after[emptied] = 0.0
-        probe_set.vectors = unit(after).astype(np.float32)
-    return probe_set
 
 
 def scores(x: np.ndarray, probes: ProbeSet) -> np.ndarray:

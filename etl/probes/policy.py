@@ -18,8 +18,8 @@ MAX_TOKENS = 2048
 
 MIN_HELD_OUT_PER_EMOTION = 3
 """A held-out figure counts only when the evaluation tested at least this many texts per emotion (n_test /
-n_emotions): with fewer, each probe is rebuilt from one or two texts and its top-1 is noise. `sql/marts/best_layers.sql`
-flags such sets with the same rule (`degenerate`)."""
+n_emotions): with fewer, each probe is rebuilt from one or two texts and its top-1 is noise. The `best_layers` view
+reads the layers this rule chose (`best_of_each`, stored by evaluate in `chosen_layers`) and never applies it again."""
 
 FALLBACK_KIND = "expression"
 """The default kind of a lake without a usable evaluation (every lake has expression probes)."""
@@ -38,6 +38,11 @@ def best_of(rows: list[dict], kind: str = "expression") -> int | None:
     degenerate rows (too few texts per emotion, `has_held_out_figure`) are never chosen."""
     scored = [r for r in rows if r.get("kind", kind) == kind and has_held_out_figure(r)]
     return int(min(scored, key=lambda r: (-r["top1"], int(r["layer"])))["layer"]) if scored else None
+
+
+def best_of_each(rows: list[dict]) -> dict[str, int | None]:
+    """Kind -> `best_of` its rows (None: no layer has a held-out figure): what evaluate stores in `chosen_layers`."""
+    return {kind: best_of(rows, kind) for kind in sorted({r["kind"] for r in rows})}
 
 
 def fallback_layer(layers: list[int]) -> int:

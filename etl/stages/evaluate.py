@@ -7,6 +7,7 @@ Reads `probes` and the per-text vectors; writes, per (model, source):
     probe_map                 each probe on its PC1/PC2 plane, with its norms and k-means cluster
     evaluation_cosines        the cosine matrix of each probe set
     deflection_vs_expression  matched deflection/expression pairs (only when deflection probes exist)
+    chosen_layers             per kind, the layer `etl.probes.policy.best_of` chose (what `best_layers` shows)
     logit_lens, dose_curve, scenario_scores    (these load the probed model; `model_checks = false` skips them)
 and `reports/<model>/report.html`.
 """
@@ -26,8 +27,8 @@ from etl.errors import EmolakeError
 from etl.evaluation import classification, deflection, evidence_tables, geometry, reliability, tables, transfer
 from etl.lake import Lake, vectors
 from etl.model.load import model_slug
-from etl.probes.maths import baseline_components, expression_probes
-from etl.probes.policy import best_of
+from etl.probes import recipe
+from etl.probes.policy import best_of, best_of_each
 from etl.probes.stored import StoredProbes
 from etl.probes.stored import read as read_probes
 from etl.stages import StageResult
@@ -75,22 +76,20 @@ def kind_inputs(cache: VectorCache, kind: str, probes: StoredProbes, expression:
         log.info("evaluate: no held-out recipe for probe kind %r; geometry only", kind)
         return None
     data = cache.get([spec.corpus], list(spec.segments))
-    code = {e: i for i, e in enumerate(probes.emotions)}
-    keep = [i for i, m in enumerate(data.meta) if m.get(spec.label) in code]
+    keep, labels = recipe.labelled_rows(data.meta, spec.label, probes.emotions)
     if not keep:
         return None
-    baseline = cache.get(probes.baseline_corpora)
-    if len(baseline.meta) < 2:
-        baseline = cache.get(probes.baseline_corpora, any_source=True)
+    corpora = probes.baseline_corpora
+    baseline = recipe.baseline_texts(lambda any_source: cache.get(corpora, any_source=any_source), corpora)
     exclude = None
     if any(v is not None for v in probes.norm_kept) and expression is not None:
         variance = probes.expression_space_variance or DEFAULT_EXPRESSION_SPACE_VARIANCE
-        exclude, _ = baseline_components(expression.vectors.astype(np.float64), variance)
+        exclude = recipe.excluded_space(expression.vectors, variance)
     return KindInputs(
         x=data.x[keep],
-        labels=np.array([code[data.meta[i][spec.label]] for i in keep]),
+        labels=labels,
         topics=[data.meta[i]["topic"] or "" for i in keep],
-        baseline=baseline.x,
+        baseline=baseline,
         exclude=exclude,
         texts=[data.meta[i]["text"] for i in keep],
     )
@@ -187,10 +186,8 @@ def unorthogonalised(inputs: KindInputs | None, probes: StoredProbes) -> np.ndar
     """The probes rebuilt on all their texts without the excluded space: deflection before orthogonalisation."""
     if inputs is None:
         return None
-    rebuilt = expression_probes(
-        inputs.x, inputs.labels, len(probes.emotions), inputs.baseline, probes.baseline_variance
-    )
-    return rebuilt.vectors
+    n = len(probes.emotions)
+    return recipe.build(inputs.x, inputs.labels, n, inputs.baseline, probes.baseline_variance).vectors
 
 
 def evaluate_layer(
@@ -241,6 +238,8 @@ def evaluate_source(lake: Lake, model: str, source: str, probe_sets: dict, confi
         out["evaluation_layers"] += rows
         for name, items in extra.items():
             out[name] += items
+    chosen = best_of_each(out["evaluation_layers"])
+    out["chosen_layers"] = [{"kind": kind, "layer": layer} for kind, layer in chosen.items()]
     return out
 
 

@@ -24,7 +24,8 @@ from etl.errors import EmolakeError
 from etl.lake import Lake, schemas, vectors
 from etl.lake.schemas import fixed_vectors
 from etl.model.load import model_slug
-from etl.probes.maths import ProbeSet, baseline_components, expression_probes, project_out, unit
+from etl.probes import recipe
+from etl.probes.maths import ProbeSet, unit
 from etl.stages import StageResult
 
 log = logging.getLogger("emolake")
@@ -53,30 +54,17 @@ def labelled(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x, integer labels, token counts) of the kind's segments whose label is one of `emotions`."""
     data = vectors.load(lake, model, layer, [spec.corpus], [source], list(spec.segments))
-    code = {e: i for i, e in enumerate(emotions)}
-    keep = [i for i, m in enumerate(data.meta) if m.get(spec.label) in code]
-    labels = np.array([code[data.meta[i][spec.label]] for i in keep], dtype=np.int64)
+    keep, labels = recipe.labelled_rows(data.meta, spec.label, emotions)
     return data.x[keep], labels, np.array([data.meta[i]["n_tokens"] for i in keep])
 
 
 def baseline(lake: Lake, model: str, layer: int, source: str, corpora: tuple[str, ...]) -> np.ndarray:
-    """Baseline vectors from the same source, else from every source; at least two are needed."""
-    data = vectors.load(lake, model, layer, list(corpora), [source])
-    if not data.meta:
-        data = vectors.load(lake, model, layer, list(corpora))
-    if len(data.meta) < 2:
-        raise EmolakeError(f"fewer than 2 baseline texts in {list(corpora)}: run `make generate extract`")
-    return data.x
+    """Baseline vectors of `corpora`, chosen by `recipe.baseline_texts` (this source's, else every source's)."""
 
+    def load(any_source: bool) -> vectors.Vectors:
+        return vectors.load(lake, model, layer, list(corpora), None if any_source else [source])
 
-def orthogonalise(probe_set: ProbeSet, expression: np.ndarray, variance: float) -> np.ndarray:
-    """Removes the expression space (its components up to `variance`) from the probes; returns norm kept."""
-    components, _ = baseline_components(expression.astype(np.float64), variance)
-    residual = project_out(probe_set.vectors.astype(np.float64), components)
-    norm_kept = np.linalg.norm(residual, axis=1)
-    probe_set.vectors = unit(residual).astype(np.float32)
-    probe_set.vectors[norm_kept == 0] = 0.0
-    return norm_kept
+    return recipe.baseline_texts(load, corpora)
 
 
 def baseline_of(spec: KindSpec, config: ProbesConfig) -> tuple[tuple[str, ...], float]:
@@ -122,11 +110,13 @@ def build_kind(
     if len(labels) == 0:
         return None
     corpora, variance = baseline_of(spec, config)
-    probe_set = expression_probes(x, labels, len(emotions), baseline(lake, model, layer, source, corpora), variance)
-    counts = np.bincount(labels, minlength=len(emotions))
-    norm_kept = None
+    exclude = None
     if kind == "deflection" and expression_vectors is not None:
-        norm_kept = orthogonalise(probe_set, expression_vectors, config.expression_space_variance)
+        exclude = recipe.excluded_space(expression_vectors, config.expression_space_variance)
+    texts = baseline(lake, model, layer, source, corpora)
+    probe_set = recipe.build(x, labels, len(emotions), texts, variance, exclude)
+    counts = np.bincount(labels, minlength=len(emotions))
+    norm_kept = probe_set.norm_kept
     meta = {
         "baseline_corpora": ",".join(corpora),
         "baseline_variance": variance,

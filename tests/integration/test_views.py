@@ -6,6 +6,7 @@ import pytest
 
 from etl.errors import EmolakeError
 from etl.lake import Lake, views
+from etl.probes.policy import best_of_each
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +44,7 @@ def test_a_broken_view_raises_with_its_file_name(tiny_lake, tmp_path, monkeypatc
     sql_dir = tmp_path / "sql"
     shutil.copytree(views.SQL_DIR, sql_dir)
     mart = sql_dir / "marts" / "best_layers.sql"
-    mart.write_text(mart.read_text().replace("top1 desc", "no_such_column desc"))
+    mart.write_text(mart.read_text().replace("ev.top5,", "ev.no_such_column,"))
     monkeypatch.setattr(views, "SQL_DIR", sql_dir)
     with pytest.raises(EmolakeError, match=r"view `best_layers` \(sql/marts/best_layers.sql\) failed"):
         views.connect(Lake(tiny_lake))
@@ -77,6 +78,8 @@ def test_a_degenerate_probe_set_is_flagged_in_best_layers_and_the_summary(tiny_l
     rows = lake.table("evaluation_layers").to_pyarrow_table().to_pylist()
     few = [row | {"source": "local", "n_test": row["n_emotions"] * 2} for row in rows]  # 2 texts per emotion held out
     lake.write("evaluation_layers", few, mode="replace", where={"model": "tiny-random", "source": "local"})
+    chosen = [{"kind": k, "layer": v, "model": "tiny-random", "source": "local"} for k, v in best_of_each(few).items()]
+    lake.write("chosen_layers", chosen, mode="replace", where={"model": "tiny-random", "source": "local"})
     best = views.run(lake, "select source, kind, layer, degenerate from best_layers where kind = 'expression'")
     flags = {(r["source"], r["degenerate"], r["layer"] is None) for r in best.to_pylist()}
     assert flags == {("reference", False, False), ("local", True, True)}

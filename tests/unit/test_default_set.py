@@ -65,10 +65,33 @@ def test_a_degenerate_set_is_never_the_default_nor_the_best(tmp_path):
     assert best_of([{"layer": 3, "top1": 0.9, "n_test": 15, "n_emotions": 5}]) == 3
 
 
-def test_the_best_layers_view_uses_the_same_threshold():
-    from pathlib import Path
+def test_the_best_layers_view_shows_the_layers_the_policy_chose(tmp_path):
+    """The view applies no rule of its own: for every kind its layer is `best_layer`'s, and it is degenerate exactly
+    when `best_of` finds no layer (n_test missing, top1 missing, too few texts per emotion, ties)."""
+    from etl.evaluation import tables
+    from etl.lake import views
+    from etl.probes.policy import best_of_each
 
-    from etl.probes.policy import MIN_HELD_OUT_PER_EMOTION
-
-    mart = (Path(__file__).resolve().parents[2] / "sql" / "marts" / "best_layers.sql").read_text()
-    assert f"n_test < {MIN_HELD_OUT_PER_EMOTION} * n_emotions" in mart
+    rows = [
+        {"kind": "expression", "layer": 0, "top1": 0.5, "n_test": 18, "n_emotions": 6},
+        {"kind": "expression", "layer": 1, "top1": 0.5, "n_test": 18, "n_emotions": 6},  # a tie: the lower layer
+        {"kind": "expression", "layer": 2, "top1": 0.9, "n_test": 12, "n_emotions": 6},  # best figure, too few texts
+        {"kind": "short", "layer": 0, "top1": None, "n_test": 0, "n_emotions": 6},
+        {"kind": "short", "layer": 1, "top1": 0.25, "n_test": 6, "n_emotions": 6},
+        {"kind": "pooled", "layer": 1, "top1": 0.25, "n_test": None, "n_emotions": 6},  # no count: the figure counts
+        {"kind": "pooled", "layer": 2, "top1": 0.125, "n_test": 30, "n_emotions": 6},
+    ]
+    lake = Lake(tmp_path / "lake")
+    for kind, layer in {(r["kind"], r["layer"]) for r in rows}:
+        write_probes(lake, kind, layer)
+    chosen = [{"kind": k, "layer": v} for k, v in best_of_each(rows).items()]
+    for name, items in (("evaluation_layers", rows), ("chosen_layers", chosen)):
+        lake.write(name, tables.from_rows(name, items), mode="replace", model="m", source="reference")
+    shown = {r["kind"]: r for r in views.run(lake, "select * from best_layers").to_pylist()}
+    assert {k: r["layer"] for k, r in shown.items()} == {"expression": 0, "short": None, "pooled": 1}
+    for kind, row in shown.items():
+        assert row["degenerate"] == (row["layer"] is None)
+        if row["layer"] is not None:
+            assert row["layer"] == best_layer(lake, "m", "reference", kind)
+    assert shown["expression"]["top1"] == 0.5 and shown["expression"]["held_out_per_emotion"] == 3.0
+    assert shown["short"]["top1"] is None and shown["short"]["held_out_per_emotion"] == 1.0

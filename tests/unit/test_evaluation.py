@@ -10,6 +10,7 @@ from etl import catalog
 from etl.evaluation import classification, deflection, geometry, tables
 from etl.evaluation.scenarios import diagonal_strength
 from etl.evaluation.stats import kmeans
+from etl.probes import recipe
 
 RATED = [e for e in catalog.emotions() if e in catalog.norms()][:40]
 
@@ -154,7 +155,7 @@ def test_held_out_topics_never_leak_between_train_and_test(monkeypatch):
     topic_ids = np.array([int(t.split()[1]) for t in topics], dtype=float)
     x = np.hstack([x, topic_ids[:, None]])  # the last column names each text's topic
     seen = []
-    build, score = classification.probes_excluding, classification.scores
+    build, score = recipe.build, classification.scores
 
     def spy_build(train_x, *args):
         seen.append({"train": set(train_x[:, -1].tolist())})
@@ -164,7 +165,7 @@ def test_held_out_topics_never_leak_between_train_and_test(monkeypatch):
         seen[-1]["test"] = set(np.asarray(test_x)[:, -1].tolist())
         return score(test_x, probe_set)
 
-    monkeypatch.setattr(classification, "probes_excluding", spy_build)
+    monkeypatch.setattr(recipe, "build", spy_build)
     monkeypatch.setattr(classification, "scores", spy_score)
     out = classification.held_out(x, labels, topics, 4, np.hstack([baseline, np.zeros((30, 1))]), 0.5, folds=5)
     assert len(seen) > 1 and out["n_test"] == len(labels)
