@@ -32,6 +32,22 @@ def tiny_lake(tmp_path_factory):
     return lake
 
 
+@pytest.fixture(scope="session")
+def tiny_cli_lake(tmp_path_factory):
+    """The `tiny` pipeline run once by the CLI in a process of its own with one torch thread, the way the
+    concurrency and object-store tests run their writers (read-only for tests)."""
+    import subprocess
+    from pathlib import Path
+
+    lake = tmp_path_factory.mktemp("tiny-cli") / "lake"
+    command = [sys.executable, "-m", "etl", "-q", "--lake", str(lake), "run", "all", "--preset", "tiny"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("EMOLAKE_LAKE", None)
+    done = subprocess.run(command, cwd=Path(__file__).resolve().parents[1], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return lake
+
+
 @pytest.fixture
 def tiny_lake_copy(tiny_lake, tmp_path):
     target = tmp_path / "lake"

@@ -114,7 +114,7 @@ def roll_back(lake: Lake, dataset: str, moved: list[dict]) -> None:
             break
         except EmolakeError:
             continue
-    for path in logs:
+    for path in entries_found:
         number = path.name.split(".")[0]
         if not number.isdigit() or good is None or int(number) > good:
             quarantine(lake, path.relative_to(lake.root).as_posix(), "after the last good version", moved)

@@ -56,12 +56,9 @@ def versions(lake: Path) -> dict[str, int | None]:
 
 
 @pytest.fixture(scope="module")
-def serial(tmp_path_factory) -> Path:
-    """The tiny pipeline run once, alone."""
-    lake = tmp_path_factory.mktemp("serial") / "lake"
-    ((code, _, err),) = together((lake, ("run", "all", "--preset", "tiny")))
-    assert code == 0, err
-    return lake
+def serial(tiny_cli_lake) -> Path:
+    """The tiny pipeline run once, alone (read-only: copy it before changing it)."""
+    return tiny_cli_lake
 
 
 @pytest.mark.parametrize("repeat", range(REPEATS))

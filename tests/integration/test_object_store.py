@@ -111,14 +111,9 @@ def s3_lake(endpoint, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def local_lake(endpoint, tmp_path_factory) -> Path:
+def local_lake(tiny_cli_lake) -> Path:
     """The same run on a local lake, by the same kind of process."""
-    lake = tmp_path_factory.mktemp("local") / "lake"
-    ((code, err),) = finish(
-        start(str(lake), endpoint, tmp_path_factory.mktemp("unused"), "run", "all", "--preset", "tiny")
-    )
-    assert code == 0, err
-    return lake
+    return tiny_cli_lake
 
 
 def test_a_lake_in_a_store_holds_what_a_local_lake_holds(s3_lake, local_lake, reader, cli):

@@ -5,13 +5,13 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from etl.probes.stored import StoredProbes
 
 from etl import catalog
 from etl.config import load_preset
 from etl.errors import EmolakeError
 from etl.lake import vectors
 from etl.probes import recipe
+from etl.probes.stored import StoredProbes
 from etl.stages import evaluate
 from etl.stages import probes as probes_stage
 
