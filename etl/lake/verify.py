@@ -9,7 +9,6 @@ alone by verify and repair alike.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,16 +150,14 @@ def logged_paths(root: Path, dataset: str) -> set[str]:
 
 def version_paths(text: str) -> list[str]:
     """The paths the `add` and `remove` actions of one log entry's text name."""
-    out = []
-    for line in text.splitlines():
-        try:
-            action = json.loads(line)
-        except ValueError:
-            continue
-        for kind in ("add", "remove"):
-            if isinstance(action, dict) and isinstance(action.get(kind), dict):
-                out.append(str(action[kind].get("path", "")))
-    return out
+    from etl.lake.history import actions
+
+    return [
+        str(a[kind].get("path", ""))
+        for a in actions(text)
+        for kind in ("add", "remove")
+        if isinstance(a.get(kind), dict)
+    ]
 
 
 def shard_rows(lake: Lake, damaged: frozenset[str] = frozenset()) -> dict[str, tuple[int, str, int]]:
