@@ -118,6 +118,12 @@ def check(path: Path, size: int, digest: str) -> str | None:
     return None
 
 
+def root_key(lake) -> Path:
+    """The lake's root as an absolute path: a batch opened on `Lake("lake")` must collect the files that
+    `atomic_path` puts through the absolute root it finds from the file's path."""
+    return Path(os.path.abspath(lake.root))
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -146,7 +152,7 @@ def put(lake, rel: str, tmp: Path) -> Path:
     if staged is None:
         lake.publish(final)
     pending = _batch.get()
-    if pending is not None and pending[0] == lake.root:
+    if pending is not None and pending[0] == root_key(lake):
         pending[1][rel] = (row, staged)
     else:
         commit(lake, [(row, staged)])
@@ -176,7 +182,7 @@ _batch: contextvars.ContextVar[tuple[Path, dict[str, tuple]] | None] = contextva
 def batch(lake) -> Iterator[None]:
     """Files put in the block are committed together when it ends (one commit per area instead of one per file):
     readers see all of them or none. A block that fails commits nothing and deletes its own files."""
-    token = _batch.set((lake.root, {}))
+    token = _batch.set((root_key(lake), {}))
     committed = False
     try:
         yield

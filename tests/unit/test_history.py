@@ -136,6 +136,18 @@ def test_files_in_a_batch_land_in_one_commit_or_not_at_all(tmp_path):
     assert not lake.exists(later) and lake.version("files") == 1
 
 
+def test_a_batch_on_a_relative_lake_path_lands_in_one_commit(tmp_path, monkeypatch):
+    # `make all` opens the lake as `lake` (relative); files find their lake as an absolute path.
+    monkeypatch.chdir(tmp_path)
+    lake = Lake("lake")
+    lake.write("prompts", [PROMPT], source="reference")
+    with lake.file_batch():
+        for layer in (0, 1, 2):
+            with atomic_path(lake.faiss_path("m", "reference", "expression", layer)) as tmp:
+                tmp.write_text(str(layer))
+    assert lake.version("files") == 1
+
+
 def test_a_lake_of_the_old_format_says_to_rebuild(tmp_path):
     (tmp_path / "_commits").mkdir()
     (tmp_path / "texts" / "source=reference").mkdir(parents=True)
