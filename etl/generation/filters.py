@@ -64,7 +64,7 @@ class Limits:
     max_words: int = 260
     dialogue_min_words: int = 20
     dialogue_max_words: int = 600
-    short_min_words: int = 10
+    short_min_words: int = 5
     short_max_words: int = 80
     min_english: float = 0.2
     near_duplicate: float = 0.5
