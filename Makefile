@@ -84,15 +84,19 @@ browsers: ## Debian's Chromium and ChromeDriver for the browser tests (installed
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
+# One pytest-xdist worker per core, whole files per worker (a file's fixtures are built once); tests/conftest.py gives
+# each worker one compute thread and starts the files that load the bundled model first.
+PYTEST_PARALLEL ?= -n auto --dist loadfile
+
 test: install install-ray model browsers ## the whole test suite (unit + integration + browser)
 	$(BIN)/ruff check etl tests bench dashboards tools
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 test-unit: install ## unit tests only (no model is loaded: tests/unit/conftest.py refuses)
-	$(BIN)/python -m pytest -q tests/unit
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) tests/unit
 
 test-integration: install install-ray model ## integration tests (tiny random model and the bundled SmolLM2), no browser
-	$(BIN)/python -m pytest -q tests/integration
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) tests/integration
 
 test-browser: install model browsers ## headless Chromium against the real Dash server and the report
 	$(BIN)/python -m pytest -q tests/browser

@@ -12,6 +12,11 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs one pytest-xdist worker per core: each worker (and every CLI it starts) computes on one thread,
+    # so workers share the cores instead of spinning against each other's thread pools.
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
 
 # `emolake` (the public API) is etl/api installed under its own name by pyproject's package-dir. A venv installed
 # before that mapping existed cannot import it; the tests then alias the same files, so they test the same code.
@@ -81,3 +86,10 @@ def two_model_lake(tiny_lake, tmp_path_factory):
     for stage in ("generate", "extract", "probes", "evaluate"):
         runner.execute(stage, preset)
     return lake
+
+
+def pytest_collection_modifyitems(config, items):
+    """Files that load the bundled model run first: under `make test`'s one-file-per-worker scheduling the longest
+    files then start early instead of finishing last on one worker while the others idle."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)
