@@ -99,11 +99,14 @@ def add_token_scores(rows: list[dict], probe_sets: dict, spec: str, ranks: int) 
     if not texts:
         return
     loaded = load(spec)
-    column = {key: {e: i for i, e in enumerate(p.emotions)} for key, p in probe_sets.items()}
+    # Only the kinds that get token scores: the forward pass then stops at their deepest layer, not the deepest of
+    # every kind's best layer (prompted probes peak late).
+    scored = {key: p for key, p in probe_sets.items() if key[0] in TOKEN_KINDS}
+    column = {key: {e: i for i, e in enumerate(p.emotions)} for key, p in scored.items()}
     by_text = {}
     for start in range(0, len(texts), 16):
         batch = texts[start : start + 16]
-        by_text |= dict(zip(batch, score_texts(loaded, batch, probe_sets), strict=True))
+        by_text |= dict(zip(batch, score_texts(loaded, batch, scored), strict=True))
     for row in wanted:
         traced = by_text[row["text"]]
         key = (row["kind"], row["layer"])

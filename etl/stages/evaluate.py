@@ -15,6 +15,9 @@ and `reports/<model>/report.html`.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -301,30 +304,46 @@ def run(config: EvaluateConfig) -> StageResult:
     lake = Lake(config.common.lake)
     model = model_slug(config.common.model)
     result = StageResult()
+    parts: dict[str, float] = {}
     for source in config.sources:
         probe_sets = {(k, layer): p for (_, k, layer), p in read_probes(lake, model, source).items()}
         if not probe_sets:
             raise EmolakeError(f"no probes for {model}/{source} in the lake at {lake.root}: run `make probes`")
         # The matrices here are small (171 x hidden): BLAS threads only contend, and on shared cores they spin.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with timed(parts, f"{source}/layers"), threadpool_limits(limits=1, user_api="blas"):
             out = evaluate_source(lake, model, source, probe_sets, config)
         if config.model_checks:
-            out |= run_model_checks(lake, model, source, probe_sets, config)
+            with timed(parts, f"{source}/model_checks"):
+                out |= run_model_checks(lake, model, source, probe_sets, config)
             merge_scenarios(out["evaluation_layers"], out.get("scenario_scores", []))
         result.rows_read += sum(len(p.emotions) for p in probe_sets.values())
-        result.rows_written += write_source(lake, model, source, out, probe_sets)
-        result.rows_written += evidence_tables.write(lake, model, source, config)
+        with timed(parts, f"{source}/write"):
+            result.rows_written += write_source(lake, model, source, out, probe_sets)
+        with timed(parts, f"{source}/evidence"):
+            result.rows_written += evidence_tables.write(lake, model, source, config)
         summary = summarise(out["evaluation_layers"])
         log.info("evaluate: %s: %s", source, summary)
         result.details[source] = summary
     if config.report:
         from etl.report import write_report
 
-        with lake.file_batch():  # the page and its figures land in one commit
+        with timed(parts, "report"), lake.file_batch():  # the page and its figures land in one commit
             path = write_report(lake, model)
         log.info("evaluate: report written to %s", path)
         result.details["report"] = str(path)
+    result.details["part_seconds"] = {name: round(seconds, 1) for name, seconds in parts.items()}
+    log.info("evaluate: seconds per part: %s", result.details["part_seconds"])
     return result
+
+
+@contextmanager
+def timed(parts: dict[str, float], name: str) -> Iterator[None]:
+    """Adds the block's wall time to `parts[name]` (the stage's profile, kept in the `runs` table's details)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        parts[name] = parts.get(name, 0.0) + time.perf_counter() - started
 
 
 def summarise(rows: list[dict]) -> dict:
