@@ -8,13 +8,19 @@ LAKE ?= lake
 EMOLAKE := $(BIN)/emolake --lake $(LAKE)
 STAMP := $(VENV)/.installed
 
-.PHONY: help all install install-ray model model-gemma compare browsers generate extract probes index evaluate steer serve serve-api plan summary test test-unit test-integration test-browser lint format clean-lake
+.PHONY: help all local install install-ray model model-gemma compare browsers generate extract probes index evaluate steer serve serve-api plan summary test test-unit test-integration test-browser lint format clean-lake
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 all: install model ## install, fetch the bundled model, run every stage of PRESET (default; PRESET=paper on a GPU host), print a summary
 	$(EMOLAKE) run all --preset $(PRESET)
+
+LOCAL_SOURCES := --set 'generate.sources=["reference","local"]' --set 'probes.sources=["reference","local"]' \
+	--set 'evaluate.sources=["reference","local"]'
+
+local: install model ## `make all` plus `local`: texts the probed model writes itself, probed and evaluated beside the shipped ones
+	$(EMOLAKE) run all --preset $(PRESET) $(LOCAL_SOURCES)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
