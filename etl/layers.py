@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("config",),
     ("lake",),
     ("model",),
-    ("probes", "runners"),
+    ("probes", "executors"),
     ("evaluation", "generation", "steering"),
     ("report",),
     ("stages",),

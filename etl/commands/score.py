@@ -108,7 +108,7 @@ def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_token
     from etl.model.load import load, load_shape
     from etl.model.residuals import length_batches
     from etl.probes.token_scores import MAX_TOKENS
-    from etl.runners import in_plan_order, run_shards
+    from etl.executors import in_plan_order, run_shards
 
     runner = runner or RunnerConfig()
     loaded = load_shape(spec) if runner.backend == "ray" else load(spec)  # on Ray the actors load the weights
