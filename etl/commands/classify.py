@@ -48,4 +48,6 @@ def handle(args) -> None:
                 row[args.id_column] = ids[start + offset]
             rows.append(row | {"emotions": [m["emotion"] for m in matches], "scores": [m["score"] for m in matches]})
     write_table(pa.Table.from_pylist(rows), args.output)
-    logging.getLogger("emolake").info("classify: %d rows -> %s (layer %d)", len(rows), args.output, scorer.layer)
+    logging.getLogger("emolake").info(
+        "classify: %d rows -> %s (layer %d)", len(rows), args.output, scorer.probe_set.layer
+    )
