@@ -20,21 +20,9 @@ from etl.config import SteerConfig, config_hash
 from etl.lake import Lake
 from etl.lake.schemas import STEERING_RUNS
 from etl.stages import StageResult
-from etl.steering.compare import Case, Comparison, Setting, Steerer
+from etl.steering.compare import Case, Comparison, Setting, Steerer, steered_layers
 
 log = logging.getLogger("emolake")
-
-
-def steered_layers(config: SteerConfig, n_layers: int) -> tuple[int, ...]:
-    """The configured layers, or `etl.probes.policy.steering_layer`; each must exist in the model."""
-    from etl.errors import EmolakeError
-    from etl.probes.policy import steering_layer
-
-    layers = config.layers if config.layers is not None else (steering_layer(n_layers),)
-    bad = [layer for layer in layers if layer >= n_layers]
-    if bad:
-        raise EmolakeError(f"steer.layers {bad} do not exist: the model has layers 0..{n_layers - 1}")
-    return layers
 
 
 def grid(config: SteerConfig, layers: tuple[int, ...]) -> list[tuple[Setting, Case]]:

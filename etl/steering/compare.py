@@ -250,6 +250,70 @@ def continuation_only(trace, start: int):
     )
 
 
+def steered_layers(config: SteerConfig, n_layers: int) -> tuple[int, ...]:
+    """The configured layers, or `etl.probes.policy.steering_layer`; each must exist in the model."""
+    from etl.probes.policy import steering_layer
+
+    layers = config.layers if config.layers is not None else (steering_layer(n_layers),)
+    bad = [layer for layer in layers if layer >= n_layers]
+    if bad:
+        raise EmolakeError(f"steer.layers {bad} do not exist: the model has layers 0..{n_layers - 1}")
+    return layers
+
+
+def compare_once(config: SteerConfig, emotion: str, strength: float, prompt: str, layer: int | None, seed: int | None):
+    """`emolake steer`: one paired run of `config`'s model (strength checked by `check_request`) at `layer` (default:
+    `etl.probes.policy.steering_layer` of the config), from `seed` (default: the config's); as `report` gives it."""
+    from dataclasses import replace
+
+    from etl.model.load import load
+    from etl.probes.policy import steering_layer
+
+    loaded = load(config.common.model)
+    layer = layer if layer is not None else steering_layer(loaded.n_layers, config.layers)
+    steered_layers(replace(config, layers=(layer,)), loaded.n_layers)
+    seed = seed if seed is not None else config.common.seed
+    if not 0 <= seed < 2**32:
+        raise EmolakeError(f"--seed {seed}: use a whole number from 0 to {2**32 - 1}")
+    steerer = Steerer(Lake(config.common.lake), loaded, config)
+    setting = Setting(emotion, layer, strength, config.operator, config.positions)
+    (result,) = steerer.run([(setting, Case(prompt, seed))])
+    return report(result, steerer)
+
+
+def report(result: Comparison, steerer: Steerer) -> dict:
+    """A comparison as plain values: texts, target scores, perplexities, repetition, regime, the scoring layer and
+    the steered layer's norm (`emolake steer --json`)."""
+    s = result.setting
+    return {
+        "emotion": s.emotion,
+        "layer": s.layer,
+        "strength": s.strength,
+        "operator": s.operator,
+        "positions": s.positions,
+        "seed": result.case.seed,
+        "prompt": result.case.prompt,
+        "baseline": result.baseline.text,
+        "steered": result.steered.text,
+        "baseline_target": _round(result.baseline.scores[result.target]),
+        "steered_target": _round(result.steered.scores[result.target]),
+        "target_delta": _round(result.target_delta),
+        "baseline_perplexity": _round(result.baseline.perplexity),
+        "steered_perplexity": _round(result.steered.perplexity),
+        "perplexity_ratio": _round(result.perplexity_ratio),
+        "repetition_rate": _round(result.steered.repetition),
+        "regime": result.regime,
+        "success": result.success,
+        "score_layer": steerer.score_layer,
+        "norm": _round(steerer.norms[s.layer]),
+    }
+
+
+def _round(value) -> float | None:
+    value = float(value)
+    return None if value != value else round(value, 4)
+
+
 def resolve_score_layer(lake: Lake, model: str, config: SteerConfig) -> int:
     """The probe layer that reads outputs: `score_layer` if set, else the best evaluated layer of the lake."""
     from etl.probes.policy import best_layer
