@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 from etl.commands._common import add_scoring_options, lake_dir
-from etl.errors import EmolakeError
 
 BATCH = 32
 
@@ -29,27 +27,11 @@ def register(subparsers) -> None:
     command.set_defaults(handler=handle)
 
 
-def read_texts(args) -> list[str]:
-    """The texts to score: the arguments, then the lines of --input (stdin for `-`)."""
-    texts = list(args.text)
-    if args.input is not None:
-        if args.input == "-":
-            lines = sys.stdin.read().splitlines()
-        else:
-            path = Path(args.input)
-            if not path.is_file():
-                raise EmolakeError(f"--input {path} does not exist: give a text file with one text per line")
-            lines = path.read_text(encoding="utf-8").splitlines()
-        texts += [line for line in lines if line.strip()]
-    if not texts:
-        raise EmolakeError("no text given: pass TEXT, or --input FILE (one text per line), or --input - for stdin")
-    return texts
-
-
 def handle(args) -> None:
+    from etl.commands._tables import read_lines
     from etl.probes.scoring import check_texts
 
-    texts = read_texts(args)
+    texts = read_lines(args.text, args.input)
     check_texts(texts)
     score = remote(args) if args.server else local(args)
     if len(texts) == 1:
