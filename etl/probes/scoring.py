@@ -63,6 +63,12 @@ class Scorer:
         ]
 
 
+def classified(matches: list[dict]) -> dict:
+    """A text's `nearest` matches as a `classify` row's emotions and scores, best first: what `emolake classify`
+    writes and /api/v1/classify answers."""
+    return {"emotions": [m["emotion"] for m in matches], "scores": [m["score"] for m in matches]}
+
+
 def check_texts(texts: list[str]) -> None:
     """Refuses what no model should read: empty texts, invalid Unicode (lone surrogates, undecodable bytes), and
     texts far over the token limit (checked on characters, before anything is tokenised or locked)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from etl.lake import Lake
+from etl.probes.scoring import classified
 from etl.service import requests
 from etl.service.scorers import Scorers, probe_sets
 
@@ -49,10 +50,7 @@ class Service:
         request = self.texts(body)
         batcher = self.scorers.get(request.probes)
         found = batcher.nearest(request.texts, request.k, request.truncate)
-        rows = [
-            {"row_id": row, "emotions": [m["emotion"] for m in matches], "scores": [m["score"] for m in matches]}
-            for row, matches in enumerate(found)
-        ]
+        rows = [{"row_id": row} | classified(matches) for row, matches in enumerate(found)]
         return batcher.scorer.probe_set.as_dict() | {"rows": rows}
 
     def score(self, body: dict) -> dict:
