@@ -282,36 +282,47 @@ def compare_once(config: SteerConfig, emotion: str, strength: float, prompt: str
 
 
 def report(result: Comparison, steerer: Steerer) -> dict:
-    """A comparison as plain values: texts, target scores, perplexities, repetition, regime, the scoring layer and
-    the steered layer's norm (`emolake steer --json`)."""
-    s = result.setting
+    """A comparison as plain values, rounded: its measures, the scoring layer and the steered layer's norm (`emolake
+    steer --json`)."""
+    return measures(result, 4) | {
+        "score_layer": steerer.score_layer,
+        "norm": number(steerer.norms[result.setting.layer], 4),
+    }
+
+
+def measures(c: Comparison, digits: int | None = None) -> dict:
+    """The setting, the case, both texts, the target's scores, perplexities and the verdicts of a comparison, each
+    figure through `number`: what `emolake steer` prints and every `steering_runs` row holds."""
+    s = c.setting
     return {
         "emotion": s.emotion,
         "layer": s.layer,
         "strength": s.strength,
         "operator": s.operator,
         "positions": s.positions,
-        "seed": result.case.seed,
-        "prompt": result.case.prompt,
-        "baseline": result.baseline.text,
-        "steered": result.steered.text,
-        "baseline_target": _round(result.baseline.scores[result.target]),
-        "steered_target": _round(result.steered.scores[result.target]),
-        "target_delta": _round(result.target_delta),
-        "baseline_perplexity": _round(result.baseline.perplexity),
-        "steered_perplexity": _round(result.steered.perplexity),
-        "perplexity_ratio": _round(result.perplexity_ratio),
-        "repetition_rate": _round(result.steered.repetition),
-        "regime": result.regime,
-        "success": result.success,
-        "score_layer": steerer.score_layer,
-        "norm": _round(steerer.norms[s.layer]),
+        "seed": c.case.seed,
+        "prompt": c.case.prompt,
+        "baseline": c.baseline.text,
+        "steered": c.steered.text,
+        "baseline_target": number(c.baseline.scores[c.target], digits),
+        "steered_target": number(c.steered.scores[c.target], digits),
+        "target_delta": number(c.target_delta, digits),
+        "baseline_perplexity": number(c.baseline.perplexity, digits),
+        "steered_perplexity": number(c.steered.perplexity, digits),
+        "perplexity_ratio": number(c.perplexity_ratio, digits),
+        "repetition_rate": number(c.steered.repetition, digits),
+        "regime": c.regime,
+        "success": c.success,
     }
 
 
-def _round(value) -> float | None:
+def number(value, digits: int | None = None) -> float | None:
+    """A float (rounded to `digits` if given), or None for NaN (Parquet null reads back as SQL NULL, which aggregates
+    skip; JSON has no NaN)."""
     value = float(value)
-    return None if value != value else round(value, 4)
+    if value != value:
+        return None
+    return value if digits is None else round(value, digits)
 
 
 def resolve_score_layer(lake: Lake, model: str, config: SteerConfig) -> int:
