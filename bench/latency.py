@@ -79,16 +79,17 @@ def naive_token_scores(loaded, text: str, probes, layer: int) -> np.ndarray:
 
 def bench_token_scores(lake: Lake, scorer, n_tokens: int, repeats: int) -> dict:
     from etl.model.load import load
-    from etl.probes.stored import read_layers
+    from etl.probes.stored import read_set
     from etl.probes.token_scores import score_texts
 
     loaded = load(scorer.model_spec)
-    probes = read_layers(lake, scorer.model, scorer.source, [scorer.kind], [scorer.layer])
+    layer = scorer.probe_set.layer
+    pair = (scorer.probe_set.kind, layer)
+    probes = {pair: read_set(lake, scorer.probe_set)}
     text = long_text(lake, loaded.tokenizer, n_tokens)
-    pair = (scorer.kind, scorer.layer)
     score_texts(loaded, [text], probes)  # warm-up
     ours_s, ours = timed(lambda: score_texts(loaded, [text], probes)[0].scores[pair], repeats)
-    naive_s, naive = timed(lambda: naive_token_scores(loaded, text, probes[pair], scorer.layer), max(3, repeats // 4))
+    naive_s, naive = timed(lambda: naive_token_scores(loaded, text, probes[pair], layer), max(3, repeats // 4))
     return {
         "tokens": len(loaded.tokenizer(text)["input_ids"]),
         "emotions": len(probes[pair].emotions),
@@ -156,11 +157,11 @@ def dashboard_requests(url: str, callback: dict, base: dict, texts: list[str]) -
 def bench_dashboard(lake: Lake, scorer, clients: int, requests: int) -> dict:
     from dashboards.app import create_app, serve_in_thread
 
-    app = create_app(lake, model=scorer.model, source=scorer.source)
+    app = create_app(lake, model=scorer.probe_set.model, source=scorer.probe_set.source)
     base = {
-        "tv-probeset.value": f"{scorer.model}|{scorer.source}",
-        "tv-kind.value": scorer.kind,
-        "tv-layer.value": scorer.layer,
+        "tv-probeset.value": f"{scorer.probe_set.model}|{scorer.probe_set.source}",
+        "tv-kind.value": scorer.probe_set.kind,
+        "tv-layer.value": scorer.probe_set.layer,
         "tv-emotions.value": [],
     }
     sentence = "The storm is coming, the shutters rattle, and we are not ready for it at all."
@@ -220,9 +221,9 @@ def main(argv: list[str] | None = None) -> dict:
     scorer = open_scorer(lake, args.model, args.source, layer=args.layer)
     load_average = [round(v, 2) for v in os.getloadavg()]
     result = {
-        "model": scorer.model,
-        "layer": scorer.layer,
-        "kind": scorer.kind,
+        "model": scorer.probe_set.model,
+        "layer": scorer.probe_set.layer,
+        "kind": scorer.probe_set.kind,
         "torch_threads": torch.get_num_threads(),
     }
     result["load_average_at_start"] = load_average

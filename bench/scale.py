@@ -2,7 +2,7 @@
 
     python -m bench.scale [--model tiny-random] [--shard-texts 8] [--layers 0 1 2 3] [--json]
 
-Every path runs the same shard plan of the `tiny` preset's reference corpus through `etl.runners.run_shards` and
+Every path runs the same shard plan of the `tiny` preset's reference corpus through `etl.executors.run_shards` and
 `etl.stages.extract`'s shard function, each into a fresh copy of one generated lake. Ray runs on a local cluster of
 2 CPUs started once before timing (`ray_init_s`). The shard function is wrapped to record, in the process that ran
 it, when each shard started and finished, so the figures do not depend on start-up (whose variance on a shared
@@ -45,8 +45,8 @@ def timed_call(function, row: dict) -> pa.Table:
 
 def run_timed(base: Path, target: Path, config, plan, layers, runner) -> dict:
     """Runs the plan into a fresh copy of `base`; returns the timing figures of that path."""
+    from etl.executors import run_shards
     from etl.model.load import model_slug
-    from etl.runners import run_shards
     from etl.stages import extract
 
     shutil.copytree(base, target)

@@ -1,7 +1,8 @@
 """The Dash app: a navigation bar, the page registry of dashboards/pages, and the context every page shares.
 
-`create_app(lake)` builds it (the tests and `emolake serve` both use it); the app reads the lake only through
-`LakeReader` and scores live text only through `LiveScorer`, and never writes to the lake.
+`create_app(lake)` builds it (the tests use it, and `emolake serve` through `create_server`, which mounts the JSON
+API beside it); the app reads the lake only through `LakeReader` and scores live text only through `LiveScorer`, and
+never writes to the lake.
 """
 
 from __future__ import annotations
@@ -67,6 +68,18 @@ def create_app(lake: Lake | str | Path, model: str | None = None, source: str = 
         page.register(app, ctx)
     app.emolake_context = ctx  # the tests and bench/latency.py reach the reader and scorer through it
     return app
+
+
+def create_server(lake: Lake, model: str | None, source: str, window_s: float, max_batch: int):
+    """The Flask server of `emolake serve`: the dashboards with the JSON API mounted beside them. One model lock for
+    both: they share the loaded model and its capture hooks."""
+    from etl.service.answers import Service
+    from etl.service.app import mount
+
+    app = create_app(lake, model=model, source=source)
+    lock = app.emolake_context.scorer.model_lock
+    mount(app.server, Service(lake, model, source, window_s, lock, max_batch))
+    return app.server
 
 
 @contextmanager

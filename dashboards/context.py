@@ -6,7 +6,8 @@ import time
 from dataclasses import dataclass, field
 
 from dashboards.data import LakeReader
-from dashboards.live import LiveScorer, ProbeSet
+from dashboards.live import LiveScorer
+from etl.probes.ids import ProbeSetId
 
 
 @dataclass
@@ -17,10 +18,10 @@ class AppContext:
     """Preferred model slug (`emolake serve --model`); None: the first in the lake."""
     source: str = "reference"
     """Preferred probe source."""
-    _probe_sets: tuple[float, list[ProbeSet]] = field(default=(0.0, []), repr=False)
+    _probe_sets: tuple[float, list[ProbeSetId]] = field(default=(0.0, []), repr=False)
     _defaults: dict[tuple, tuple[str, int]] = field(default_factory=dict, repr=False)
 
-    def probe_sets(self, max_age_s: float = 5.0) -> list[ProbeSet]:
+    def probe_sets(self, max_age_s: float = 5.0) -> list[ProbeSetId]:
         """Every (model, source, kind, layer) with probes, ordered; re-read at most every few seconds."""
         read_at, cached = self._probe_sets
         if time.monotonic() - read_at < max_age_s:
@@ -28,9 +29,9 @@ class AppContext:
         rows = []
         if self.reader.has("probes"):
             rows = self.reader.rows(
-                "select distinct model, model_spec, source, kind, layer from probes order by model, source, kind, layer"
+                "select distinct model, source, kind, layer from probes order by model, source, kind, layer"
             )
-        sets = [ProbeSet(r["model"], r["model_spec"], r["source"], r["kind"], r["layer"]) for r in rows]
+        sets = [ProbeSetId(r["model"], r["source"], r["kind"], r["layer"]) for r in rows]
         self._probe_sets = (time.monotonic(), sets)
         return sets
 
@@ -79,10 +80,10 @@ class AppContext:
             return None
         return best_layer(self.reader.lake, model, source, kind)
 
-    def probe_set(self, model: str, source: str, kind: str, layer: int) -> ProbeSet:
-        for p in self.probe_sets():
-            if (p.model, p.source, p.kind, p.layer) == (model, source, kind, layer):
-                return p
+    def probe_set(self, model: str, source: str, kind: str, layer: int) -> ProbeSetId:
+        wanted = ProbeSetId(model, source, kind, layer)
+        if wanted in self.probe_sets():
+            return wanted
         from etl.errors import EmolakeError
 
         raise EmolakeError(f"no {kind} probes for {model}/{source} at layer {layer}: run `make probes`")

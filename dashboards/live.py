@@ -16,19 +16,11 @@ import numpy as np
 
 from etl.errors import EmolakeError
 from etl.lake import Lake
+from etl.probes.ids import ProbeSetId
+from etl.probes.stored import StoredProbes, read_set
 
 MAX_CHARS = 20_000
 CACHE_SIZE = 64
-
-
-@dataclass(frozen=True)
-class ProbeSet:
-    model: str
-    """Slug, as in the lake's `model` column."""
-    model_spec: str
-    source: str
-    kind: str
-    layer: int
 
 
 @dataclass
@@ -62,8 +54,8 @@ class LiveScorer:
     def __init__(self, lake: Lake, cache_size: int = CACHE_SIZE) -> None:
         self.lake = lake
         self._lock = threading.Lock()
-        self._probes: dict[ProbeSet, dict] = {}
-        self._cache: OrderedDict[tuple[str, ProbeSet], LiveScores] = OrderedDict()
+        self._probes: dict[ProbeSetId, StoredProbes] = {}
+        self._cache: OrderedDict[tuple[str, ProbeSetId], LiveScores] = OrderedDict()
         self._cache_size = cache_size
         self.forward_passes = 0
 
@@ -72,7 +64,7 @@ class LiveScorer:
         """The lock held during every forward pass here; the JSON API on the same server holds it too."""
         return self._lock
 
-    def score(self, text: str, probe_set: ProbeSet) -> LiveScores:
+    def score(self, text: str, probe_set: ProbeSetId) -> LiveScores:
         """Per-token scores of `text` for every emotion of the probe set (position 0 is never scored)."""
         if not text or not text.strip():
             raise EmolakeError("paste some text to score")
@@ -92,17 +84,15 @@ class LiveScorer:
                 self._cache.popitem(last=False)
             return result
 
-    def _score_locked(self, text: str, probe_set: ProbeSet) -> LiveScores:
+    def _score_locked(self, text: str, probe_set: ProbeSetId) -> LiveScores:
         from etl.model.load import load
-        from etl.probes.stored import read_layers
         from etl.probes.token_scores import score_texts
 
         pair = (probe_set.kind, probe_set.layer)
         if probe_set not in self._probes:
-            self._probes[probe_set] = read_layers(
-                self.lake, probe_set.model, probe_set.source, [probe_set.kind], [probe_set.layer]
-            )
-        (scored,) = score_texts(load(probe_set.model_spec), [text], self._probes[probe_set])
+            self._probes[probe_set] = read_set(self.lake, probe_set)
+        probes = self._probes[probe_set]
+        (scored,) = score_texts(load(probes.model_spec), [text], {pair: probes})
         self.forward_passes += 1
         if not scored.tokens:
             raise EmolakeError("the text is a single token: give at least two tokens of text")

@@ -131,12 +131,13 @@ def steerer_for(ctx: AppContext, model: str, source: str):
     """One Steerer per probe set, built on first use; residual norms are read from the lake or measured in memory."""
     from etl.config import Common, SteerConfig
     from etl.model.load import load
+    from etl.probes.stored import pick_model
     from etl.steering.compare import Steerer
 
     key = (model, source)
     with _steerers_lock:
         if key not in _steerers:
-            spec = ctx.probe_set(model, source, KIND, ctx.layers(model, source, KIND)[0]).model_spec
+            _, spec = pick_model(ctx.reader.lake, model, source, KIND)
             config = SteerConfig(
                 common=Common(model=spec, lake=ctx.reader.lake.root),
                 emotions=("afraid",),

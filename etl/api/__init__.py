@@ -87,7 +87,7 @@ class EmoLake:
 
         scorer = self._scorer(kind, layer)
         texts = [texts] if isinstance(texts, str) else list(texts)
-        key = (scorer.kind, scorer.layer)
+        key = (scorer.probe_set.kind, scorer.probe_set.layer)
         rows = []
         for row, scored in enumerate(score_texts(load(scorer.model_spec), texts, {key: scorer.probes})):
             matrix, emotions = scored.scores[key], scored.emotions[key]

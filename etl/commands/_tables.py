@@ -1,4 +1,4 @@
-"""Reading user files (CSV, TSV, Parquet, JSONL) and printing query results."""
+"""Reading user files (CSV, TSV, Parquet, JSONL; text files of one text per line) and printing query results."""
 
 from __future__ import annotations
 
@@ -40,6 +40,25 @@ def read_column(path: Path, column: str) -> list[str]:
     if frame.height == 0:
         raise EmolakeError(f"{path} has no rows")
     return [str(v) if v is not None else "" for v in frame.get_column(column).to_list()]
+
+
+def read_lines(texts: list[str], input_file: str | None) -> list[str]:
+    """`texts` (arguments), then the non-blank lines of `input_file` (stdin for `-`); refuses to return none."""
+    import sys
+
+    texts = list(texts)
+    if input_file is not None:
+        if input_file == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            path = Path(input_file)
+            if not path.is_file():
+                raise EmolakeError(f"--input {path} does not exist: give a text file with one text per line")
+            lines = path.read_text(encoding="utf-8").splitlines()
+        texts += [line for line in lines if line.strip()]
+    if not texts:
+        raise EmolakeError("no text given: pass TEXT, or --input FILE (one text per line), or --input - for stdin")
+    return texts
 
 
 def format_table(table: pa.Table, fmt: str, max_width: int = 60) -> str:

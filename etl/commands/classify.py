@@ -26,7 +26,7 @@ def handle(args) -> None:
     from etl import progress
     from etl.commands._tables import read_column
     from etl.lake import Lake, write_table
-    from etl.probes.scoring import check_k, check_texts, open_scorer
+    from etl.probes.scoring import check_k, check_texts, classified, open_scorer
 
     if args.output.suffix != ".parquet":
         raise EmolakeError(f"--output {args.output}: write to a .parquet file")
@@ -46,6 +46,8 @@ def handle(args) -> None:
             row = {"row_id": start + offset}
             if ids is not None:
                 row[args.id_column] = ids[start + offset]
-            rows.append(row | {"emotions": [m["emotion"] for m in matches], "scores": [m["score"] for m in matches]})
+            rows.append(row | classified(matches))
     write_table(pa.Table.from_pylist(rows), args.output)
-    logging.getLogger("emolake").info("classify: %d rows -> %s (layer %d)", len(rows), args.output, scorer.layer)
+    logging.getLogger("emolake").info(
+        "classify: %d rows -> %s (layer %d)", len(rows), args.output, scorer.probe_set.layer
+    )

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 from etl.commands._common import add_scoring_options, lake_dir
-from etl.errors import EmolakeError
 
 BATCH = 32
 
@@ -29,57 +27,40 @@ def register(subparsers) -> None:
     command.set_defaults(handler=handle)
 
 
-def read_texts(args) -> list[str]:
-    """The texts to score: the arguments, then the lines of --input (stdin for `-`)."""
-    texts = list(args.text)
-    if args.input is not None:
-        if args.input == "-":
-            lines = sys.stdin.read().splitlines()
-        else:
-            path = Path(args.input)
-            if not path.is_file():
-                raise EmolakeError(f"--input {path} does not exist: give a text file with one text per line")
-            lines = path.read_text(encoding="utf-8").splitlines()
-        texts += [line for line in lines if line.strip()]
-    if not texts:
-        raise EmolakeError("no text given: pass TEXT, or --input FILE (one text per line), or --input - for stdin")
-    return texts
-
-
 def handle(args) -> None:
+    from etl.commands._tables import read_lines
     from etl.probes.scoring import check_texts
 
-    texts = read_texts(args)
+    texts = read_lines(args.text, args.input)
     check_texts(texts)
     score = remote(args) if args.server else local(args)
     if len(texts) == 1:
-        scorer, (matches,) = score(texts)
-        print(json.dumps(matches) if args.json else render(scorer, matches))
+        probe_set, (matches,) = score(texts)
+        print(json.dumps(matches) if args.json else render(probe_set, matches))
         return
     for start in range(0, len(texts), BATCH):
         batch = texts[start : start + BATCH]
-        scorer, found = score(batch)
+        probe_set, found = score(batch)
         for text, matches in zip(batch, found, strict=True):
             if args.json:
                 print(json.dumps({"text": text, "emotions": matches}))
             else:
-                print(f"{text}\n{render(scorer, matches)}\n")
+                print(f"{text}\n{render(probe_set, matches)}\n")
         sys.stdout.flush()
 
 
 def local(args):
-    """texts -> (the scorer, its matches per text), scored in this process."""
+    """texts -> (the probe set, its matches per text), scored in this process."""
     from etl.lake import Lake
     from etl.probes.scoring import open_scorer
 
     scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, args.kind, args.layer)
-    return lambda texts: (scorer, scorer.nearest(texts, args.k, args.truncate))
+    return lambda texts: (scorer.probe_set, scorer.nearest(texts, args.k, args.truncate))
 
 
 def remote(args):
     """texts -> (the probe set the server used, its matches per text), scored by the server at --server."""
-    from types import SimpleNamespace
-
+    from etl.probes.ids import ProbeSetId
     from etl.service.client import RemoteLake
 
     server = RemoteLake(args.server, args.model, args.source)
@@ -87,12 +68,11 @@ def remote(args):
     def score(texts: list[str]):
         body = {"texts": texts, "k": args.k, "kind": args.kind, "layer": args.layer, "truncate": args.truncate}
         answer = server.post("nearest", body)
-        probe_set = SimpleNamespace(**{key: answer[key] for key in ("model", "source", "kind", "layer")})
-        return probe_set, answer["nearest"]
+        return ProbeSetId(answer["model"], answer["source"], answer["kind"], answer["layer"]), answer["nearest"]
 
     return score
 
 
-def render(scorer, matches: list[dict]) -> str:
-    head = f"nearest emotions ({scorer.model}, {scorer.source} {scorer.kind} probes, layer {scorer.layer}):"
+def render(probe_set, matches: list[dict]) -> str:
+    head = f"nearest emotions ({probe_set.model}, {probe_set.source} {probe_set.kind} probes, layer {probe_set.layer}):"
     return "\n".join([head] + [f"  {r:>3}. {m['emotion']:<16} {m['score']:+.3f}" for r, m in enumerate(matches, 1)])

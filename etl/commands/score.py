@@ -1,25 +1,15 @@
 """`emolake score --input FILE --text-column COL`: per-token probe scores of every row, written to the lake.
 
-Rows land in `scores/model=M/source=S/kind=K/layer=L/part-KEY-NNNNN.parquet` (the `scores` view), one row per
-(text, token, emotion). KEY is a hash of the input's ids and texts. Writes are idempotent by text id: the rows of a
-text scored again (from this file or another) replace its earlier rows, and the whole call commits at once, so a
-killed `score` leaves the view as it was. Scoring is `etl.probes.token_scores.score_texts`, which the dashboard
-uses too: the model is loaded once and texts run in length-bucketed batches.
+The scoring and the writing are `etl.probes.scores_dataset` (the `scores` dataset: one row per text, token and
+emotion, idempotent by text id, one commit per call); this module parses, calls and prints.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
 from pathlib import Path
-
-import numpy as np
 
 from etl.commands._common import add_runner_options, lake_dir, runner_config
 from etl.errors import EmolakeError
-
-log = logging.getLogger("emolake")
-"""Rows per written Parquet file (about 20 MB): bounds memory on large inputs."""
 
 
 def register(subparsers) -> None:
@@ -41,6 +31,7 @@ def register(subparsers) -> None:
 def handle(args) -> None:
     from etl.commands._tables import read_column
     from etl.lake import Lake
+    from etl.probes.scores_dataset import score_into_lake
     from etl.probes.scoring import check_texts
 
     if args.batch_tokens < 1:
@@ -49,182 +40,9 @@ def handle(args) -> None:
     runner = runner_config(args)
     texts = read_column(args.input, args.text_column)
     check_texts(texts)
-    ids = read_column(args.input, args.id_column) if args.id_column else [content_id(t) for t in texts]
-    ids, texts = unique_rows(ids, texts, args.id_column)
-    model, spec, kinds, layers = resolve_probes(lake, args.model, args.source, args.kinds, args.layers)
-    written = score_file(lake, spec, model, args.source, kinds, layers, ids, texts, args.batch_tokens, runner)
-    print(f"scored {len(texts)} texts at layers {layers} ({', '.join(kinds)}): {written} rows in `scores`")
-
-
-def content_id(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
-
-
-def unique_rows(ids: list[str], texts: list[str], id_column: str | None) -> tuple[list[str], list[str]]:
-    """Drops repeated texts (same hash); a repeated id from --id-column with a different text is an error."""
-    seen: dict[str, str] = {}
-    for row, (text_id, text) in enumerate(zip(ids, texts, strict=True)):
-        if not text_id:
-            raise EmolakeError(f"row {row} has an empty {id_column}: give every row an id")
-        if seen.setdefault(text_id, text) != text:
-            raise EmolakeError(f"{id_column} {text_id!r} is repeated with another text at row {row}: use unique ids")
-    return list(seen), list(seen.values())
-
-
-def resolve_probes(lake, model: str | None, source: str, kinds: list[str] | None, layers: list[int] | None):
-    """(model slug, model spec, kinds, layers) for the request; every (kind, layer) must have probes. Without kinds:
-    the default probe set (`etl.probes.policy.default_set`), as `nearest`, `classify`, the API and the dashboard."""
-    from etl.probes import stored as probes
-    from etl.probes.policy import best_layer, default_set
-
-    slug, spec = probes.pick_model(lake, model, source)
-    if not kinds:
-        kind, layer = default_set(lake, slug, source)
-        kinds, layers = [kind], layers or [layer]
-    have = {(k, layer) for m, _, s, k, layer in probes.probe_sets(lake) if (m, s) == (slug, source)}
-    kinds_have = sorted({k for k, _ in have})
-    unknown = [k for k in kinds if k not in kinds_have]
-    if unknown:
-        raise EmolakeError(f"no probes of kind {unknown} for {slug}/{source}: the lake has kinds {kinds_have}")
-    if layers is None:
-        layers = [best_layer(lake, slug, source, kinds[0])]
-    missing = [f"{k}/{layer}" for k in kinds for layer in layers if (k, layer) not in have]
-    if missing:
-        layers_have = sorted({layer for _, layer in have})
-        raise EmolakeError(
-            f"no probes for {missing} ({slug}/{source}): kinds {kinds_have}, layers {layers_have[0]}..{layers_have[-1]}"
-        )
-    return slug, spec, kinds, sorted(set(layers))
-
-
-def score_file(lake, spec, model, source, kinds, layers, ids, texts, batch_tokens, runner=None) -> int:
-    """Scores all texts in length-bucketed batches (the shards, on `runner`) and writes the rows in chunks, in batch
-    order whichever runner scored them; returns the rows written."""
-    import functools
-
-    import pyarrow as pa
-
-    from etl.config.runner import RunnerConfig
-    from etl.model.load import load, load_shape
-    from etl.model.residuals import length_batches
-    from etl.probes.token_scores import MAX_TOKENS
-    from etl.runners import in_plan_order, run_shards
-
-    runner = runner or RunnerConfig()
-    loaded = load_shape(spec) if runner.backend == "ray" else load(spec)  # on Ray the actors load the weights
-    lengths = [len(row) for row in loaded.tokenizer(texts, add_special_tokens=True)["input_ids"]]
-    too_long = [row for row, n in enumerate(lengths) if n > MAX_TOKENS]
-    if too_long:
-        row = too_long[0]
-        raise EmolakeError(f"text {ids[row]!r} has {lengths[row]} tokens: the limit is {MAX_TOKENS}; split it")
-    writer = ScoreWriter(lake, model, source, set(ids))
-    batches = length_batches(lengths, batch_tokens)
-    shards = pa.table(
-        {
-            "shard": pa.array(range(len(batches)), pa.int64()),
-            "text_id": pa.array([[ids[i] for i in batch] for batch in batches], pa.list_(pa.string())),
-            "text": pa.array([[texts[i] for i in batch] for batch in batches], pa.list_(pa.string())),
-        }
+    ids = read_column(args.input, args.id_column) if args.id_column else None
+    done = score_into_lake(
+        lake, texts, ids, args.id_column, args.model, args.source, args.kinds, args.layers, args.batch_tokens, runner
     )
-    worker = functools.partial(score_worker, spec, lake.location, model, source, tuple(kinds), tuple(layers))
-    outputs = run_shards(shards, worker, runner, desc="score")
-    for _, table in in_plan_order(outputs, list(range(len(batches)))):
-        for (kind, layer), rows in split_pairs(table):
-            writer.add((kind, layer), rows)
-    return writer.close()
-
-
-def score_worker(spec: str, root: str, model: str, source: str, kinds: tuple, layers: tuple):
-    """Loads the model and the probes once (per process or Ray actor); returns the per-batch scoring function."""
-    import functools
-
-    from etl.lake import Lake
-    from etl.model.load import load
-    from etl.probes.stored import read_layers
-
-    probes = read_layers(Lake(root), model, source, list(kinds), list(layers))
-    return functools.partial(score_shard, load(spec), probes)
-
-
-def score_shard(loaded, probes, row: dict):
-    """One length-bucketed batch: its token rows for every (kind, layer), tagged with `kind` and `layer`."""
-    import pyarrow as pa
-
-    from etl.probes.token_scores import score_texts
-
-    tables = []
-    for text_id, scored in zip(row["text_id"], score_texts(loaded, row["text"], probes), strict=True):
-        for (kind, layer), matrix in scored.scores.items():
-            rows = token_rows(text_id, scored, matrix, scored.emotions[(kind, layer)])
-            tables.append(
-                rows.append_column("kind", pa.array([kind] * rows.num_rows, pa.string())).append_column(
-                    "layer", pa.array([layer] * rows.num_rows, pa.int32())
-                )
-            )
-    return pa.concat_tables(tables)
-
-
-def split_pairs(table):
-    """(kind, layer) -> that pair's rows (without the two tag columns), pairs in first-seen order."""
-    import pyarrow.compute as pc
-
-    pairs = dict.fromkeys(zip(table.column("kind").to_pylist(), table.column("layer").to_pylist(), strict=True))
-    for kind, layer in pairs:
-        mask = pc.and_(pc.equal(table.column("kind"), kind), pc.equal(table.column("layer"), layer))
-        yield (kind, layer), table.filter(mask).drop_columns(["kind", "layer"])
-
-
-def token_rows(text_id: str, scored, matrix: np.ndarray, emotions: list[str]):
-    """One row per (token, emotion) of one text: text_id, token_idx (model position), token, chars, emotion, score."""
-    import pyarrow as pa
-
-    n_tokens, n_emotions = matrix.shape
-    position = np.repeat(np.arange(1, n_tokens + 1, dtype=np.int32), n_emotions)
-    offsets = np.array(scored.offsets, dtype=np.int32).reshape(-1, 2)
-    emotion_codes = np.tile(np.arange(n_emotions, dtype=np.int32), n_tokens)
-    return pa.table(
-        {
-            "text_id": pa.array([text_id] * (n_tokens * n_emotions), pa.string()),
-            "token_idx": position,
-            "token": pa.array(np.repeat(np.array(scored.tokens, dtype=object), n_emotions), pa.string()),
-            "char_start": np.repeat(offsets[:, 0], n_emotions),
-            "char_end": np.repeat(offsets[:, 1], n_emotions),
-            "emotion": pa.DictionaryArray.from_arrays(emotion_codes, pa.array(emotions)).cast(pa.string()),
-            "score": matrix.reshape(-1).astype(np.float32),
-        }
-    )
-
-
-class ScoreWriter:
-    """Collects one call's rows per (kind, layer) and commits them in one `replace`: earlier rows of the same texts
-    at those probe sets go in the same commit, so a killed `score` leaves `scores` as it was."""
-
-    def __init__(self, lake, model: str, source: str, ids: set[str]) -> None:
-        self.lake, self.model, self.source, self.ids = lake, model, source, ids
-        self.tables: list = []
-
-    def add(self, pair: tuple[str, int], table) -> None:
-        import pyarrow as pa
-
-        kind, layer = pair
-        n = table.num_rows
-        self.tables.append(
-            table.append_column("kind", pa.array([kind] * n)).append_column("layer", pa.array([layer] * n))
-        )
-
-    def close(self) -> int:
-        import pyarrow as pa
-
-        if not self.tables:
-            return 0
-        table = pa.concat_tables(self.tables)
-        where = {
-            "model": self.model,
-            "source": self.source,
-            "kind": sorted(set(table.column("kind").to_pylist())),
-            "layer": sorted(set(table.column("layer").to_pylist())),
-            "text_id": sorted(self.ids),
-        }
-        rows = self.lake.write("scores", table, mode="replace", where=where, model=self.model, source=self.source)
-        log.info("score: wrote %d rows to %s", rows, self.lake.dataset("scores"))
-        return rows
+    kinds = ", ".join(done.kinds)
+    print(f"scored {done.n_texts} texts at layers {done.layers} ({kinds}): {done.rows} rows in `scores`")

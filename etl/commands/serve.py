@@ -1,10 +1,8 @@
 """`emolake serve [--host] [--port] [--api-only]`: the Dash dashboards and the JSON API (docs/api.md) over the lake
-(read-only), 127.0.0.1:8050 by default; `--api-only` serves the API alone, without importing Dash."""
+(read-only), 127.0.0.1:8050 by default; `--api-only` serves the API alone, without importing Dash. The servers are
+`etl.service.app.create_app` and `dashboards.app.create_server`."""
 
 from __future__ import annotations
-
-import ipaddress
-import logging
 
 from etl.commands._common import lake_dir
 from etl.errors import EmolakeError
@@ -40,6 +38,7 @@ def register(subparsers) -> None:
 
 def handle(args) -> None:
     from etl.lake import Lake
+    from etl.service.app import create_app, listen
 
     check_options(args)
     if args.threads is not None:
@@ -51,28 +50,18 @@ def handle(args) -> None:
         raise EmolakeError(f"no lake at {lake.root}: run `make all`, or pass --lake DIRECTORY")
     window_s = args.batch_window_ms / 1000
     if args.api_only:
-        from etl.service.app import create_app
-
         server = create_app(lake, args.model, args.source, window_s, args.max_batch)
     else:
-        from dashboards.app import create_app as create_dashboards
-        from etl.service.answers import Service
-        from etl.service.app import mount
+        from dashboards.app import create_server
 
-        app = create_dashboards(lake, model=args.model, source=args.source)
-        # One model lock for the dashboards and the API: they share the loaded model and its capture hooks.
-        lock = app.emolake_context.scorer.model_lock
-        mount(app.server, Service(lake, args.model, args.source, window_s, lock, args.max_batch))
-        server = app.server
-    log = logging.getLogger("emolake")
+        server = create_server(lake, args.model, args.source, window_s, args.max_batch)
     what = "the API" if args.api_only else "the dashboards and the API"
-    log.info("serving %s for the lake at %s on http://%s:%d/ (Ctrl-C to stop)", what, lake.root, args.host, args.port)
-    if not is_loopback(args.host):
-        log.warning("listening on %s: anyone who can reach this address can read the lake", args.host)
-    server.run(host=args.host, port=args.port, debug=False, threaded=True)
+    listen(server, args.host, args.port, what, lake)
 
 
 def check_options(args) -> None:
+    from etl.service.app import check_host
+
     if not 0 < args.port < 65536:
         raise EmolakeError(f"--port {args.port}: use a port from 1 to 65535")
     check_host(args.host)
@@ -82,16 +71,3 @@ def check_options(args) -> None:
         raise EmolakeError(f"--batch-window-ms {args.batch_window_ms}: use 0 to 1000 (milliseconds)")
     if not 1 <= args.max_batch <= MAX_BATCH:
         raise EmolakeError(f"--max-batch {args.max_batch}: use 1 to {MAX_BATCH} (texts)")
-
-
-def check_host(host: str) -> None:
-    if host == "localhost":
-        return
-    try:
-        ipaddress.ip_address(host)
-    except ValueError as exc:
-        raise EmolakeError(f"--host {host!r} is not an IP address: use 127.0.0.1 (default) or localhost") from exc
-
-
-def is_loopback(host: str) -> bool:
-    return host == "localhost" or ipaddress.ip_address(host).is_loopback

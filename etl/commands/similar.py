@@ -29,7 +29,8 @@ def handle(args) -> None:
     if args.text is not None:
         check_texts([args.text])
     scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, kind=args.kind, layer=args.layer)
-    where = f"{scorer.model}, {scorer.source} {scorer.kind} probes, layer {scorer.layer}"
+    probe_set = scorer.probe_set
+    where = f"{probe_set.model}, {probe_set.source} {probe_set.kind} probes, layer {probe_set.layer}"
     if args.emotion is not None:
         matches = nearest_emotions(scorer, args.emotion.strip(), args.k)
         print_matches(matches, args.json, f"emotions nearest to {args.emotion!r} ({where}):", "emotion")

@@ -1,11 +1,11 @@
-"""`emolake steer --emotion E --strength S --prompt "..."`: the unsteered and the steered continuation, side by side."""
+"""`emolake steer --emotion E --strength S --prompt "..."`: the unsteered and the steered continuation, side by side.
+
+The paired run is `etl.steering.compare.compare_once` (the dashboard's Steering page runs the same `Steerer`)."""
 
 from __future__ import annotations
 
 import json
 import textwrap
-
-from etl.errors import EmolakeError
 
 COLUMN = 58
 
@@ -36,55 +36,14 @@ def handle(args) -> None:
     from dataclasses import replace
 
     from etl.config import load_preset
-    from etl.lake import Lake
-    from etl.model.load import load
-    from etl.probes.policy import steering_layer
-    from etl.stages.steer import steered_layers
-    from etl.steering.compare import Case, Setting, Steerer, check_request
+    from etl.steering.compare import check_request, compare_once
 
     strength = check_request(args.emotion, args.strength, args.prompt)
     config = load_preset(args.preset, lake=args.lake, model=args.model).steer
     overrides = {"operator": args.operator, "positions": args.positions, "max_new_tokens": args.max_new_tokens}
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
-    loaded = load(config.common.model)
-    layer = args.layer if args.layer is not None else steering_layer(loaded.n_layers, config.layers)
-    steered_layers(replace(config, layers=(layer,)), loaded.n_layers)
-    seed = args.seed if args.seed is not None else config.common.seed
-    if not 0 <= seed < 2**32:
-        raise EmolakeError(f"--seed {seed}: use a whole number from 0 to {2**32 - 1}")
-    lake = Lake(config.common.lake)
-    steerer = Steerer(lake, loaded, config)
-    setting = Setting(args.emotion, layer, strength, config.operator, config.positions)
-    (result,) = steerer.run([(setting, Case(args.prompt, seed))])
-    report = as_dict(result, steerer)
+    report = compare_once(config, args.emotion, strength, args.prompt, args.layer, args.seed)
     print(json.dumps(report, indent=1) if args.json else render(report))
-
-
-def as_dict(result, steerer) -> dict:
-    """The comparison as plain values: texts, target scores, perplexities, repetition, regime."""
-    s = result.setting
-    return {
-        "emotion": s.emotion,
-        "layer": s.layer,
-        "strength": s.strength,
-        "operator": s.operator,
-        "positions": s.positions,
-        "seed": result.case.seed,
-        "prompt": result.case.prompt,
-        "baseline": result.baseline.text,
-        "steered": result.steered.text,
-        "baseline_target": _round(result.baseline.scores[result.target]),
-        "steered_target": _round(result.steered.scores[result.target]),
-        "target_delta": _round(result.target_delta),
-        "baseline_perplexity": _round(result.baseline.perplexity),
-        "steered_perplexity": _round(result.steered.perplexity),
-        "perplexity_ratio": _round(result.perplexity_ratio),
-        "repetition_rate": _round(result.steered.repetition),
-        "regime": result.regime,
-        "success": result.success,
-        "score_layer": steerer.score_layer,
-        "norm": _round(steerer.norms[s.layer]),
-    }
 
 
 def render(report: dict) -> str:
@@ -109,8 +68,3 @@ def render(report: dict) -> str:
         f"regime: {report['regime']}{'  (success: target up, surgical)' if report['success'] else ''}",
     ]
     return "\n".join(lines)
-
-
-def _round(value) -> float | None:
-    value = float(value)
-    return None if value != value else round(value, 4)

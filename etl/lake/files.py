@@ -85,13 +85,30 @@ def verified(lake, rel: str) -> Path:
     row = entry(lake, rel)
     if row is None:
         raise EmolakeError(f"{rel} is not committed in the lake at {lake.root}: rebuild it (see `emolake verify`)")
-    path = safety.contained(lake.root, row["path"], within=area_of(rel))
-    if lake.remote is not None:
-        lake.remote.fetch(row["path"], row["bytes"])
-    problem = check(path, row["bytes"], row["sha256"])
+    return checked(lake, row["path"], area_of(rel), row["bytes"], row["sha256"])
+
+
+def checked(lake, rel: str, within: str, size: int, digest: str) -> Path:
+    """The path of the lake file `rel` (a shard, an index or report file), inside the area `within` and matching its
+    recorded size and checksum; raises DamageError naming it otherwise."""
+    path = safety.contained(lake.root, rel, within=within)
+    problem = fetched_problem(lake, rel, path, size, digest)
     if problem:
-        raise delta.damage(row["path"], problem)
+        raise delta.damage(rel, problem)
     return path
+
+
+def fetched_problem(lake, rel: str, path: Path, size: int, digest: str, refetch: bool = False) -> str | None:
+    """`check` on the bytes the lake holds: in an object-store lake the file is fetched into the cache first and,
+    with `refetch` (verify), a cached copy that fails is fetched once more, so only the store's bytes are judged."""
+    if lake.remote is not None:
+        lake.remote.fetch(rel, size)
+    problem = check(path, size, digest)
+    if problem and refetch and lake.remote is not None:
+        path.unlink(missing_ok=True)
+        lake.remote.fetch(rel, size)
+        problem = check(path, size, digest)
+    return problem
 
 
 def check_size(path: Path, size: int) -> str | None:

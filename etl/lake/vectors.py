@@ -11,7 +11,7 @@ import duckdb
 import numpy as np
 
 from etl.errors import EmolakeError
-from etl.lake import Lake, files, safety
+from etl.lake import Lake, files
 from etl.lake.delta import damage
 
 if TYPE_CHECKING:
@@ -158,10 +158,4 @@ def gather(lake: Lake, meta: list[dict]) -> np.ndarray:
 def checked_shard(lake: Lake, rel: str, size: int, digest: str):
     """The path of a shard named in an `activations` row, inside the lake and matching the row's size and checksum;
     raises DamageError naming it otherwise."""
-    path = safety.contained(lake.root, rel, within="shards")
-    if lake.remote is not None:
-        lake.remote.fetch(rel, size)
-    problem = files.check(path, size, digest)
-    if problem:
-        raise damage(rel, problem)
-    return path
+    return files.checked(lake, rel, "shards", size, digest)

@@ -181,7 +181,7 @@ def shard_problems(lake: Lake, damaged: frozenset[str]) -> list[Problem]:
         except EmolakeError as exc:
             out.append(Problem(rel, delta.first_line(exc), datasets.SHARDS, "shard"))
             continue
-        what = checked(lake, rel, path, size, digest)
+        what = files.fetched_problem(lake, rel, path, size, digest, refetch=True)
         if what is None:
             array = np.load(path, mmap_mode="r")
             if array.ndim != 2 or last >= array.shape[0]:
@@ -200,22 +200,10 @@ def blob_problems(lake: Lake) -> list[Problem]:
             except EmolakeError as exc:
                 out.append(Problem(row["path"], f"{delta.first_line(exc)} (holds {name})", area, "blob"))
                 continue
-            what = checked(lake, row["path"], path, row["bytes"], row["sha256"])
+            what = files.fetched_problem(lake, row["path"], path, row["bytes"], row["sha256"], refetch=True)
             if what:
                 out.append(Problem(row["path"], f"{what} (holds {name})", area, "blob"))
     return out
-
-
-def checked(lake: Lake, rel: str, path: Path, size: int, digest: str) -> str | None:
-    """files.check; in an object-store lake, on the store's bytes (a damaged cached copy is fetched again)."""
-    if lake.remote is not None:
-        lake.remote.fetch(rel, size)
-    what = files.check(path, size, digest)
-    if what and lake.remote is not None:
-        path.unlink(missing_ok=True)
-        lake.remote.fetch(rel, size)
-        what = files.check(path, size, digest)
-    return what
 
 
 def shard_and_blob_paths(lake: Lake, damaged: set[str]) -> set[str]:

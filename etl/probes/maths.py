@@ -11,7 +11,9 @@ import numpy as np
 
 
 @dataclass
-class ProbeSet:
+class BuiltProbes:
+    """A probe set as the recipe builds it, before it is stored (then read back as `etl.probes.stored.StoredProbes`)."""
+
     vectors: np.ndarray
     """(n_emotions, hidden) unit vectors."""
     center: np.ndarray
@@ -69,7 +71,7 @@ def unit(vectors: np.ndarray) -> np.ndarray:
 
 def expression_probes(
     x: np.ndarray, labels: np.ndarray, n_emotions: int, baseline: np.ndarray, variance: float
-) -> ProbeSet:
+) -> BuiltProbes:
     """The paper's recipe: emotion mean minus the mean over emotions, baseline PCs projected out, unit norm."""
     means = group_means(x, labels, n_emotions)
     present = np.bincount(labels, minlength=n_emotions) > 0
@@ -77,10 +79,10 @@ def expression_probes(
     components, removed = baseline_components(np.asarray(baseline, dtype=np.float64), variance)
     vectors = unit(project_out(means - center, components))
     vectors[~present] = 0.0
-    return ProbeSet(vectors.astype(np.float32), center.astype(np.float32), len(components), removed)
+    return BuiltProbes(vectors.astype(np.float32), center.astype(np.float32), len(components), removed)
 
 
-def scores(x: np.ndarray, probes: ProbeSet) -> np.ndarray:
+def scores(x: np.ndarray, probes: BuiltProbes) -> np.ndarray:
     """(n_texts, n_emotions) projections of centred texts on the probe directions."""
     return (np.asarray(x, dtype=np.float32) - probes.center) @ probes.vectors.T
 

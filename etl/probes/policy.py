@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from etl.errors import EmolakeError
 from etl.lake import Lake
-from etl.probes.stored import evaluation_rows, has_index, layers_of, probe_sets
+from etl.probes.ids import ProbeSetId, ProbeSetQuery
+from etl.probes.stored import evaluation_rows, has_index, layers_of, pick_model, probe_sets
 
 MAX_TOKENS = 2048
 """The longest text (in tokens) that scoring reads; longer texts are refused, or truncated when asked."""
@@ -96,6 +97,14 @@ def pick_set(lake: Lake, model: str, source: str, kind: str | None, layer: int |
         kind, default_layer = default_set(lake, model, source)
         layer = default_layer if layer is None else layer
     return kind, best_layer(lake, model, source, kind, layer)
+
+
+def resolve(lake: Lake, query: ProbeSetQuery) -> ProbeSetId:
+    """The stored set a query names: its model (`pick_model`), then its kind and layer (`pick_set`). The one rule by
+    which `nearest`, `classify`, `similar`, the Python API and the JSON API find their probe set."""
+    model, _ = pick_model(lake, query.model, query.source, query.kind)
+    kind, layer = pick_set(lake, model, query.source, query.kind, query.layer)
+    return ProbeSetId(model, query.source, kind, layer)
 
 
 def steering_layer(n_layers: int, configured: Sequence[int] | None = None, available: Sequence[int] = ()) -> int:

@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from etl.errors import EmolakeError
-from etl.probes.maths import ProbeSet, baseline_components, expression_probes, project_out, unit
+from etl.probes.maths import BuiltProbes, baseline_components, expression_probes, project_out, unit
 
 MIN_BASELINE_TEXTS = 2
 """Fewer baseline texts have no principal direction to project out."""
@@ -67,7 +67,7 @@ def build(
     baseline: np.ndarray,
     variance: float,
     exclude: np.ndarray | None = None,
-) -> ProbeSet:
+) -> BuiltProbes:
     """The paper's recipe (`maths.expression_probes`), then, with `exclude`, those orthonormal directions projected
     out and unit norm restored; `norm_kept` holds each probe's share of norm left by that projection."""
     probe_set = expression_probes(x, labels, n_emotions, baseline, variance)

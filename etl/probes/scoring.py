@@ -14,6 +14,7 @@ import numpy as np
 
 from etl.errors import EmolakeError
 from etl.lake import Lake
+from etl.probes.ids import ProbeSetId, ProbeSetQuery
 from etl.probes.policy import MAX_TOKENS
 from etl.probes.stored import StoredProbes
 
@@ -23,12 +24,11 @@ MAX_CHARS = 100_000
 
 @dataclass
 class Scorer:
+    """One probe set, opened for scoring live text: its probes and centres, its FAISS index."""
+
     lake: Lake
     model_spec: str
-    model: str
-    source: str
-    kind: str
-    layer: int
+    probe_set: ProbeSetId
     emotions: list[str]
     probes: StoredProbes
     index: object
@@ -43,7 +43,8 @@ class Scorer:
         loaded = load(self.model_spec)
         if not truncate:
             check_lengths(loaded.tokenizer, texts)
-        result = mean_residuals(loaded.model, loaded.tokenizer, texts, [self.layer], 1, MAX_TOKENS, batch_tokens)
+        layers = [self.probe_set.layer]
+        result = mean_residuals(loaded.model, loaded.tokenizer, texts, layers, 1, MAX_TOKENS, batch_tokens)
         too_short = np.flatnonzero(result.n_used == 0)
         if len(too_short):
             raise EmolakeError(f"text at row {int(too_short[0])} is a single token: give at least two tokens of text")
@@ -60,6 +61,12 @@ class Scorer:
             [{"emotion": self.emotions[i], "score": round(float(s), 4)} for s, i in zip(row_s, row_i, strict=True)]
             for row_s, row_i in zip(scores, ids, strict=True)
         ]
+
+
+def classified(matches: list[dict]) -> dict:
+    """A text's `nearest` matches as a `classify` row's emotions and scores, best first: what `emolake classify`
+    writes and /api/v1/classify answers."""
+    return {"emotions": [m["emotion"] for m in matches], "scores": [m["score"] for m in matches]}
 
 
 def check_texts(texts: list[str]) -> None:
@@ -102,10 +109,10 @@ def open_scorer(
     import faiss
 
     from etl.probes import stored as probes
-    from etl.probes.policy import pick_set
+    from etl.probes.policy import resolve
 
-    model, model_spec = probes.pick_model(lake, model, source, kind)
-    kind, layer = pick_set(lake, model, source, kind, layer)
+    probe_set = resolve(lake, ProbeSetQuery(model, source, kind, layer))
+    model, kind, layer = probe_set.model, probe_set.kind, probe_set.layer
     path = lake.faiss_path(model, source, kind, layer)
     if not lake.exists(path):
         raise EmolakeError(f"no FAISS index for {model}/{source}/{kind}/layer {layer}: run `make index`")
@@ -115,7 +122,7 @@ def open_scorer(
     if stored_fingerprint(lake, path) != fingerprint(stored.emotions, stored.vectors):
         raise EmolakeError(f"the index {path} was built from other probes than the lake holds now: run `make index`")
     index = faiss.read_index(str(index_file))
-    return Scorer(lake, model_spec, model, source, kind, layer, emotions, stored, index)
+    return Scorer(lake, stored.model_spec, probe_set, emotions, stored, index)
 
 
 def fingerprint(emotions: list[str], vectors: np.ndarray, *extra: object) -> str:

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from etl.errors import EmolakeError
 from etl.lake import Lake
+from etl.probes.ids import ProbeSetId
 
 STORY_CORPORA = ("emotional_story",)
 STORY_ID_COLUMNS = ("text_id", "source", "emotion", "topic")
@@ -84,9 +85,10 @@ def write_story_index(lake: Lake, path: Path, profiles: np.ndarray, stories: lis
     write_json(meta, path.with_suffix(".json"))
 
 
-def open_story_index(lake: Lake, model: str, source: str, kind: str, layer: int) -> StoryIndex:
+def open_story_index(lake: Lake, probe_set: ProbeSetId) -> StoryIndex:
     import faiss
 
+    model, source, kind, layer = probe_set.model, probe_set.source, probe_set.kind, probe_set.layer
     path = lake.story_index_path(model, source, kind, layer)
     if not lake.exists(path):
         raise EmolakeError(f"no story index for {model}/{source}/{kind}/layer {layer}: run `make index`")
@@ -103,7 +105,7 @@ def nearest_emotions(scorer, emotion: str, k: int) -> list[dict]:
     if emotion not in scorer.emotions:
         close = [e for e in scorer.emotions if e.startswith(emotion[:3])][:5]
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise EmolakeError(f"no {scorer.kind} probe for {emotion!r} at layer {scorer.layer}{hint}")
+        raise EmolakeError(f"no {scorer.probe_set.kind} probe for {emotion!r} at layer {scorer.probe_set.layer}{hint}")
     k = check_k(k, len(scorer.emotions) - 1)
     query = scorer.index.reconstruct(scorer.emotions.index(emotion)).reshape(1, -1)
     scores, rows = scorer.index.search(np.ascontiguousarray(query, dtype=np.float32), k + 1)
@@ -124,7 +126,7 @@ def similar_stories(
 
     if (text is None) == (text_id is None):
         raise EmolakeError("give either a text or a story id (--text or --story), not both")
-    stories = open_story_index(scorer.lake, scorer.model, scorer.source, scorer.kind, scorer.layer)
+    stories = open_story_index(scorer.lake, scorer.probe_set)
     k = check_k(k, len(stories.stories))
     if text is not None:
         # scorer.vectors is already centred, so the projection needs no further centre.

@@ -17,6 +17,7 @@ import numpy as np
 from etl.config.kinds import FORM_KINDS
 from etl.errors import EmolakeError
 from etl.lake import Lake
+from etl.probes.ids import ProbeSetId
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,12 @@ def read_layers(lake: Lake, model: str, source: str, kinds: list[str], layers: l
     if missing:
         raise EmolakeError(f"probe centres missing for {model}/{source} {missing}: run `emolake run probes --force`")
     return found
+
+
+def read_set(lake: Lake, probe_set: ProbeSetId) -> StoredProbes:
+    """One probe set with its centres, for scoring (`read_layers`)."""
+    pair = (probe_set.kind, probe_set.layer)
+    return read_layers(lake, probe_set.model, probe_set.source, [pair[0]], [pair[1]])[pair]
 
 
 def _matrix(column) -> np.ndarray:

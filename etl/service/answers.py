@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from etl.lake import Lake
+from etl.probes.scoring import classified
 from etl.service import requests
 from etl.service.scorers import Scorers, probe_sets
 
@@ -42,18 +43,15 @@ class Service:
         request = self.texts(body)
         batcher = self.scorers.get(request.probes)
         found = batcher.nearest(request.texts, request.k, request.truncate)
-        return described(batcher.scorer) | {"nearest": found[0] if request.single else found}
+        return batcher.scorer.probe_set.as_dict() | {"nearest": found[0] if request.single else found}
 
     def classify(self, body: dict) -> dict:
         """The probe set, and the rows `emolake classify` writes: row_id, emotions, scores."""
         request = self.texts(body)
         batcher = self.scorers.get(request.probes)
         found = batcher.nearest(request.texts, request.k, request.truncate)
-        rows = [
-            {"row_id": row, "emotions": [m["emotion"] for m in matches], "scores": [m["score"] for m in matches]}
-            for row, matches in enumerate(found)
-        ]
-        return described(batcher.scorer) | {"rows": rows}
+        rows = [{"row_id": row} | classified(matches) for row, matches in enumerate(found)]
+        return batcher.scorer.probe_set.as_dict() | {"rows": rows}
 
     def score(self, body: dict) -> dict:
         """Per-token scores of one text: tokens (token_idx from 1, token, char_start, char_end), the emotions, and
@@ -63,14 +61,14 @@ class Service:
 
         request = self.texts(body, one_text=True)
         scorer = self.scorers.get(request.probes).scorer
-        key = (scorer.kind, scorer.layer)
+        key = (scorer.probe_set.kind, scorer.probe_set.layer)
         with self.lock:
             (scored,) = score_texts(load(scorer.model_spec), request.texts, {key: scorer.probes})
         tokens = [
             {"token_idx": i + 1, "token": token, "char_start": start, "char_end": end}
             for i, (token, (start, end)) in enumerate(zip(scored.tokens, scored.offsets, strict=True))
         ]
-        return described(scorer) | {
+        return scorer.probe_set.as_dict() | {
             "emotions": scored.emotions[key],
             "tokens": tokens,
             "scores": [[float(v) for v in row] for row in scored.scores[key]],
@@ -91,8 +89,3 @@ class Service:
             "batch_window_ms": self.window_s * 1000,
             "max_batch": self.scorers.max_texts,
         }
-
-
-def described(scorer) -> dict:
-    """The probe set a scorer reads, as every scoring answer starts."""
-    return {"model": scorer.model, "source": scorer.source, "kind": scorer.kind, "layer": scorer.layer}

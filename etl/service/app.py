@@ -8,6 +8,7 @@ the wrong method a 405, also when the dashboards' catch-all page route sits besi
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 
@@ -51,6 +52,28 @@ def create_app(
         return error(f"{request_method()} is not allowed on {one_line(request_path())}", 405)
 
     return app
+
+
+def listen(server, host: str, port: int, what: str, lake: Lake) -> None:
+    """Runs a Flask `server` (the API alone, or the dashboards with the API) on host:port until it is stopped."""
+    log.info("serving %s for the lake at %s on http://%s:%d/ (Ctrl-C to stop)", what, lake.root, host, port)
+    if not is_loopback(host):
+        log.warning("listening on %s: anyone who can reach this address can read the lake", host)
+    server.run(host=host, port=port, debug=False, threaded=True)
+
+
+def check_host(host: str) -> None:
+    """Refuses an address that is not an IP address (or `localhost`): a host name could resolve anywhere."""
+    if host == "localhost":
+        return
+    try:
+        ipaddress.ip_address(host)
+    except ValueError as exc:
+        raise EmolakeError(f"--host {host!r} is not an IP address: use 127.0.0.1 (default) or localhost") from exc
+
+
+def is_loopback(host: str) -> bool:
+    return host == "localhost" or ipaddress.ip_address(host).is_loopback
 
 
 def mount(app, service: Service) -> None:

@@ -43,7 +43,7 @@ class Batcher:
         self._stopping = False
         self._closed = False
         self._state = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name=f"emolake-batch-{scorer.layer}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"emolake-batch-{scorer.probe_set.layer}", daemon=True)
         self._thread.start()
 
     def nearest(self, texts: list[str], k: int, truncate: bool = False) -> list[list[dict]]:

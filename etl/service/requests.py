@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from etl.errors import EmolakeError
+from etl.probes.ids import ProbeSetQuery
 from etl.probes.scoring import check_texts
 
 MAX_TEXTS = 64
@@ -25,16 +26,6 @@ class RequestError(EmolakeError):
 
 
 @dataclass(frozen=True)
-class ProbeChoice:
-    """Which probe set a request names; None means the server's default (as in the CLI)."""
-
-    model: str | None
-    source: str
-    kind: str | None
-    layer: int | None
-
-
-@dataclass(frozen=True)
 class TextsRequest:
     """A validated `nearest`, `classify` or `score` body."""
 
@@ -43,7 +34,8 @@ class TextsRequest:
     """The body gave `text` (one answer) rather than `texts` (a list of answers)."""
     k: int
     truncate: bool
-    probes: ProbeChoice
+    probes: ProbeSetQuery
+    """The probe set the body names; None in a field: the server's default (as in the CLI)."""
 
 
 def parse_json(raw: bytes) -> dict:
@@ -76,7 +68,7 @@ def texts_request(
     truncate = body.get("truncate", False)
     if not isinstance(truncate, bool):
         raise RequestError(f"truncate {shown(truncate)}: use true or false")
-    return TextsRequest(texts, single, k, truncate, probe_choice(body, default_model, default_source))
+    return TextsRequest(texts, single, k, truncate, probe_query(body, default_model, default_source))
 
 
 def read_texts(body: dict, one_text: bool) -> tuple[list[str], bool]:
@@ -99,7 +91,7 @@ def read_texts(body: dict, one_text: bool) -> tuple[list[str], bool]:
     return texts, False
 
 
-def probe_choice(body: dict, default_model: str | None, default_source: str) -> ProbeChoice:
+def probe_query(body: dict, default_model: str | None, default_source: str) -> ProbeSetQuery:
     """The probe keys of a body (`model`, `source`, `kind`: strings; `layer`: a whole number), else the defaults."""
     for key in ("model", "source", "kind"):
         if body.get(key) is not None and not isinstance(body[key], str):
@@ -107,7 +99,7 @@ def probe_choice(body: dict, default_model: str | None, default_source: str) -> 
     layer = body.get("layer")
     if layer is not None and not is_int(layer):
         raise RequestError(f"layer {shown(layer)}: send a whole number, or leave it out for the best layer")
-    return ProbeChoice(
+    return ProbeSetQuery(
         body.get("model") or default_model, body.get("source") or default_source, body.get("kind"), layer
     )
 

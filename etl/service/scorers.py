@@ -13,21 +13,22 @@ import time
 
 from etl.errors import EmolakeError
 from etl.lake import Lake
+from etl.probes.ids import ProbeSetId, ProbeSetQuery
 from etl.service.batching import Batcher
-from etl.service.requests import MAX_TEXTS, ProbeChoice, RequestError
+from etl.service.requests import MAX_TEXTS, RequestError
 
 WATCHED = ("probes", "evaluation_layers")
 
 
 class Scorers:
-    """ProbeChoice -> Batcher (whose `.scorer` is the `etl.probes.scoring.Scorer` the CLI would open)."""
+    """ProbeSetQuery -> Batcher (whose `.scorer` is the `etl.probes.scoring.Scorer` the CLI would open)."""
 
     def __init__(
         self, lake: Lake, lock: threading.Lock, window_s: float, max_texts: int = MAX_TEXTS, recheck_s: float = 5.0
     ) -> None:
         self.lake, self.lock, self.window_s, self.max_texts, self.recheck_s = lake, lock, window_s, max_texts, recheck_s
-        self._named: dict[ProbeChoice, tuple] = {}
-        self._batchers: dict[tuple, Batcher] = {}
+        self._named: dict[ProbeSetQuery, ProbeSetId] = {}
+        self._batchers: dict[ProbeSetId, Batcher] = {}
         self._guard = threading.Lock()
         self._versions: tuple | None = None
         self._checked = float("-inf")
@@ -37,25 +38,24 @@ class Scorers:
         with self._guard:
             batchers = dict(self._batchers)
         return [
-            dict(zip(("model", "source", "kind", "layer"), key, strict=True))
-            | {"calls": b.submitted, "batches": b.batches, "largest_batch": b.largest_batch}
+            key.as_dict() | {"calls": b.submitted, "batches": b.batches, "largest_batch": b.largest_batch}
             for key, b in batchers.items()
         ]
 
-    def get(self, choice: ProbeChoice) -> Batcher:
+    def get(self, choice: ProbeSetQuery) -> Batcher:
         """The batcher of the probe set `choice` names; a set the lake does not have is a 404 RequestError."""
         with self._guard:
             self._drop_if_changed()
             key = self._named.get(choice)
             if key is None:
                 scorer = self._open(choice)
-                key = (scorer.model, scorer.source, scorer.kind, scorer.layer)
+                key = scorer.probe_set
                 if key not in self._batchers:
                     self._batchers[key] = Batcher(scorer, self.lock, self.window_s, self.max_texts)
                 self._named[choice] = key
             return self._batchers[key]
 
-    def _open(self, choice: ProbeChoice):
+    def _open(self, choice: ProbeSetQuery):
         from etl.probes.scoring import open_scorer
 
         try:

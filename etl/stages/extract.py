@@ -15,7 +15,7 @@ shape a vector (model, token rules, truncation); when they change, the rows buil
 one commit before new ones are made (their arrays stay until `emolake vacuum`).
 
 The pending texts are planned as shards before anything runs (`plan_shards`); each shard is one call of
-`extract_shard`, in this process or on Ray actors (`[runner]`, etl/runners/): the same function and the same writes
+`extract_shard`, in this process or on Ray actors (`[runner]`, etl/executors/): the same function and the same writes
 either way.
 """
 
@@ -33,13 +33,13 @@ import numpy as np
 import pyarrow as pa
 
 from etl.config import ExtractConfig
+from etl.executors import run_shards
 from etl.lake import Lake, files
 from etl.lake.vectors import done_ids, settings_hash, stale_settings
 from etl.model.batching import tuned_batch_tokens
 from etl.model.flops import log_extraction
 from etl.model.load import load, load_shape, model_slug
 from etl.model.residuals import mean_residuals, tokenize
-from etl.runners import run_shards
 from etl.stages import StageResult
 
 log = logging.getLogger("emolake")
@@ -229,7 +229,7 @@ def extract_shard(
 ) -> pa.Table:
     """One shard of the plan: mean residuals of its texts, committed as that shard's arrays and index (write_shard).
 
-    The one function both runners call; returns one outcome row (shard, rows written, skipped segments, tokens).
+    The one function both executors call; returns one outcome row (shard, rows written, skipped segments, tokens).
     """
     texts = row["texts"]
     for text in texts:

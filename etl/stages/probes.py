@@ -25,7 +25,7 @@ from etl.lake import Lake, schemas, vectors
 from etl.lake.schemas import fixed_vectors
 from etl.model.load import model_slug
 from etl.probes import recipe
-from etl.probes.maths import ProbeSet, unit
+from etl.probes.maths import BuiltProbes, unit
 from etl.stages import StageResult
 
 log = logging.getLogger("emolake")
@@ -33,7 +33,7 @@ log = logging.getLogger("emolake")
 OUTPUT_SIGNATURE = hashlib.sha256(f"{schemas.PROBES}|{schemas.PROBE_CENTERS}".encode()).hexdigest()[:12]
 
 
-def probe_rows(emotions, probe_set: ProbeSet, counts, meta: dict, norm_kept=None) -> pa.Table:
+def probe_rows(emotions, probe_set: BuiltProbes, counts, meta: dict, norm_kept=None) -> pa.Table:
     """One row per emotion that has texts: its unit vector and provenance."""
     rows = [
         {
@@ -78,7 +78,7 @@ def baseline_of(spec: KindSpec, config: ProbesConfig) -> tuple[tuple[str, ...], 
     return corpora, config.prompt_baseline_variance if spec.baseline == "prompt" else config.baseline_variance
 
 
-def pooled(built: dict[str, tuple[ProbeSet, np.ndarray, dict]], config: ProbesConfig):
+def pooled(built: dict[str, tuple[BuiltProbes, np.ndarray, dict]], config: ProbesConfig):
     """The `pooled` kind: the mean of the unit probes of the `POOLED` kinds built at this layer, unit norm.
 
     Each domain (stories, short texts, instructions) weighs the same whatever its size; an emotion counts where any
@@ -89,7 +89,7 @@ def pooled(built: dict[str, tuple[ProbeSet, np.ndarray, dict]], config: ProbesCo
     total = sum(p[0].vectors.astype(np.float64) for p in parts)
     counts = sum(p[1] for p in parts)
     center = parts[0][0].center
-    probe_set = ProbeSet(unit(total).astype(np.float32), center, 0, 0.0)
+    probe_set = BuiltProbes(unit(total).astype(np.float32), center, 0, 0.0)
     meta = {
         **parts[0][2]["meta"],
         "baseline_corpora": "",
@@ -103,7 +103,7 @@ def pooled(built: dict[str, tuple[ProbeSet, np.ndarray, dict]], config: ProbesCo
 
 def build_kind(
     lake, model, layer, source, kind, config, expression_vectors
-) -> tuple[ProbeSet, np.ndarray, dict] | None:
+) -> tuple[BuiltProbes, np.ndarray, dict] | None:
     spec = KINDS[kind]
     emotions = catalog.select(config.common.emotions)
     x, labels, n_tokens = labelled(lake, model, layer, source, spec, emotions)

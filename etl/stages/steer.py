@@ -20,21 +20,9 @@ from etl.config import SteerConfig, config_hash
 from etl.lake import Lake
 from etl.lake.schemas import STEERING_RUNS
 from etl.stages import StageResult
-from etl.steering.compare import Case, Comparison, Setting, Steerer
+from etl.steering.compare import Case, Comparison, Setting, Steerer, measures, number, steered_layers
 
 log = logging.getLogger("emolake")
-
-
-def steered_layers(config: SteerConfig, n_layers: int) -> tuple[int, ...]:
-    """The configured layers, or `etl.probes.policy.steering_layer`; each must exist in the model."""
-    from etl.errors import EmolakeError
-    from etl.probes.policy import steering_layer
-
-    layers = config.layers if config.layers is not None else (steering_layer(n_layers),)
-    bad = [layer for layer in layers if layer >= n_layers]
-    if bad:
-        raise EmolakeError(f"steer.layers {bad} do not exist: the model has layers 0..{n_layers - 1}")
-    return layers
 
 
 def grid(config: SteerConfig, layers: tuple[int, ...]) -> list[tuple[Setting, Case]]:
@@ -84,33 +72,16 @@ def runs_table(comparisons: list[Comparison], steerer: Steerer, config: SteerCon
         s, case = c.setting, c.case
         run_id = hashlib.sha256(f"{s}|{case}".encode()).hexdigest()[:16]
         rows.append(
-            {
-                "run_id": run_id,
-                "emotion": s.emotion,
-                "layer": s.layer,
-                "strength": s.strength,
-                "operator": s.operator,
-                "positions": s.positions,
+            {"run_id": run_id}
+            | measures(c)
+            | {
                 "prompt_index": prompt_index.get(case.prompt, -1),
-                "prompt": case.prompt,
-                "seed": case.seed,
-                "baseline": c.baseline.text,
-                "steered": c.steered.text,
                 "baseline_tokens": len(c.baseline.new_ids),
                 "steered_tokens": len(c.steered.new_ids),
-                "baseline_target": _num(c.baseline.scores[c.target]),
-                "steered_target": _num(c.steered.scores[c.target]),
-                "target_delta": _num(c.target_delta),
-                "baseline_perplexity": _num(c.baseline.perplexity),
-                "steered_perplexity": _num(c.steered.perplexity),
-                "perplexity_ratio": _num(c.perplexity_ratio),
                 "baseline_repetition": c.baseline.repetition,
-                "repetition_rate": c.steered.repetition,
-                "regime": c.regime,
-                "success": c.success,
                 "probe_emotions": c.emotions,
-                "baseline_scores": [_num(v) for v in c.baseline.scores],
-                "steered_scores": [_num(v) for v in c.steered.scores],
+                "baseline_scores": [number(v) for v in c.baseline.scores],
+                "steered_scores": [number(v) for v in c.steered.scores],
                 "source": config.source,
                 "score_layer": steerer.score_layer,
                 "norm": steerer.norms[s.layer],
@@ -125,12 +96,6 @@ def runs_table(comparisons: list[Comparison], steerer: Steerer, config: SteerCon
             }
         )
     return pa.Table.from_pylist(rows, schema=STEERING_RUNS)
-
-
-def _num(value) -> float | None:
-    """A float, or None for NaN (Parquet null reads back as SQL NULL, which aggregates skip)."""
-    value = float(value)
-    return None if value != value else value
 
 
 # A change to the runs' columns runs the sweep again instead of leaving old files marked done.

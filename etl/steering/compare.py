@@ -250,6 +250,81 @@ def continuation_only(trace, start: int):
     )
 
 
+def steered_layers(config: SteerConfig, n_layers: int) -> tuple[int, ...]:
+    """The configured layers, or `etl.probes.policy.steering_layer`; each must exist in the model."""
+    from etl.probes.policy import steering_layer
+
+    layers = config.layers if config.layers is not None else (steering_layer(n_layers),)
+    bad = [layer for layer in layers if layer >= n_layers]
+    if bad:
+        raise EmolakeError(f"steer.layers {bad} do not exist: the model has layers 0..{n_layers - 1}")
+    return layers
+
+
+def compare_once(config: SteerConfig, emotion: str, strength: float, prompt: str, layer: int | None, seed: int | None):
+    """`emolake steer`: one paired run of `config`'s model (strength checked by `check_request`) at `layer` (default:
+    `etl.probes.policy.steering_layer` of the config), from `seed` (default: the config's); as `report` gives it."""
+    from dataclasses import replace
+
+    from etl.model.load import load
+    from etl.probes.policy import steering_layer
+
+    loaded = load(config.common.model)
+    layer = layer if layer is not None else steering_layer(loaded.n_layers, config.layers)
+    steered_layers(replace(config, layers=(layer,)), loaded.n_layers)
+    seed = seed if seed is not None else config.common.seed
+    if not 0 <= seed < 2**32:
+        raise EmolakeError(f"--seed {seed}: use a whole number from 0 to {2**32 - 1}")
+    steerer = Steerer(Lake(config.common.lake), loaded, config)
+    setting = Setting(emotion, layer, strength, config.operator, config.positions)
+    (result,) = steerer.run([(setting, Case(prompt, seed))])
+    return report(result, steerer)
+
+
+def report(result: Comparison, steerer: Steerer) -> dict:
+    """A comparison as plain values, rounded: its measures, the scoring layer and the steered layer's norm (`emolake
+    steer --json`)."""
+    return measures(result, 4) | {
+        "score_layer": steerer.score_layer,
+        "norm": number(steerer.norms[result.setting.layer], 4),
+    }
+
+
+def measures(c: Comparison, digits: int | None = None) -> dict:
+    """The setting, the case, both texts, the target's scores, perplexities and the verdicts of a comparison, each
+    figure through `number`: what `emolake steer` prints and every `steering_runs` row holds."""
+    s = c.setting
+    return {
+        "emotion": s.emotion,
+        "layer": s.layer,
+        "strength": s.strength,
+        "operator": s.operator,
+        "positions": s.positions,
+        "seed": c.case.seed,
+        "prompt": c.case.prompt,
+        "baseline": c.baseline.text,
+        "steered": c.steered.text,
+        "baseline_target": number(c.baseline.scores[c.target], digits),
+        "steered_target": number(c.steered.scores[c.target], digits),
+        "target_delta": number(c.target_delta, digits),
+        "baseline_perplexity": number(c.baseline.perplexity, digits),
+        "steered_perplexity": number(c.steered.perplexity, digits),
+        "perplexity_ratio": number(c.perplexity_ratio, digits),
+        "repetition_rate": number(c.steered.repetition, digits),
+        "regime": c.regime,
+        "success": c.success,
+    }
+
+
+def number(value, digits: int | None = None) -> float | None:
+    """A float (rounded to `digits` if given), or None for NaN (Parquet null reads back as SQL NULL, which aggregates
+    skip; JSON has no NaN)."""
+    value = float(value)
+    if value != value:
+        return None
+    return value if digits is None else round(value, digits)
+
+
 def resolve_score_layer(lake: Lake, model: str, config: SteerConfig) -> int:
     """The probe layer that reads outputs: `score_layer` if set, else the best evaluated layer of the lake."""
     from etl.probes.policy import best_layer

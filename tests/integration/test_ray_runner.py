@@ -17,8 +17,8 @@ import pytest
 from etl import runner
 from etl.config import RunnerConfig, load_preset
 from etl.errors import EmolakeError
+from etl.executors import run_shards
 from etl.lake import Lake, views
-from etl.runners import run_shards
 from etl.stages import extract
 
 ray = pytest.importorskip("ray", reason="the Ray runner is an optional extra: pip install -e '.[ray]'")

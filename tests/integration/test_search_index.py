@@ -32,7 +32,7 @@ def test_emotion_to_nearest_emotions_matches_probe_cosines(tiny_lake, cli):
 
 def test_story_to_similar_stories_leaves_the_story_out(tiny_lake, cli):
     scorer = open_scorer(Lake(tiny_lake), layer=2)
-    index = open_story_index(Lake(tiny_lake), scorer.model, scorer.source, scorer.kind, 2)
+    index = open_story_index(Lake(tiny_lake), scorer.probe_set)  # layer 2
     story = index.stories[0]["text_id"]
     assert index.search(index.index.reconstruct(0), k=1)[0]["text_id"] == story
     code, out, err = cli("--lake", tiny_lake, "similar", "--story", story, "--k", "4", "--layer", "2", "--json")

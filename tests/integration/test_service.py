@@ -9,13 +9,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from etl.lake import Lake
+from etl.probes.ids import ProbeSetId, ProbeSetQuery
 from etl.probes.scoring import open_scorer
 from etl.service.app import create_app
-from etl.service.requests import ProbeChoice
 
 pytestmark = pytest.mark.integration
 TEXTS = ["The storm took the roof and we ran.", "We won the final at last!", "The kettle clicked off."]
-DEFAULT = ProbeChoice(None, "reference", None, None)
+DEFAULT = ProbeSetQuery(None, "reference", None, None)
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +33,10 @@ def test_nearest_and_classify_answer_what_the_cli_answers(api, tiny_lake, cli, t
     status, answer = post(api, "nearest", {"texts": TEXTS, "k": 3})
     assert status == 200 and answer["nearest"] == scorer.nearest(TEXTS, 3)
     assert (answer["model"], answer["source"], answer["kind"], answer["layer"]) == (
-        scorer.model,
-        scorer.source,
-        scorer.kind,
-        scorer.layer,
+        scorer.probe_set.model,
+        scorer.probe_set.source,
+        scorer.probe_set.kind,
+        scorer.probe_set.layer,
     )
     status, one = post(api, "nearest", {"text": TEXTS[0]})
     assert status == 200 and one["nearest"] == scorer.nearest(TEXTS[:1], 5)[0]
@@ -51,7 +51,7 @@ def test_nearest_and_classify_answer_what_the_cli_answers(api, tiny_lake, cli, t
 
 
 def test_score_gives_the_numbers_of_emolake_score_and_the_token_viewer(api, tiny_lake):
-    from dashboards.live import LiveScorer, ProbeSet
+    from dashboards.live import LiveScorer
     from etl import api as emolake  # the installed `emolake` may be another checkout's etl/api
 
     text = "I opened the letter and my hands shook."
@@ -66,7 +66,7 @@ def test_score_gives_the_numbers_of_emolake_score_and_the_token_viewer(api, tiny
     ]
     assert rows == frame.rows()
     viewer = LiveScorer(Lake(tiny_lake)).score(
-        text, ProbeSet(answer["model"], "tiny-random", answer["source"], answer["kind"], answer["layer"])
+        text, ProbeSetId(answer["model"], answer["source"], answer["kind"], answer["layer"])
     )
     assert viewer.emotions == emotions and viewer.tokens == [t["token"] for t in tokens]
     assert np.allclose(np.array(answer["cosines"]), viewer.scores, atol=1e-4)

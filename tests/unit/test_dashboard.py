@@ -335,11 +335,11 @@ def test_sql_console_callback_shows_rows_or_one_error_line(ctx):
 
 
 def test_serve_listens_on_loopback_by_default_and_checks_its_arguments(cli, tmp_path):
-    from etl.commands import serve
+    from etl.service.app import is_loopback
 
     args = serve_parser_defaults()
     assert (args.host, args.port) == ("127.0.0.1", 8050)
-    assert serve.is_loopback("127.0.0.1") and serve.is_loopback("localhost") and not serve.is_loopback("0.0.0.0")
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and not is_loopback("0.0.0.0")
     code, _, err = cli("--lake", tmp_path, "serve", "--port", "0")
     assert code == 1 and "--port 0" in err
     code, _, err = cli("--lake", tmp_path, "serve", "--host", "example.org")

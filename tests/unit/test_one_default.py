@@ -81,13 +81,13 @@ def evaluated_lake(root: Path) -> Lake:
 def test_cli_api_and_dashboard_start_from_the_same_default_set(tmp_path, monkeypatch, cli):
     import emolake
 
-    from etl.commands.score import resolve_probes
+    from etl.probes.scores_dataset import resolve_sets
 
     lake = evaluated_lake(tmp_path / "lake")
     default = policy.default_set(lake, "tiny-random", "reference")
     assert default == ("deflection", 1) and policy.best_layer(lake, "tiny-random", "reference", "deflection") == 2
 
-    assert resolve_probes(lake, None, "reference", None, None)[2:] == ([default[0]], [default[1]])
+    assert resolve_sets(lake, None, "reference", None, None)[2:] == ([default[0]], [default[1]])
     stack = emolake.open(lake.root).probes()
     assert (stack.kind, stack.layers) == (default[0], [default[1]])
 

@@ -7,6 +7,7 @@ import pytest
 
 from etl.errors import EmolakeError
 from etl.lake import Lake
+from etl.probes.ids import ProbeSetId
 from etl.probes.scoring import fingerprint, stored_fingerprint
 from etl.probes.search import (
     emotion_profiles,
@@ -53,7 +54,7 @@ def test_story_index_round_trips_and_leaves_the_query_story_out(tmp_path):
     path = lake.story_index_path("m", "reference", "expression", 3)
     write_story_index(lake, path, profiles, stories, {"fingerprint": "abc"})
     assert stored_fingerprint(lake, path) == "abc"
-    index = open_story_index(lake, "m", "reference", "expression", 3)
+    index = open_story_index(lake, ProbeSetId("m", "reference", "expression", 3))
     assert [s["text_id"] for s in index.stories] == ["s0", "s1", "s2", "s3"]
     hits = index.search(profiles[2], k=2, exclude="s2")
     assert [h["text_id"] for h in hits] != [] and "s2" not in [h["text_id"] for h in hits]
@@ -65,12 +66,13 @@ def test_story_index_round_trips_and_leaves_the_query_story_out(tmp_path):
 
 def test_missing_story_index_names_make_index(tmp_path):
     with pytest.raises(EmolakeError, match="run `make index`"):
-        open_story_index(Lake(tmp_path), "m", "reference", "expression", 0)
+        open_story_index(Lake(tmp_path), ProbeSetId("m", "reference", "expression", 0))
 
 
 def test_nearest_emotions_leave_the_emotion_out_and_rank_by_cosine():
     probes = unit_probes()
-    scorer = SimpleNamespace(emotions=EMOTIONS, index=flat_index(probes), kind="expression", layer=1)
+    probe_set = ProbeSetId("m", "reference", "expression", 1)
+    scorer = SimpleNamespace(emotions=EMOTIONS, index=flat_index(probes), probe_set=probe_set)
     hits = nearest_emotions(scorer, "calm", k=10)
     assert [h["emotion"] for h in hits] and "calm" not in [h["emotion"] for h in hits]
     assert len(hits) == len(EMOTIONS) - 1

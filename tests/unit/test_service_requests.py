@@ -8,6 +8,7 @@ import pytest
 
 from etl.errors import EmolakeError
 from etl.lake import Lake
+from etl.probes.ids import ProbeSetId
 from etl.service import requests
 from etl.service.app import ROUTES, api_words, create_app
 from etl.service.batching import Batcher
@@ -100,7 +101,7 @@ def test_scorer_messages_name_the_body_fields_not_the_cli_flags():
 class StandIn:
     """A scorer whose `nearest` answers from the text alone, records each call, and refuses texts starting 'bad'."""
 
-    model, source, kind, layer = "m", "reference", "expression", 1
+    probe_set = ProbeSetId("m", "reference", "expression", 1)
 
     def __init__(self):
         self.calls = []

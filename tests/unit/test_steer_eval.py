@@ -8,7 +8,8 @@ import pytest
 from etl.config import load_preset
 from etl.errors import EmolakeError
 from etl.model.perplexity import _chunks
-from etl.stages.steer import grid, steered_layers
+from etl.stages.steer import grid
+from etl.steering.compare import steered_layers
 from etl.steering.judging import regime, repetition_rate, sign_test
 
 

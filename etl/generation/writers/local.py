@@ -45,7 +45,7 @@ CHUNKS = pa.schema(
 def write(config, pending: list[Chunk], land: Callable[[Chunk, list[dict]], None], pair_source: str | None) -> int:
     """Samples every pending chunk (on `config.runner`) and hands its rows to `land` in plan order; returns the number
     of tokens generated. The duplicate filter inside `land` sees chunks in the same order whichever runner sampled."""
-    from etl.runners import in_plan_order, run_shards
+    from etl.executors import in_plan_order, run_shards
 
     shards = chunk_table(pending)
     worker = functools.partial(local_worker, config, pair_source)
@@ -92,7 +92,7 @@ def local_worker(config, pair_source: str | None):
 
 
 def sample_shard(loaded, config, pair_source: str | None, row: dict) -> pa.Table:
-    """One chunk's rows as a table (tokens generated in its metadata): the function both runners call."""
+    """One chunk's rows as a table (tokens generated in its metadata): the function both executors call."""
     rows, used = write_chunk(loaded, chunk_of(row), config, pair_source)
     table = pa.Table.from_pylist([{f.name: r.get(f.name) for f in GENERATED} for r in rows], schema=GENERATED)
     return table.replace_schema_metadata({"tokens": str(used)})

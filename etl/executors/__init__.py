@@ -1,9 +1,9 @@
-"""Runs a stage's shards: in this process (`local`) or on Ray Data actors (`ray`, etl/runners/ray_data.py).
+"""Runs a stage's shards: in this process (`local`) or on Ray Data actors (`ray`, etl/executors/ray_data.py).
 
 A stage cuts its work into shards with deterministic ids before anything runs and hands them over as an Arrow
 table, one row per shard (a `shard` column plus whatever the shard needs). `worker` is a picklable, argument-free
 callable that loads what a process needs once (the model) and returns the per-shard function: a row (dict) in, an
-Arrow table out. Both runners call that same function, so both land the same files through the same lake writer;
+Arrow table out. Both executors call that same function, so both land the same files through the same lake writer;
 `run_shards` yields each shard's output table as it finishes (local: in order; Ray: as actors finish).
 """
 
@@ -31,12 +31,12 @@ def run_shards(shards: pa.Table, worker: Worker, runner: RunnerConfig, desc: str
     if shards.num_rows == 0:
         return
     if runner.backend == "ray":
-        from etl.runners.ray_data import connect
+        from etl.executors.ray_data import connect
 
         connect(runner)  # a missing extra or an unreachable cluster fails before the bar is drawn
     with progress.bar(total=shards.num_rows, desc=desc, unit="shard") as bar:
         if runner.backend == "ray":
-            from etl.runners.ray_data import run_on_ray
+            from etl.executors.ray_data import run_on_ray
 
             outputs = run_on_ray(shards, worker, runner)
         else:
@@ -47,7 +47,7 @@ def run_shards(shards: pa.Table, worker: Worker, runner: RunnerConfig, desc: str
 
 
 def run_here(shards: pa.Table, worker: Worker) -> Iterator[tuple[int, pa.Table]]:
-    """The local runner: one process, shards in plan order; an error stops the run at once (as it always did)."""
+    """The local executor: one process, shards in plan order; an error stops the run at once (as it always did)."""
     function = worker()
     for row in shards.to_pylist():
         yield row["shard"], function(row)

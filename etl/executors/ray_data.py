@@ -1,4 +1,4 @@
-"""The Ray runner: a stage's shards as a Ray Data dataset, mapped by a pool of actors that each load the model once.
+"""The Ray executor: a stage's shards as a Ray Data dataset, mapped by a pool of actors that each load the model once.
 
 Ray Data API used (Ray 2.60): `ray.data.from_arrow` (one block per shard, so every shard is its own task),
 `Dataset.map_batches(ShardActor, batch_size=1, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=N),

@@ -9,7 +9,7 @@ import pytest
 from etl.commands._common import add_runner_options, runner_config, runner_overrides
 from etl.config import RunnerConfig, config_hash, load_preset
 from etl.errors import EmolakeError
-from etl.runners import free_ids, in_plan_order, run_shards
+from etl.executors import free_ids, in_plan_order, run_shards
 
 
 def parse(*flags: str) -> argparse.Namespace:
@@ -83,7 +83,7 @@ def test_the_local_runner_calls_the_shard_function_in_order():
 def test_an_unreachable_cluster_fails_at_once_naming_it():
     import socket
 
-    from etl.runners.ray_data import check_reachable
+    from etl.executors.ray_data import check_reachable
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
