@@ -91,8 +91,9 @@ browsers: ## Debian's Chromium and ChromeDriver for the browser tests (installed
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 # One pytest-xdist worker per core, whole files per worker (a file's fixtures are built once); tests/conftest.py gives
-# each worker one compute thread and starts the files that load the bundled model first.
-PYTEST_PARALLEL ?= -n auto --dist loadfile
+# each worker one compute thread and starts the files that load the bundled model first (xdist would otherwise
+# start the files with the most tests first and leave those few long ones for last).
+PYTEST_PARALLEL ?= -n auto --dist loadfile --no-loadscope-reorder
 
 test: install install-ray model browsers ## the whole test suite (unit + integration + browser)
 	$(BIN)/ruff check etl tests bench dashboards tools
