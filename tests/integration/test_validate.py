@@ -88,3 +88,13 @@ def test_the_shipped_six_basic_map_applies_and_per_class_and_family_rows_land(ti
         {"true_family": "fear", "n": 1},
         {"true_family": "sadness", "n": 1},
     ]
+    # the probe-quality page of the dashboard shows both tables (it reads only the lake)
+    from dashboards.context import AppContext
+    from dashboards.data import LakeReader
+    from dashboards.live import LiveScorer
+    from dashboards.pages import probe_quality
+
+    ctx = AppContext(LakeReader(lake), LiveScorer(lake))
+    shown = str(probe_quality.transfer(ctx, {"model": "tiny-random", "source": "reference", "layer": None}))
+    assert "pq-validation_classes-table" in shown and "pq-validation_families-table" in shown
+    assert "sadness" in shown
