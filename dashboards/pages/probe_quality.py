@@ -297,7 +297,7 @@ def transfer(ctx: AppContext, filters: dict):
         return empty_state("No cross-domain evaluation yet.", ctx.reader.target("cross_domain"), "pq-transfer-empty")
     layer_filters = {k: v for k, v in filters.items() if k != "kind"}
     parts = [view_table(ctx, "cross_domain", layer_filters, "pq-transfer-table")]
-    for view in ("lexical_baseline", "learning_curve", "validation_runs"):
+    for view in ("lexical_baseline", "learning_curve", "validation_runs", "validation_classes", "validation_families"):
         if ctx.reader.has(view):
             parts += [html.H4(view.replace("_", " ")), view_table(ctx, view, layer_filters, f"pq-{view}-table")]
     return html.Div(parts)

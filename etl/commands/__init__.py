@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from etl.commands import (
+    adapt,
     classify,
     export,
     history,
@@ -44,6 +45,7 @@ COMMANDS = (
     steer_sweep,
     vacuum,
     validate,
+    adapt,
     verify,
 )
 

@@ -16,6 +16,8 @@ from etl.commands._common import lake_dir
 COLUMNS = ["kind", "layer", "n_texts", "n_classes", "chance", "accuracy", "accuracy_low", "accuracy_high"]
 COLUMNS += ["macro_f1", "macro_f1_low", "macro_f1_high"]
 """What the table shows of each row (--json prints them whole)."""
+CLASS_COLUMNS = ["emotion", "family", "precision", "recall", "f1", "support"]
+"""What the per-class table shows of each label (`validation_classes` holds them)."""
 
 
 def register(subparsers) -> None:
@@ -54,3 +56,7 @@ def handle(args) -> None:
         return
     shown = [{c: round(r[c], 3) if isinstance(r[c], float) else r[c] for c in COLUMNS} for r in rows]
     print(format_table(pa.Table.from_pylist(shown), "table"))
+    for r in rows:
+        print(f"\nper class, {r['kind']} layer {r['layer']} (families: the validation_families table):")
+        per_class = [{c: round(x, 3) if isinstance(x, float) else x for c, x in row.items()} for row in r["classes"]]
+        print(format_table(pa.Table.from_pylist(per_class).select(CLASS_COLUMNS), "table"))

@@ -17,8 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from etl.errors import EmolakeError
+from etl.evaluation import per_class
 from etl.evaluation.controls import N_BOOTSTRAP, interval, macro_f1, resampled
 from etl.lake import Lake
+from etl.lake.evaluation_schemas import VALIDATION_CLASSES as CLASSES
+from etl.lake.evaluation_schemas import VALIDATION_FAMILIES as FAMILIES
 from etl.lake.evaluation_schemas import VALIDATION_RUNS as SCHEMA
 from etl.probes.ids import ProbeSetId
 from etl.probes.stored import StoredProbes
@@ -109,7 +112,8 @@ def prepare(
 
 def run(lake: Lake, validation: Validation) -> list[dict]:
     """Scores the kept texts with each probe set and lands one `validation_runs` row per set, in one commit (a set
-    validated again on the same input replaces its row); returns the rows."""
+    validated again on the same input replaces its row), with its `validation_classes` and `validation_families`
+    rows; returns the runs' rows, each with its per-class rows under "classes"."""
     from datetime import UTC, datetime
 
     import pyarrow as pa
@@ -122,7 +126,7 @@ def run(lake: Lake, validation: Validation) -> list[dict]:
     loaded = load(v.model_spec)
     layers = sorted({p.layer for p in v.probes})
     result = mean_residuals(loaded.model, loaded.tokenizer, v.texts, layers, 1, MAX_TOKENS)
-    out = []
+    out, classes, families = [], [], []
     for probe_set, stored in sorted(v.probes.items()):
         code = {e: i for i, e in enumerate(stored.emotions)}
         truth = np.array([code[w] for w in v.words])
@@ -137,7 +141,12 @@ def run(lake: Lake, validation: Validation) -> list[dict]:
             "n_classes": len(np.unique(truth)),
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        out.append(row(meta, figures(scores, truth, np.unique(truth), seed=0), stored.emotions))
+        found = figures(scores, truth, np.unique(truth), seed=0)
+        out.append(row(meta, found, stored.emotions))
+        keys = {k: meta[k] for k in ("run_id", "input", "kind", "layer")}
+        predicted, labels = found["predicted"], np.unique(truth)
+        classes += [keys | r for r in per_class.class_rows(predicted, truth, labels, stored.emotions)]
+        families += [keys | r for r in per_class.family_rows(predicted, truth, stored.emotions)]
     lake.write(
         "validation_runs",
         pa.Table.from_pylist(out, schema=SCHEMA),
@@ -146,7 +155,16 @@ def run(lake: Lake, validation: Validation) -> list[dict]:
         model=v.model,
         source=v.source,
     )
-    return out
+    for name, rows, schema in (("validation_classes", classes, CLASSES), ("validation_families", families, FAMILIES)):
+        lake.write(
+            name,
+            pa.Table.from_pylist(rows, schema=schema),
+            mode="replace",
+            where={"model": v.model, "source": v.source, "run_id": [r["run_id"] for r in out]},
+            model=v.model,
+            source=v.source,
+        )
+    return [r | {"classes": [c for c in classes if c["run_id"] == r["run_id"]]} for r in out]
 
 
 def map_labels(labels: list[str], mapping: dict[str, str], emotions: list[str]) -> tuple[list[int], list[str], list]:
@@ -171,7 +189,8 @@ def resampled_macro_f1(predicted: np.ndarray, truth: np.ndarray, axis: int = -1)
 
 
 def figures(scores: np.ndarray, truth: np.ndarray, classes: np.ndarray, seed: int) -> dict:
-    """Accuracy and macro-F1 (with bootstrap intervals), per-class F1 and the confusion matrix of restricted argmax."""
+    """Accuracy and macro-F1 (with bootstrap intervals), per-class F1, the confusion matrix and the predictions (codes)
+    of restricted argmax."""
     predicted = classes[np.argmax(scores[:, classes], axis=1)]
     accuracy = float(np.mean(predicted == truth))
     f1, per_class = macro_f1(predicted, truth, classes)
@@ -191,6 +210,7 @@ def figures(scores: np.ndarray, truth: np.ndarray, classes: np.ndarray, seed: in
         "macro_f1_high": interval(f1s)[1],
         "per_class": per_class,
         "confusion": confusion,
+        "predicted": predicted,
     }
 
 
@@ -203,7 +223,7 @@ def row(meta: dict, found: dict, emotions: list[str]) -> dict:
     """One `validation_runs` row; classes and confusion are stored by emotion word as JSON."""
     return {
         **meta,
-        **{k: v for k, v in found.items() if k not in ("per_class", "confusion")},
+        **{k: v for k, v in found.items() if k not in ("per_class", "confusion", "predicted")},
         "per_class_f1": json.dumps({emotions[c]: round(v, 4) for c, v in found["per_class"].items()}),
         "confusion": json.dumps(
             {emotions[t]: {emotions[p]: n for p, n in row_.items()} for t, row_ in found["confusion"].items()}

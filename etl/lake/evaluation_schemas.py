@@ -172,3 +172,32 @@ VALIDATION_RUNS = pa.schema(
         ("created_at", pa.string()),
     ]
 )
+
+VALIDATION_CLASSES = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("input", pa.string()),
+        ("kind", pa.string()),
+        ("layer", pa.int32()),
+        ("emotion", pa.string()),
+        ("family", pa.string()),
+        ("precision", pa.float64()),
+        ("recall", pa.float64()),
+        ("f1", pa.float64()),
+        ("support", pa.int32()),
+    ]
+)
+"""Per run of `validation_runs`, one row per emotion the labels use (`etl.evaluation.per_class`)."""
+
+VALIDATION_FAMILIES = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("input", pa.string()),
+        ("kind", pa.string()),
+        ("layer", pa.int32()),
+        ("true_family", pa.string()),
+        ("predicted_family", pa.string()),
+        ("n", pa.int32()),
+    ]
+)
+"""Per run of `validation_runs`, the confusion between emotion families: one row per pair that occurs."""

@@ -65,7 +65,8 @@ def default_set(lake: Lake, model: str, source: str) -> tuple[str, int]:
     The rule, applied to the evaluation and never by hand: the evaluated, indexed probe set with the highest mean of
     its held-out top-1 on stories and on the short-text set (`story_top1`, `short_top1`: each text scored by probes
     and a centre built without its fold); ties go to the lower layer. Unevaluated lakes fall back to the expression
-    probes at `best_layer`.
+    probes at `best_layer`; a source without expression probes (an adapted set, `emolake adapt`) to its first kind.
+    Only `source`'s sets are candidates: another source (an adapted set among them) is never chosen for it.
     """
     rows = [r for r in evaluation_rows(lake, model, source) if _on_both_forms(r)]
     ranked = sorted(rows, key=lambda r: (-(r["story_top1"] + r["short_top1"]) / 2, r["layer"], r["kind"]))
@@ -74,7 +75,9 @@ def default_set(lake: Lake, model: str, source: str) -> tuple[str, int]:
         key = (row["kind"], row["layer"])
         if key in stored and has_index(lake, model, source, *key):
             return key
-    return FALLBACK_KIND, best_layer(lake, model, source, FALLBACK_KIND)
+    kinds = sorted({k for m, _, s, k, _ in probe_sets(lake) if (m, s) == (model, source)})
+    kind = FALLBACK_KIND if FALLBACK_KIND in kinds or not kinds else kinds[0]
+    return kind, best_layer(lake, model, source, kind)
 
 
 def best_layer(lake: Lake, model: str, source: str, kind: str, layer: int | None = None) -> int:

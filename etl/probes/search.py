@@ -45,6 +45,25 @@ def flat_index(vectors: np.ndarray):
     return index
 
 
+def write_probe_index(lake: Lake, model: str, source: str, kind: str, layer: int, emotions, probe_vectors) -> bool:
+    """Writes one probe index (what `nearest` searches) unless an identical one is there; returns whether it was
+    (re)built. The index stage writes every stored set's; `emolake adapt` writes its set's."""
+    import faiss
+
+    from etl.lake import atomic_path, write_json
+    from etl.probes.scoring import fingerprint, stored_fingerprint
+
+    path = lake.faiss_path(model, source, kind, layer)
+    key = fingerprint(emotions, probe_vectors)
+    if stored_fingerprint(lake, path) == key:
+        return False
+    with atomic_path(path) as tmp:
+        faiss.write_index(flat_index(probe_vectors), str(tmp))
+    meta = {"emotions": emotions, "layer": layer, "kind": kind, "source": source, "fingerprint": key}
+    write_json(meta, path.with_suffix(".json"))
+    return True
+
+
 @dataclass
 class StoryIndex:
     """The story-vector index of one probe set, with the story ids in index row order."""

@@ -15,10 +15,10 @@ import numpy as np
 
 from etl.config import IndexConfig
 from etl.errors import EmolakeError
-from etl.lake import Lake, atomic_path, vectors, write_json
+from etl.lake import Lake, vectors
 from etl.model.load import model_slug
 from etl.probes.scoring import fingerprint, stored_fingerprint
-from etl.probes.search import STORY_CORPORA, emotion_profiles, flat_index, write_story_index
+from etl.probes.search import STORY_CORPORA, emotion_profiles, flat_index, write_probe_index, write_story_index
 from etl.probes.stored import StoredProbes
 from etl.probes.stored import read as read_probes
 from etl.stages import StageResult
@@ -29,21 +29,6 @@ log = logging.getLogger("emolake")
 def build(vectors: np.ndarray):
     """An exact inner-product index over unit vectors (inner product = cosine)."""
     return flat_index(vectors)
-
-
-def write_probe_index(lake: Lake, model: str, source: str, kind: str, layer: int, emotions, probe_vectors) -> bool:
-    """Writes one probe index unless an identical one is there; returns whether it was (re)built."""
-    import faiss
-
-    path = lake.faiss_path(model, source, kind, layer)
-    key = fingerprint(emotions, probe_vectors)
-    if stored_fingerprint(lake, path) == key:
-        return False
-    with atomic_path(path) as tmp:
-        faiss.write_index(build(probe_vectors), str(tmp))
-    meta = {"emotions": emotions, "layer": layer, "kind": kind, "source": source, "fingerprint": key}
-    write_json(meta, path.with_suffix(".json"))
-    return True
 
 
 def write_stories_index(lake: Lake, model: str, stored: StoredProbes, stories: vectors.Vectors) -> bool:

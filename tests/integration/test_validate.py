@@ -1,6 +1,7 @@
 """`emolake validate`: figures per probe set on a user's labelled file, landed once per (file, probe set)."""
 
 import json
+from pathlib import Path
 
 import pytest
 from cli_checks import assert_one_line_error, snapshot
@@ -62,3 +63,38 @@ def test_labels_that_name_no_emotion_are_refused_without_touching_the_lake(tiny_
     )
     assert_one_line_error(result, "--label-map")
     assert snapshot(tiny_lake_copy) == before
+
+
+def test_the_shipped_six_basic_map_applies_and_per_class_and_family_rows_land(tiny_lake_copy, tmp_path, cli):
+    root = Path(__file__).resolve().parents[2]
+    coarse = [(text, {"sad": "sadness", "angry": "anger", "afraid": "fear"}.get(label)) for text, label in ROWS]
+    labelled = tmp_path / "coarse.csv"
+    labelled.write_text("text,label\n" + "".join(f'"{t}",{label}\n' for t, label in coarse if label))
+    args = ["--lake", tiny_lake_copy, "validate", "--input", labelled, "--text-column", "text", "--label-column"]
+    code, out, err = cli(*args, "label", "--label-map", root / "data/examples/six_basic.csv", "--kinds", "short")
+    assert code == 0, err
+    assert "per class" in out and "precision" in out
+    lake = Lake(tiny_lake_copy)
+    classes = views.run(lake, "select emotion, family, support from validation_classes order by emotion")
+    # sadness, anger and fear map onto sad, angry and afraid: one text each, with their families
+    assert classes.to_pylist() == [
+        {"emotion": "afraid", "family": "fear", "support": 1},
+        {"emotion": "angry", "family": "anger", "support": 1},
+        {"emotion": "sad", "family": "sadness", "support": 1},
+    ]
+    families = views.run(lake, "select true_family, sum(n) as n from validation_families group by 1 order by 1")
+    assert families.to_pylist() == [
+        {"true_family": "anger", "n": 1},
+        {"true_family": "fear", "n": 1},
+        {"true_family": "sadness", "n": 1},
+    ]
+    # the probe-quality page of the dashboard shows both tables (it reads only the lake)
+    from dashboards.context import AppContext
+    from dashboards.data import LakeReader
+    from dashboards.live import LiveScorer
+    from dashboards.pages import probe_quality
+
+    ctx = AppContext(LakeReader(lake), LiveScorer(lake))
+    shown = str(probe_quality.transfer(ctx, {"model": "tiny-random", "source": "reference", "layer": None}))
+    assert "pq-validation_classes-table" in shown and "pq-validation_families-table" in shown
+    assert "sadness" in shown

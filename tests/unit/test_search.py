@@ -15,9 +15,9 @@ from etl.probes.search import (
     nearest_emotions,
     open_story_index,
     unit_rows,
+    write_probe_index,
     write_story_index,
 )
-from etl.stages.index import write_probe_index
 
 EMOTIONS = ["afraid", "angry", "calm", "happy"]
 
