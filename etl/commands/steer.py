@@ -54,7 +54,7 @@ def handle(args) -> None:
         raise EmolakeError(f"--seed {seed}: use a whole number from 0 to {2**32 - 1}")
     lake = Lake(config.common.lake)
     steerer = Steerer(lake, loaded, config)
-    setting = Setting(args.emotion, layer, strength, config.operator, config.positions)
+    setting = Setting(args.emotion, layer, strength, config.operator, config.positions, config.kinds[0])
     (result,) = steerer.run([(setting, Case(args.prompt, seed))])
     report = as_dict(result, steerer)
     print(json.dumps(report, indent=1) if args.json else render(report))
