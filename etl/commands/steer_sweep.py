@@ -6,11 +6,17 @@ from __future__ import annotations
 from etl.commands._common import add_preset_options
 
 SUMMARY = """
-select layer, emotion, strength, n_runs, round(success_rate, 2) as success, round(surgical_rate, 2) as surgical,
+select kind, layer, emotion, strength, n_runs, round(judged_success_rate, 2) as judged,
+       round(nrc_lexicon_success_rate, 2) as lexicon, round(tfidf_family_success_rate, 2) as tfidf,
+       round(success_rate, 2) as own_probe, round(surgical_rate, 2) as surgical,
        round(repetitive_rate, 2) as repetitive, round(explosive_rate, 2) as explosive,
        round(mean_target_delta, 3) as target_delta, round(median_perplexity_ratio, 2) as ppl_ratio,
        leaves_surgical_at
-from steering_summary where model = ? and sweep = ? order by layer, emotion, strength
+from steering_summary where model = ? and sweep = ? order by kind, layer, emotion, strength
+"""
+OVERALL = """
+select reader, n_runs, success_rate, success_low, success_high from steering_judged
+where model = ? and sweep = ? and scope = 'overall' order by reader = 'judged' desc, reader = 'own_probe', reader
 """
 
 
@@ -33,11 +39,17 @@ def handle(args) -> None:
     catalog = views.connect(Lake(preset.common.lake))
     table = catalog.con.sql(SUMMARY, params=[model_slug(preset.common.model), preset.name]).to_arrow_table()
     print(format_table(table, "table"))
-    overall = catalog.con.execute(
-        "select count(*), avg(success::integer), avg((regime = 'surgical')::integer) from steering_runs "
-        "where model = ? and sweep = ?",
-        [model_slug(preset.common.model), preset.name],
-    ).fetchone()
+    key = [model_slug(preset.common.model), preset.name]
+    surgical = catalog.con.execute(
+        "select avg((regime = 'surgical')::integer) from steering_runs where model = ? and sweep = ?", key
+    ).fetchone()[0]
+    readers = catalog.con.execute(OVERALL, key).fetchall()
+    rates = ", ".join(
+        f"{'own probe' if reader == 'own_probe' else reader} {rate:.3f} ({low:.2f}-{high:.2f})"
+        for reader, _, rate, low, high in readers[1:]
+    )
+    _, n, rate, low, high = readers[0]
     print(
-        f"steering sweep {preset.name!r}: {overall[0]} runs, success rate {overall[1]:.3f}, surgical {overall[2]:.3f}"
+        f"steering sweep {preset.name!r}: {n} runs, judged success rate {rate:.3f} (95% interval {low:.2f}-{high:.2f});"
+        f" {rates}; surgical {surgical:.3f}"
     )

@@ -6,12 +6,16 @@ import math
 from dataclasses import dataclass
 
 from etl.config.base import CORPORA, Common, check_choices, check_positive, check_sources
+from etl.config.kinds import PROBE_KINDS
 from etl.errors import EmolakeError
 
 OPERATORS = ("add", "ablate", "add_normalised")
 """Steering operators (implemented in `etl.model.steer`); the first is the default everywhere."""
 POSITIONS = ("all", "prompt", "generated")
 """Steered positions; the first is the default everywhere."""
+
+STEER_KINDS = tuple(kind for kind in PROBE_KINDS if kind not in ("present_speaker", "other_speaker"))
+"""Probe kinds that can steer: one vector per emotion (the speaker kinds label someone else's emotion)."""
 
 STEER_PROMPTS = (
     "Write a short story about a man waiting for a train.",
@@ -36,10 +40,16 @@ class SteerConfig:
     """User messages, wrapped in the model's chat template."""
     seeds: int = 2
     """Seeds per prompt (seed, seed + 1, ...); baseline and steered runs of a seed share every random draw."""
+    kinds: tuple[str, ...] = ("expression",)
+    """Probe kinds whose vectors steer, one setting each (the sweep); `emolake steer` uses the first."""
     operator: str = OPERATORS[0]
-    """`add`, `ablate` or `add_normalised` (see etl/steering.py)."""
+    """`add`, `ablate` or `add_normalised` (see etl/model/steer.py): `emolake steer`'s default and the sweep's."""
     positions: str = POSITIONS[0]
-    """Steered positions: `all`, `prompt` or `generated`."""
+    """Steered positions: `all`, `prompt` or `generated`: `emolake steer`'s default and the sweep's."""
+    sweep_operators: tuple[str, ...] = ()
+    """Operators the sweep crosses, one setting each (empty: `operator` alone)."""
+    sweep_positions: tuple[str, ...] = ()
+    """Positions the sweep crosses, one setting each (empty: `positions` alone)."""
     source: str = "reference"
     """Probe source (who wrote the texts they were built from) whose probes steer and score."""
     score_layer: int | None = None
@@ -64,12 +74,13 @@ class SteerConfig:
 
         object.__setattr__(self, "strengths", tuple(float(s) for s in self.strengths))
         check_choices("steer.emotions", self.emotions, tuple(catalog.emotions()))
-        check_choices("steer.operator", (self.operator,), OPERATORS)
-        check_choices("steer.positions", (self.positions,), POSITIONS)
+        check_choices("steer.operator", (self.operator, *self.sweep_operators), OPERATORS)
+        check_choices("steer.positions", (self.positions, *self.sweep_positions), POSITIONS)
+        check_choices("steer.kinds", self.kinds, STEER_KINDS)
         (source,) = check_sources("steer.source", (self.source,))
         object.__setattr__(self, "source", source)
         check_choices("steer.norm_corpus", (self.norm_corpus,), CORPORA)
-        for name in ("emotions", "strengths", "prompts"):
+        for name in ("emotions", "strengths", "prompts", "kinds"):
             if not getattr(self, name):
                 raise EmolakeError(f"steer.{name} is empty: give at least one value")
         if any(not math.isfinite(s) or abs(s) > 100 for s in self.strengths):
@@ -90,3 +101,13 @@ class SteerConfig:
             raise EmolakeError(f"steer.max_perplexity_ratio = {self.max_perplexity_ratio}: use a value above 1")
         if not 0.0 < self.max_repetition <= 1.0:
             raise EmolakeError(f"steer.max_repetition = {self.max_repetition}: use a value in (0, 1]")
+
+    @property
+    def operators(self) -> tuple[str, ...]:
+        """The operators the sweep runs."""
+        return self.sweep_operators or (self.operator,)
+
+    @property
+    def position_sets(self) -> tuple[str, ...]:
+        """The positions the sweep runs."""
+        return self.sweep_positions or (self.positions,)

@@ -99,23 +99,38 @@ def tfidf_centroid_scores(
     and L2-normalised rows. A centroid is the normalised sum of its class's rows; classes without training texts
     score -inf.
     """
-    present = np.bincount(train_labels, minlength=n_classes) > 0
-    vectorizer = TfidfVectorizer(
-        lowercase=True, token_pattern=WORD.pattern, sublinear_tf=True, smooth_idf=True, norm="l2"
-    )
-    try:
-        train = vectorizer.fit_transform(train_texts)
-    except ValueError:  # no training text holds a word: nothing to share with any test text
-        scores = np.zeros((len(test_texts), n_classes))
-    else:
-        members = scipy.sparse.csr_matrix(
-            (np.ones(len(train_labels)), (train_labels, np.arange(len(train_labels)))),
-            shape=(n_classes, len(train_labels)),
+    return TfidfCentroids(train_texts, train_labels, n_classes).scores(test_texts)
+
+
+class TfidfCentroids:
+    """The lexical baseline fitted once (`tfidf_centroid_scores`), to score many texts later: a steering judge."""
+
+    def __init__(self, train_texts: list[str], train_labels: np.ndarray, n_classes: int) -> None:
+        train_labels = np.asarray(train_labels, dtype=np.int64)
+        self.n_classes = n_classes
+        self.present = np.bincount(train_labels, minlength=n_classes) > 0
+        self.vectorizer = TfidfVectorizer(
+            lowercase=True, token_pattern=WORD.pattern, sublinear_tf=True, smooth_idf=True, norm="l2"
         )
-        centroids = normalize(members @ train)
-        scores = (vectorizer.transform(test_texts) @ centroids.T).toarray()
-    scores[:, ~present] = -np.inf
-    return scores
+        try:
+            train = self.vectorizer.fit_transform(train_texts)
+        except ValueError:  # no training text holds a word: nothing to share with any test text
+            self.centroids = None
+        else:
+            members = scipy.sparse.csr_matrix(
+                (np.ones(len(train_labels)), (train_labels, np.arange(len(train_labels)))),
+                shape=(n_classes, len(train_labels)),
+            )
+            self.centroids = normalize(members @ train)
+
+    def scores(self, texts: list[str]) -> np.ndarray:
+        """(n_texts, n_classes) cosines with the class centroids; -inf for classes without training texts."""
+        if self.centroids is None:
+            scores = np.zeros((len(texts), self.n_classes))
+        else:
+            scores = (self.vectorizer.transform(texts) @ self.centroids.T).toarray()
+        scores[:, ~self.present] = -np.inf
+        return scores
 
 
 def macro_f1(predicted: np.ndarray, labels: np.ndarray, classes: np.ndarray | None = None) -> tuple[float, dict]:

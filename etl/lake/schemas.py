@@ -139,6 +139,7 @@ STEERING_RUNS = pa.schema(
         ("strength", pa.float64()),
         ("operator", pa.string()),
         ("positions", pa.string()),
+        ("kind", pa.string()),
         ("prompt_index", pa.int32()),
         ("prompt", pa.string()),
         ("seed", pa.int64()),
@@ -159,6 +160,14 @@ STEERING_RUNS = pa.schema(
         ("probe_emotions", pa.list_(pa.string())),
         ("baseline_scores", pa.list_(pa.float32())),
         ("steered_scores", pa.list_(pa.float32())),
+        ("judges", pa.list_(pa.string())),
+        ("judge_labels", pa.list_(pa.string())),
+        ("judge_baseline", pa.list_(pa.float64())),
+        ("judge_steered", pa.list_(pa.float64())),
+        ("judge_opposite_baseline", pa.list_(pa.float64())),
+        ("judge_opposite_steered", pa.list_(pa.float64())),
+        ("judge_agrees", pa.list_(pa.bool_())),
+        ("judged_success", pa.bool_()),
         ("source", pa.string()),
         ("score_layer", pa.int32()),
         ("norm", pa.float64()),
@@ -172,7 +181,33 @@ STEERING_RUNS = pa.schema(
         ("created_at", pa.string()),
     ]
 )
-"""One row per steering setting, prompt and seed of a sweep."""
+"""One row per steering setting, prompt and seed of a sweep. `success` is the steered model's own reading (surgical
+and its target probe rose); the `judge_*` lists hold each judge's reading of both texts (etl/evaluation/judges.py), and
+`judged_success` is surgical with every judge agreeing."""
+
+STEERING_JUDGED = pa.schema(
+    [
+        ("scope", pa.string()),
+        ("kind", pa.string()),
+        ("layer", pa.int32()),
+        ("emotion", pa.string()),
+        ("strength", pa.float64()),
+        ("operator", pa.string()),
+        ("positions", pa.string()),
+        ("reader", pa.string()),
+        ("n_runs", pa.int32()),
+        ("success_rate", pa.float64()),
+        ("success_low", pa.float64()),
+        ("success_high", pa.float64()),
+        ("agree_rate", pa.float64()),
+        ("mean_delta", pa.float64()),
+        ("mean_opposite_delta", pa.float64()),
+        ("created_at", pa.string()),
+    ]
+)
+"""Success rates of a sweep with bootstrap 95% intervals, per reader (`judged`: every judge; `own_probe`: the
+steered model's probes; each judge), per setting (scope `setting`) and over all runs (scope `overall`, setting
+columns null)."""
 
 MODEL_AGREEMENT = pa.schema(
     [

@@ -1,8 +1,10 @@
 """Stage `steer`: the steering sweep, emotions x strengths x layers x prompts x seeds.
 
-Reads probes, texts (for the residual norms) and the evaluation from the lake; writes
-`steering_runs/model=M/sweep=PRESET/part-0.parquet`. Runs through `etl.runner` like every stage, so an unchanged
-sweep over unchanged probes is skipped and a changed output schema runs it again.
+Reads probes, texts (for the residual norms and the TF-IDF judge) and the evaluation from the lake; writes
+`steering_runs` (one row per paired run, each judge's reading of both texts beside the own probe's) and
+`steering_judged` (success rates per reader and setting, with bootstrap intervals), partitioned by model and sweep.
+Runs through `etl.runner` like every stage, so an unchanged sweep over unchanged probes is skipped and a changed output
+schema runs it again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pyarrow as pa
 from etl import progress
 from etl.config import SteerConfig, config_hash
 from etl.lake import Lake
-from etl.lake.schemas import STEERING_RUNS
+from etl.lake.schemas import STEERING_JUDGED, STEERING_RUNS
 from etl.stages import StageResult
 from etl.steering.compare import Case, Comparison, Setting, Steerer, measures, number, steered_layers
 
@@ -29,33 +31,46 @@ def grid(config: SteerConfig, layers: tuple[int, ...]) -> list[tuple[Setting, Ca
     """Every (setting, case) of the sweep, in a fixed order."""
     seeds = [config.common.seed + i for i in range(config.seeds)]
     return [
-        (Setting(emotion, layer, strength, config.operator, config.positions), Case(prompt, seed))
-        for layer, emotion, strength, prompt, seed in itertools.product(
-            layers, config.emotions, config.strengths, config.prompts, seeds
+        (Setting(emotion, layer, strength, operator, positions, kind), Case(prompt, seed))
+        for kind, operator, positions, layer, emotion, strength, prompt, seed in itertools.product(
+            config.kinds,
+            config.operators,
+            config.position_sets,
+            layers,
+            config.emotions,
+            config.strengths,
+            config.prompts,
+            seeds,
         )
     ]
 
 
 def run(config: SteerConfig) -> StageResult:
     """Runs the sweep and writes its runs; returns counts and rates."""
+    from etl.evaluation.judges import default_judges
     from etl.model.load import load, model_slug
 
     lake = Lake(config.common.lake)
     model = model_slug(config.common.model)
     started = datetime.now(UTC)
     loaded = load(config.common.model)
+    judges = default_judges(lake)
     steerer = Steerer(lake, loaded, config)
     pairs = grid(config, steered_layers(config, loaded.n_layers))
     n_cases = len({case for _, case in pairs})
     log.info("steer: %d settings x %d prompt/seed cases = %d steered runs", len(pairs) // n_cases, n_cases, len(pairs))
     with progress.bar(total=len(pairs) + n_cases, desc="steer", unit="text") as bar:
         comparisons = steerer.run(pairs, progress=bar.update)
-    table = runs_table(comparisons, steerer, config, started)
+    table = runs_table(comparisons, judge_all(judges, comparisons), steerer, config, started)
     lake.write("steering_runs", table, mode="replace", model=model, sweep=config.common.preset)
+    rates = rates_table(table.to_pylist(), config.common.seed, started)
+    lake.write("steering_judged", rates, mode="replace", model=model, sweep=config.common.preset)
     regimes = Counter(c.regime for c in comparisons)
+    judged = table.column("judged_success").to_pylist()
     result = {
         "runs": len(comparisons),
-        "success_rate": round(sum(c.success for c in comparisons) / len(comparisons), 4),
+        "judged_success_rate": round(sum(judged) / len(judged), 4),
+        "own_probe_success_rate": round(sum(c.success for c in comparisons) / len(comparisons), 4),
         "regimes": dict(sorted(regimes.items())),
         "path": str(lake.partition("steering_runs", model=model, sweep=config.common.preset)),
     }
@@ -63,12 +78,29 @@ def run(config: SteerConfig) -> StageResult:
     return StageResult(rows_read=n_cases, rows_written=len(comparisons), details=result)
 
 
-def runs_table(comparisons: list[Comparison], steerer: Steerer, config: SteerConfig, started: datetime) -> pa.Table:
-    """One row per comparison: the setting, both texts, every probe score of both outputs and the verdicts."""
+def judge_all(judges, comparisons: list[Comparison]) -> list:
+    """Each judge's verdicts on every paired run (etl/evaluation/judges.py)."""
+    from etl.evaluation.judges import judge_pairs
+
+    return judge_pairs(
+        judges,
+        [c.baseline.text for c in comparisons],
+        [c.steered.text for c in comparisons],
+        [c.setting.emotion for c in comparisons],
+    )
+
+
+def runs_table(
+    comparisons: list[Comparison], verdicts: list, steerer: Steerer, config: SteerConfig, started: datetime
+) -> pa.Table:
+    """One row per comparison: the setting, both texts, every probe score of both outputs, each judge's reading of
+    both texts and the verdicts."""
+    from etl.evaluation.judges import judged_success
+
     prompt_index = {prompt: i for i, prompt in enumerate(config.prompts)}
     created = started.isoformat(timespec="seconds")
     rows = []
-    for c in comparisons:
+    for c, judged in zip(comparisons, verdicts, strict=True):
         s, case = c.setting, c.case
         run_id = hashlib.sha256(f"{s}|{case}".encode()).hexdigest()[:16]
         rows.append(
@@ -82,6 +114,14 @@ def runs_table(comparisons: list[Comparison], steerer: Steerer, config: SteerCon
                 "probe_emotions": c.emotions,
                 "baseline_scores": [number(v) for v in c.baseline.scores],
                 "steered_scores": [number(v) for v in c.steered.scores],
+                "judges": [v.judge for v in judged],
+                "judge_labels": [v.label for v in judged],
+                "judge_baseline": [number(v.baseline) for v in judged],
+                "judge_steered": [number(v.steered) for v in judged],
+                "judge_opposite_baseline": [number(v.baseline_opposite) for v in judged],
+                "judge_opposite_steered": [number(v.steered_opposite) for v in judged],
+                "judge_agrees": [v.agrees for v in judged],
+                "judged_success": judged_success(c.regime == "surgical", judged),
                 "source": config.source,
                 "score_layer": steerer.score_layer,
                 "norm": steerer.norms[s.layer],
@@ -98,5 +138,80 @@ def runs_table(comparisons: list[Comparison], steerer: Steerer, config: SteerCon
     return pa.Table.from_pylist(rows, schema=STEERING_RUNS)
 
 
+SETTING = ("kind", "layer", "emotion", "strength", "operator", "positions")
+"""The columns that name one setting of a sweep (within a model and sweep)."""
+
+
+def rates_table(rows: list[dict], seed: int, started: datetime) -> pa.Table:
+    """Success rates with bootstrap 95% intervals per reader, per setting and over all runs (`steering_judged`).
+
+    Readers: `judged` (surgical and every judge agrees), `own_probe` (surgical and the target probe rose) and each
+    judge (surgical and that judge agrees); `agree_rate` counts agreement whatever the regime."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[c] for c in SETTING), []).append(row)
+    created = started.isoformat(timespec="seconds")
+    out = [
+        rate | dict(zip(SETTING, key, strict=True)) | {"scope": "setting", "created_at": created}
+        for key, members in sorted(groups.items())
+        for rate in reader_rates(members, seed)
+    ]
+    out += [
+        rate | dict.fromkeys(SETTING) | {"scope": "overall", "created_at": created} for rate in reader_rates(rows, seed)
+    ]
+    return pa.Table.from_pylist(out, schema=STEERING_JUDGED)
+
+
+def reader_rates(rows: list[dict], seed: int) -> list[dict]:
+    """One rate row per reader over `rows` (paired runs of one or many settings)."""
+    import numpy as np
+
+    from etl.evaluation.controls import bootstrap_ci
+
+    surgical = np.array([r["regime"] == "surgical" for r in rows])
+    readers = {
+        "judged": (np.array([bool(r["judge_agrees"]) and all(r["judge_agrees"]) for r in rows]), None, None),
+        "own_probe": (np.array([(r["target_delta"] or 0) > 0 for r in rows]), _column(rows, "target_delta"), None),
+    }
+    for i, judge in enumerate(rows[0]["judges"] if rows else []):
+        agrees = np.array([r["judge_agrees"][i] for r in rows])
+        delta = _column(rows, "judge_steered", i) - _column(rows, "judge_baseline", i)
+        opposite = _column(rows, "judge_opposite_steered", i) - _column(rows, "judge_opposite_baseline", i)
+        readers[judge] = (agrees, delta, opposite)
+    out = []
+    for reader, (agrees, delta, opposite) in readers.items():
+        hits = (surgical & agrees).astype(np.float64)
+        low, high = (None if v is None else float(v) for v in bootstrap_ci(hits, seed))
+        out.append(
+            {
+                "reader": reader,
+                "n_runs": len(rows),
+                "success_rate": number(hits.mean()) if len(rows) else None,
+                "success_low": low,
+                "success_high": high,
+                "agree_rate": number(agrees.mean()) if len(rows) else None,
+                "mean_delta": _mean(delta),
+                "mean_opposite_delta": _mean(opposite),
+            }
+        )
+    return out
+
+
+def _column(rows: list[dict], name: str, index: int | None = None):
+    """A float column of `rows` (an element of a list column when `index` is given); None reads as NaN."""
+    import numpy as np
+
+    values = [r[name] if index is None else r[name][index] for r in rows]
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def _mean(values) -> float | None:
+    """The mean of the finite values, or None."""
+    if values is None:
+        return None
+    finite = values[values == values]
+    return number(finite.mean()) if len(finite) else None
+
+
 # A change to the runs' columns runs the sweep again instead of leaving old files marked done.
-OUTPUT_SIGNATURE = hashlib.sha256(str(STEERING_RUNS).encode()).hexdigest()[:12]
+OUTPUT_SIGNATURE = hashlib.sha256(f"{STEERING_RUNS}{STEERING_JUDGED}".encode()).hexdigest()[:12]

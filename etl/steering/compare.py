@@ -20,6 +20,7 @@ from etl.model.steer import Intervention
 from etl.steering.judging import regime, repetition_rate
 
 KIND = "expression"
+"""The kind whose probes read the outputs (the own-probe reading), and the default steering kind."""
 SCORE_BATCH = 16
 
 
@@ -36,6 +37,8 @@ class Setting:
     strength: float
     operator: str = "add"
     positions: str = "all"
+    kind: str = KIND
+    """The probe kind whose vector is added."""
 
 
 def check_request(emotion: str, strength, prompt: str, emotions: tuple[str, ...] | None = None) -> float:
@@ -109,24 +112,24 @@ class Steerer:
 
         self.lake, self.loaded, self.config = lake, loaded, config
         self.score_layer = resolve_score_layer(lake, loaded.slug, config)
-        self.reader = self._probes([self.score_layer])[(KIND, self.score_layer)]
+        self.reader = self._probes([self.score_layer], KIND)[(KIND, self.score_layer)]
         self.emotions = self.reader.emotions
         self.norms = layer_norms(lake, loaded, config.norm_corpus, config.norm_texts, store=store_norms)
-        self._directions: dict[int, object] = {}
+        self._directions: dict[tuple[str, int], object] = {}
 
-    def _probes(self, layers: list[int]):
+    def _probes(self, layers: list[int], kind: str):
         from etl.probes.stored import read_layers
 
-        return read_layers(self.lake, self.loaded.slug, self.config.source, [KIND], layers)
+        return read_layers(self.lake, self.loaded.slug, self.config.source, [kind], layers)
 
-    def direction(self, emotion: str, layer: int) -> np.ndarray:
-        """The unit expression probe of `emotion` at `layer`: the vector that is added."""
-        if layer not in self._directions:
-            found = self._probes([layer]).get((KIND, layer))
+    def direction(self, emotion: str, layer: int, kind: str = KIND) -> np.ndarray:
+        """The unit probe of `emotion` at `layer` of `kind` (default: expression): the vector that is added."""
+        if (kind, layer) not in self._directions:
+            found = self._probes([layer], kind).get((kind, layer))
             if found is None:
-                raise EmolakeError(f"no {KIND} probes at layer {layer} for {self.loaded.slug}: steer a probed layer")
-            self._directions[layer] = found
-        probes = self._directions[layer]
+                raise EmolakeError(f"no {kind} probes at layer {layer} for {self.loaded.slug}: steer a probed layer")
+            self._directions[(kind, layer)] = found
+        probes = self._directions[(kind, layer)]
         if emotion not in probes.emotions:
             shown = ", ".join(probes.emotions[:12]) + (", ..." if len(probes.emotions) > 12 else "")
             raise EmolakeError(f"emotion {emotion!r} has no probe at layer {layer}: choose a probed one ({shown})")
@@ -135,7 +138,7 @@ class Steerer:
     def run(self, pairs: Sequence[tuple[Setting, Case]], progress: Callable[[int], None] | None = None):
         """One Comparison per (setting, case); baselines are generated once per case and shared."""
         for setting, _ in pairs:
-            self.direction(setting.emotion, setting.layer)
+            self.direction(setting.emotion, setting.layer, setting.kind)
         cases = list(dict.fromkeys(case for _, case in pairs))
         baselines = self._outputs(cases, self._generate(cases, [None] * len(cases), progress))
         baseline_of = dict(zip(cases, baselines, strict=True))
@@ -179,7 +182,7 @@ class Steerer:
         if key is None:
             return [], "all"
         layer, operator, positions = key
-        vectors = np.stack([self.direction(s.emotion, layer) for s in settings])
+        vectors = np.stack([self.direction(s.emotion, layer, s.kind) for s in settings])
         strengths = np.array([s.strength for s in settings], dtype=np.float32)
         return [Intervention(layer, vectors, strengths, self.norms[layer], operator)], positions
 
@@ -276,7 +279,7 @@ def compare_once(config: SteerConfig, emotion: str, strength: float, prompt: str
     if not 0 <= seed < 2**32:
         raise EmolakeError(f"--seed {seed}: use a whole number from 0 to {2**32 - 1}")
     steerer = Steerer(Lake(config.common.lake), loaded, config)
-    setting = Setting(emotion, layer, strength, config.operator, config.positions)
+    setting = Setting(emotion, layer, strength, config.operator, config.positions, config.kinds[0])
     (result,) = steerer.run([(setting, Case(prompt, seed))])
     return report(result, steerer)
 
@@ -300,6 +303,7 @@ def measures(c: Comparison, digits: int | None = None) -> dict:
         "strength": s.strength,
         "operator": s.operator,
         "positions": s.positions,
+        "kind": s.kind,
         "seed": c.case.seed,
         "prompt": c.case.prompt,
         "baseline": c.baseline.text,

@@ -2,7 +2,7 @@
 -- built by: make steer
 create or replace view steering_effects as
 with settings as (
-    select distinct setting_id, model, sweep, operator, positions, layer, emotion, strength
+    select distinct setting_id, model, sweep, kind, operator, positions, layer, emotion, strength
     from steering_runs
 ),
 
@@ -34,6 +34,7 @@ final as (
         d.setting_id,
         s.model,
         s.sweep,
+        s.kind,
         s.operator,
         s.positions,
         s.layer,

@@ -1,8 +1,11 @@
--- steering_summary: per sweep setting (layer, emotion, strength): success rate, regimes, boundary and side effects.
+-- steering_summary: per sweep setting (kind, layer, emotion, strength, operator, positions): the judged success rate
+-- (surgical and every judge agrees the target's family or valence rose) and each judge's, with bootstrap 95%
+-- intervals; the own-probe success rate (`success_rate`: the steered model's own reading), regimes, boundary and side
+-- effects (each judge's mean change on the opposite valence; the own probes' most raised and lowered emotions).
 -- built by: make steer
 create or replace view steering_summary as
 with settings as (
-    select distinct setting_id, model, sweep, operator, positions, layer, emotion, strength
+    select distinct setting_id, model, sweep, kind, operator, positions, layer, emotion, strength
     from steering_runs
 ),
 
@@ -29,7 +32,7 @@ boundaries as (
     select
         s.setting_id,
         min(s.strength) filter (where s.strength > 0 and p.surgical_rate < 0.5)
-            over (partition by s.model, s.sweep, s.operator, s.positions, s.layer, s.emotion)
+            over (partition by s.model, s.sweep, s.kind, s.operator, s.positions, s.layer, s.emotion)
             as leaves_surgical_at
     from settings as s
     join per_setting as p using (setting_id)
@@ -61,18 +64,64 @@ side_effects as (
     group by setting_id
 ),
 
+judged as (
+    select
+        model,
+        sweep,
+        kind,
+        layer,
+        emotion,
+        strength,
+        operator,
+        positions,
+        max(success_rate) filter (where reader = 'judged') as judged_success_rate,
+        max(success_low) filter (where reader = 'judged') as judged_success_low,
+        max(success_high) filter (where reader = 'judged') as judged_success_high,
+        max(success_rate) filter (where reader = 'nrc_lexicon') as nrc_lexicon_success_rate,
+        max(success_low) filter (where reader = 'nrc_lexicon') as nrc_lexicon_success_low,
+        max(success_high) filter (where reader = 'nrc_lexicon') as nrc_lexicon_success_high,
+        max(success_rate) filter (where reader = 'tfidf_family') as tfidf_family_success_rate,
+        max(success_low) filter (where reader = 'tfidf_family') as tfidf_family_success_low,
+        max(success_high) filter (where reader = 'tfidf_family') as tfidf_family_success_high,
+        max(success_low) filter (where reader = 'own_probe') as own_probe_success_low,
+        max(success_high) filter (where reader = 'own_probe') as own_probe_success_high,
+        max(agree_rate) filter (where reader = 'nrc_lexicon') as nrc_lexicon_agree_rate,
+        max(agree_rate) filter (where reader = 'tfidf_family') as tfidf_family_agree_rate,
+        max(mean_delta) filter (where reader = 'nrc_lexicon') as nrc_lexicon_mean_delta,
+        max(mean_delta) filter (where reader = 'tfidf_family') as tfidf_family_mean_delta,
+        max(mean_opposite_delta) filter (where reader = 'nrc_lexicon') as nrc_lexicon_opposite_delta,
+        max(mean_opposite_delta) filter (where reader = 'tfidf_family') as tfidf_family_opposite_delta
+    from steering_judged
+    where scope = 'setting'
+    group by model, sweep, kind, layer, emotion, strength, operator, positions
+),
+
 final as (
     select
         s.setting_id,
         s.model,
         s.sweep,
+        s.kind,
         s.operator,
         s.positions,
         s.layer,
         s.emotion,
         s.strength,
         p.n_runs,
+        j.judged_success_rate,
+        j.judged_success_low,
+        j.judged_success_high,
+        j.nrc_lexicon_success_rate,
+        j.nrc_lexicon_success_low,
+        j.nrc_lexicon_success_high,
+        j.tfidf_family_success_rate,
+        j.tfidf_family_success_low,
+        j.tfidf_family_success_high,
+        j.nrc_lexicon_agree_rate,
+        j.tfidf_family_agree_rate,
         p.success_rate,
+        j.own_probe_success_low as success_low,
+        j.own_probe_success_high as success_high,
         p.target_up_rate,
         p.surgical_rate,
         p.repetitive_rate,
@@ -88,11 +137,25 @@ final as (
         e.most_raised_other,
         e.most_raised_delta,
         e.most_lowered_other,
-        e.most_lowered_delta
+        e.most_lowered_delta,
+        j.nrc_lexicon_mean_delta,
+        j.tfidf_family_mean_delta,
+        j.nrc_lexicon_opposite_delta,
+        j.tfidf_family_opposite_delta
     from settings as s
     join per_setting as p using (setting_id)
     left join boundaries as b using (setting_id)
     left join side_effects as e using (setting_id)
+    left join judged as j
+        on
+            s.model = j.model
+            and s.sweep = j.sweep
+            and s.kind = j.kind
+            and s.layer = j.layer
+            and s.emotion = j.emotion
+            and s.strength = j.strength
+            and s.operator = j.operator
+            and s.positions = j.positions
 )
 
 select * from final

@@ -180,10 +180,11 @@ def test_steer_command_prints_both_texts_and_the_verdict(tiny_lake_copy, cli):
 def test_sweep_fills_steering_runs_and_the_summary(tiny_lake_copy, cli):
     code, out, err = cli("--lake", tiny_lake_copy, "steer-sweep", "--preset", "tiny")
     assert code == 0, err
-    assert "success rate" in out
+    assert "judged success rate" in out and "own probe" in out
     lake = Lake(tiny_lake_copy)
     runs = views.run(lake, "select * from steering_runs").to_pylist()
-    assert len(runs) == 2 * 2 * 1 * 2 * 2
+    assert len(runs) == 2 * 2 * 2 * 1 * 2 * 2  # kinds x emotions x strengths x layers x prompts x seeds
+    assert {r["kind"] for r in runs} == {"expression", "pooled"}
     assert {r["regime"] for r in runs} <= {"surgical", "repetitive", "explosive"}
     first = runs[0]
     assert len(first["steered_scores"]) == 6 and first["baseline"] and first["steered"]
@@ -192,14 +193,30 @@ def test_sweep_fills_steering_runs_and_the_summary(tiny_lake_copy, cli):
     )
     pairs = {(r["prompt"], r["seed"]) for r in runs}
     assert all(len({r["baseline"] for r in runs if (r["prompt"], r["seed"]) == p}) == 1 for p in pairs)
-    summary = views.run(lake, "select * from steering_summary order by emotion, strength").to_pylist()
-    assert len(summary) == 4 and all(s["n_runs"] == 4 and s["n_probes"] == 6 for s in summary)
-    expected = np.mean([r["success"] for r in runs if r["emotion"] == "afraid" and r["strength"] == 0.5])
-    assert summary[0]["success_rate"] == pytest.approx(expected)
+    # the two kinds steer with different vectors: the same case and strength gives different texts somewhere
+    twins = {(r["emotion"], r["strength"], r["prompt"], r["seed"], r["kind"]): r["steered"] for r in runs}
+    assert any(twins[key] != twins[(*key[:4], "pooled")] for key in twins if key[4] == "expression")
+    summary = views.run(lake, "select * from steering_summary order by kind, emotion, strength").to_pylist()
+    assert len(summary) == 8 and all(s["n_runs"] == 4 and s["n_probes"] == 6 for s in summary)
+    picked = [r for r in runs if (r["kind"], r["emotion"], r["strength"]) == ("expression", "afraid", 0.5)]
+    assert summary[0]["success_rate"] == pytest.approx(np.mean([r["success"] for r in picked]))
+    assert summary[0]["judged_success_rate"] == pytest.approx(np.mean([r["judged_success"] for r in picked]))
+    for s in summary:
+        assert s["judged_success_low"] <= s["judged_success_rate"] <= s["judged_success_high"]
+        assert s["judged_success_rate"] <= min(s["nrc_lexicon_success_rate"], s["tfidf_family_success_rate"])
     effects = views.run(lake, "select count(*) as n from steering_effects").to_pylist()[0]["n"]
-    assert effects == 4 * 6
+    assert effects == 8 * 6
+    best = views.run(lake, "select * from steering_best order by emotion").to_pylist()
+    assert [b["emotion"] for b in best] == ["afraid", "calm"] and all(b["n_settings"] == 4 for b in best)
+    for b in best:
+        rates = [s["judged_success_rate"] for s in summary if s["emotion"] == b["emotion"]]
+        assert b["judged_success_rate"] == max(rates)
+    overall = views.run(lake, "select * from steering_judged where scope = 'overall'").to_pylist()
+    assert {r["reader"]: r["n_runs"] for r in overall} == dict.fromkeys(
+        ("judged", "own_probe", "nrc_lexicon", "tfidf_family"), 32
+    )
     stage = views.run(lake, "select stage, rows_written from runs where stage = 'steer'").to_pylist()
-    assert stage == [{"stage": "steer", "rows_written": 16}]
+    assert stage == [{"stage": "steer", "rows_written": 32}]
     # a second sweep is skipped; --force reruns it and the sampled texts come out the same
     path = next(lake.dataset("steering_runs").rglob("*.parquet"))
     mtime = path.stat().st_mtime_ns
@@ -211,9 +228,32 @@ def test_sweep_fills_steering_runs_and_the_summary(tiny_lake_copy, cli):
     assert [(r["run_id"], r["steered"], r["target_delta"]) for r in again] == before
 
 
+def test_the_judges_read_both_texts_and_land_in_steering_runs(tiny_lake):
+    from etl.evaluation.judges import JUDGES, LexiconJudge, TfidfJudge, shipped_texts
+
+    lake = Lake(tiny_lake)
+    runs = views.run(lake, "select * from steering_runs order by run_id").to_pylist()
+    assert runs and all(r["judges"] == list(JUDGES) for r in runs)
+    judges = {"nrc_lexicon": LexiconJudge(), "tfidf_family": TfidfJudge(*shipped_texts(lake))}
+    for name, judge in judges.items():
+        emotions = [r["emotion"] for r in runs]
+        base, _ = judge.read([r["baseline"] for r in runs], emotions)
+        steered, steered_opposite = judge.read([r["steered"] for r in runs], emotions)
+        stored = {key: [dict(r[key])[name] for r in runs] for key in ("judge_baseline", "judge_steered")}
+        np.testing.assert_allclose(np.array(stored["judge_baseline"], dtype=float), base, equal_nan=True)
+        np.testing.assert_allclose(np.array(stored["judge_steered"], dtype=float), steered, equal_nan=True)
+        opposite = np.array([dict(r["judge_opposite_steered"])[name] for r in runs], dtype=float)
+        np.testing.assert_allclose(opposite, steered_opposite, equal_nan=True)
+        agrees = [dict(r["judge_agrees"])[name] for r in runs]
+        assert agrees == [bool(s > b) for s, b in zip(steered, base, strict=True)]
+        assert {dict(r["judge_labels"])[name] for r in runs} == {judge.label("afraid"), judge.label("calm")}
+    for r in runs:
+        assert r["judged_success"] == (r["regime"] == "surgical" and all(dict(r["judge_agrees"]).values()))
+
+
 def test_setting_id_names_one_setting_and_the_summary_has_one_row_per_setting(tiny_lake):
     lake = Lake(tiny_lake)
-    key = "model, sweep, layer, emotion, strength, operator, positions"
+    key = "model, sweep, layer, emotion, strength, operator, positions, kind"
 
     def settings(view: str) -> list[tuple]:
         rows = views.run(lake, f"select setting_id, {key} from {view}").to_pylist()

@@ -60,7 +60,7 @@ def test_views_are_created_after_the_views_they_read():
 
 def test_a_view_over_an_absent_dataset_names_the_target_that_fills_it(tiny_lake, tmp_path):
     lake = tmp_path / "lake"
-    shutil.copytree(tiny_lake, lake, ignore=shutil.ignore_patterns("steering_runs", "steering_runs.json"))
+    shutil.copytree(tiny_lake, lake, ignore=shutil.ignore_patterns("steering_runs", "steering_judged"))
     catalog = views.connect(Lake(lake))
     assert catalog.missing == {
         "scores": "emolake score --input FILE --text-column COL",
@@ -69,8 +69,10 @@ def test_a_view_over_an_absent_dataset_names_the_target_that_fills_it(tiny_lake,
         "validation_classes": "emolake validate --input FILE --text-column C --label-column L",
         "validation_families": "emolake validate --input FILE --text-column C --label-column L",
         "steering_runs": "make steer",
+        "steering_judged": "make steer",
         "steering_effects": "make steer",
         "steering_summary": "make steer",
+        "steering_best": "make steer",
     }
 
 

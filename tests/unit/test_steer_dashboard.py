@@ -69,6 +69,15 @@ def sweep_rows(n: int = 6) -> list[dict]:
                 "probe_emotions": EMOTIONS,
                 "baseline_scores": [0.0, 0.0, 0.0],
                 "steered_scores": [float(i % 3 - 1), 0.5, -0.5],
+                "kind": "expression",
+                "judges": ["nrc_lexicon", "tfidf_family"],
+                "judge_labels": ["fear", "fear"],
+                "judge_baseline": [0.0, 0.0],
+                "judge_steered": [0.1, float(i % 2)],
+                "judge_opposite_baseline": [0.0, 0.0],
+                "judge_opposite_steered": [0.0, 0.0],
+                "judge_agrees": [True, i % 2 == 1],
+                "judged_success": i < 3 and i % 2 == 1,
                 "created_at": datetime.now(UTC).isoformat(),
             }
         )
@@ -77,11 +86,16 @@ def sweep_rows(n: int = 6) -> list[dict]:
 
 def write_sweep(lake: Lake) -> None:
     from etl.lake.schemas import STEERING_RUNS as RUNS_SCHEMA
+    from etl.stages.steer import rates_table
 
     rows = [{name: row.get(name) for name in RUNS_SCHEMA.names} for row in sweep_rows()]
     put(
         pa.Table.from_pylist(rows, schema=RUNS_SCHEMA),
         lake.partition("steering_runs", model="tiny-random", sweep="tiny") / "part-0.parquet",
+    )
+    put(
+        rates_table(rows, seed=0, started=datetime.now(UTC)),
+        lake.partition("steering_judged", model="tiny-random", sweep="tiny") / "part-0.parquet",
     )
 
 

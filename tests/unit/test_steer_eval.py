@@ -82,12 +82,20 @@ def test_rows_with_the_same_seed_share_their_draws():
 
 
 def test_the_grid_is_every_setting_by_every_case(tmp_path):
+    from dataclasses import replace
+
     config = load_preset("tiny", lake=tmp_path).steer
     pairs = grid(config, (1, 2))
-    assert len(pairs) == 2 * len(config.emotions) * len(config.strengths) * len(config.prompts) * config.seeds
+    per_layer = len(config.kinds) * len(config.emotions) * len(config.strengths) * len(config.prompts) * config.seeds
+    assert len(pairs) == 2 * per_layer
     assert len({(s, c) for s, c in pairs}) == len(pairs)
     assert {c.seed for _, c in pairs} == {0, 1}
+    assert {s.kind for s, _ in pairs} == {"expression", "pooled"}
     assert steered_layers(config, 4) == (1,)
+    crossed = replace(config, sweep_operators=("add", "add_normalised"), sweep_positions=("all", "generated"))
+    settings = {(s.operator, s.positions) for s, _ in grid(crossed, (1,))}
+    assert settings == {(o, p) for o in ("add", "add_normalised") for p in ("all", "generated")}
+    assert len(grid(crossed, (1,))) == 4 * per_layer
 
 
 def test_default_layer_is_a_third_of_the_depth_and_must_exist(tmp_path):
@@ -110,6 +118,9 @@ def write(tmp_path, table: str) -> str:
     [
         ('operator = "multiply"', "steer.operator has unknown value(s) ['multiply']"),
         ('positions = "middle"', "steer.positions has unknown value(s) ['middle']"),
+        ('sweep_operators = ["add", "twist"]', "steer.operator has unknown value(s) ['twist']"),
+        ('kinds = ["present_speaker"]', "steer.kinds has unknown value(s) ['present_speaker']"),
+        ("kinds = []", "steer.kinds is empty"),
         ('emotions = ["hangry"]', "steer.emotions has unknown value(s) ['hangry']"),
         ("strengths = []", "steer.strengths is empty"),
         ('strengths = ["big"]', "steer.strengths = ('big',) has the wrong type"),
