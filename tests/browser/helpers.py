@@ -9,6 +9,7 @@ downloaded. Background networking is off because the machine has no network, and
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 from etl.errors import EmolakeError
@@ -70,6 +71,25 @@ def wait_for(driver, selector: str, timeout: float = 30.0, text: str | None = No
         return wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, selector)))
     wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text))
     return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def wait_for_match(driver, selector: str, pattern: str, timeout: float = 60.0) -> re.Match:
+    """Waits until the text of the element matching `selector` matches `pattern`; returns the match.
+
+    The element is looked up afresh on every poll: Dash replaces it when a callback answers, so a reference held
+    across polls goes stale.
+    """
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def matched(d):
+        try:
+            return re.search(pattern, d.find_element(By.CSS_SELECTOR, selector).text)
+        except (NoSuchElementException, StaleElementReferenceException):
+            return None
+
+    return WebDriverWait(driver, timeout).until(matched)
 
 
 def open_page(driver, base_url: str, path: str, timeout: float = 60.0):

@@ -4,7 +4,7 @@ import re
 from urllib.parse import urlparse
 
 import pytest
-from helpers import READY, drag_select, replace_text, wait_for
+from helpers import READY, drag_select, replace_text, wait_for, wait_for_match
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
@@ -39,8 +39,7 @@ def test_token_viewer_renders_a_heatmap_for_pasted_text(page, browser, tiny_lake
     page("/")
     replace_text(browser.find_element(By.ID, "tv-text"), PASTED)
     browser.find_element(By.ID, "tv-score").click()
-    summary = wait_for(browser, "#tv-summary", timeout=60)
-    layer = int(re.search(r"layer (\d+)", summary.text).group(1))
+    layer = int(wait_for_match(browser, "#tv-summary", r"layer (\d+)").group(1))
     probes = read_layers(Lake(tiny_lake), "tiny-random", "reference", ["expression"], [layer])
     (expected,) = score_texts(load("tiny-random"), [PASTED], probes)
     wait_for(browser, "#tv-summary", text=f"{len(expected.tokens)} tokens scored")
@@ -55,8 +54,7 @@ def test_token_viewer_renders_a_heatmap_for_pasted_text(page, browser, tiny_lake
 
 def test_drag_selecting_a_span_ranks_the_emotions(page, browser, tiny_lake):
     page("/")
-    summary = browser.find_element(By.ID, "tv-summary").text
-    layer = int(re.search(r"layer (\d+)", summary).group(1))
+    layer = int(wait_for_match(browser, "#tv-summary", r"layer (\d+)").group(1))
     tokens = browser.find_elements(By.CSS_SELECTOR, "#tv-tokens .tok")
     drag_select(browser, tokens[4], tokens[12])
     table = wait_for(browser, "#span-ranking-table", timeout=60)
