@@ -2,7 +2,8 @@
 
 Each probe kind is rebuilt from the texts it was built from (`etl.config.kinds.KINDS`: the same corpora, segments
 and labels as the probes stage), with the baseline recorded in the probes' provenance, by the probes stage's own
-recipe (`etl.probes.recipe.build`).
+recipe (`etl.probes.recipe.build`); the baseline texts of the left-out fold's topics are left out of it too
+(`recipe.held_out_baseline`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from etl.evaluation.controls import bootstrap_ci
-from etl.evaluation.transfer import fold_ids, shuffled
+from etl.evaluation.transfer import shuffled
 from etl.probes import recipe
 from etl.probes.maths import scores, top_k_hits
 
@@ -25,21 +26,25 @@ def held_out(
     folds: int,
     exclude: np.ndarray | None = None,
     null_seed: int | None = None,
+    baseline_topics: list[str] | None = None,
 ) -> dict:
     """Top-1/top-5 over all emotions on texts whose topic fold was left out of the probes, with a bootstrap 95%
     interval of top-1; with `null_seed`, the training labels are shuffled first (the shuffled-label null).
 
     `exclude`, if given, holds orthonormal directions (k, hidden) projected out of the rebuilt probes, as the probes
-    stage does for kinds orthogonalised against another probe space.
+    stage does for kinds orthogonalised against another probe space. `baseline_topics` (one per baseline text) put
+    the baseline texts in the same folds, so each fold's neutral texts are left out with it.
     """
-    fold_of = fold_ids(topics, folds)
+    fold_of = recipe.fold_ids(topics, folds)
+    baseline_folds = None if baseline_topics is None else recipe.fold_ids(baseline_topics, folds, topics)
     hits1, hits5 = [], []
     for fold in np.unique(fold_of):
         train, test = fold_of != fold, fold_of == fold
         if not train.any() or not test.any():
             continue
         train_labels = labels[train] if null_seed is None else shuffled(labels[train], null_seed)
-        probe_set = recipe.build(x[train], train_labels, n_emotions, baseline, variance, exclude)
+        kept = recipe.held_out_baseline(baseline, baseline_folds, [fold])
+        probe_set = recipe.build(x[train], train_labels, n_emotions, kept, variance, exclude)
         known = np.isin(labels[test], np.unique(labels[train]))
         matrix = scores(x[test][known], probe_set)
         matrix[:, np.bincount(labels[train], minlength=n_emotions) == 0] = -np.inf

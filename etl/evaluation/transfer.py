@@ -3,7 +3,8 @@
 Domains are stories (`expression` probes), short first-person texts (`short`) and instructions (`prompted`); the
 `pooled` kind averages the unit probes of all three. Each domain's texts fall into folds by topic (stories: their
 topic; short texts: their register; instructions: their template). To score fold f of a domain, every probe part
-built on that domain, and the query centre, are rebuilt without fold f: nothing is scored by what it was built from.
+built on that domain, and the query centre, are rebuilt without fold f, and the part's neutral projection without the
+baseline texts of fold f's topics or registers: nothing is scored by what it was built from.
 
 The query centre is the mean over emotions of the domain's emotion means: a text is centred on the average
 emotional text of its own form. That is what `etl.probes.scoring` does for users' texts (see docs/evaluation.md).
@@ -11,17 +12,22 @@ emotional text of its own form. That is what `etl.probes.scoring` does for users
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from etl import catalog
 from etl.config.kinds import POOLED
 from etl.evaluation.controls import bootstrap_ci, tfidf_centroid_scores
-from etl.probes.maths import baseline_components, expression_probes, group_means, project_out, top_k_hits, unit
+from etl.probes import recipe
+from etl.probes.maths import baseline_components, group_means, top_k_hits, unit
+from etl.probes.recipe import fold_ids  # noqa: F401 (re-exported: the folds every held-out figure uses)
 
 DOMAIN_OF_KIND = {"expression": "story", "short": "short", "prompted": "prompt"}
 RECIPES = {"expression": ("expression",), "short": ("short",), "prompted": ("prompted",), "pooled": POOLED}
+Removed = Mapping[str, Collection[int]]
+"""Domain -> the folds of it left out of every probe part and centre (the held-out fold, and in the nested
+selection the outer fold too)."""
 
 
 @dataclass
@@ -34,51 +40,60 @@ class Domain:
     baseline: np.ndarray
     variance: float
     texts: list[str] | None = None
-    _components: np.ndarray | None = None
+    baseline_folds: np.ndarray | None = None
+    """The fold of each baseline text (`recipe.fold_ids`; -1: in none); None: the baseline has no folds."""
+    _components: dict = field(default_factory=dict)
+    _probes: dict = field(default_factory=dict)
+    _centres: dict = field(default_factory=dict)
 
-    def components(self) -> np.ndarray:
-        """The baseline's principal components up to `variance`, computed once (every fold shares them)."""
-        if self._components is None:
-            self._components, _ = baseline_components(np.asarray(self.baseline, np.float64), self.variance)
-        return self._components
+    def components(self, held: Collection[int] = ()) -> np.ndarray:
+        """The principal components (up to `variance`) of the baseline without the `held` folds' neutral texts
+        (`recipe.held_out_baseline`), computed once per set of folds."""
+        key = frozenset(held)
+        if key not in self._components:
+            kept = recipe.held_out_baseline(self.baseline, self.baseline_folds, key)
+            self._components[key], _ = baseline_components(np.asarray(kept, np.float64), self.variance)
+        return self._components[key]
 
-    def probes(self, train: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
-        """The recipe of `expression_probes` on the training rows (labels given, so the null can shuffle them)."""
-        means = group_means(self.x[train], labels, n)
-        present = np.bincount(labels, minlength=n) > 0
-        vectors = unit(project_out(means - means[present].mean(axis=0), self.components()))
-        vectors[~present] = 0.0
-        return vectors
+    def probes(self, train: np.ndarray, labels: np.ndarray, n: int, held: Collection[int] = ()) -> np.ndarray:
+        """The probe recipe (`recipe.build`) on the training rows, labels given (so the null can shuffle them),
+        with the baseline of the training folds only (the `held` folds' neutral texts left out)."""
+        components = self.components(held)
+        return recipe.build(self.x[train], labels, n, self.baseline, self.variance, components=components).vectors
 
+    def part(self, n: int, held: Collection[int] = ()) -> np.ndarray:
+        """`probes` of every text outside the `held` folds, with their true labels; computed once per set of folds."""
+        key = frozenset(held)
+        if key not in self._probes:
+            train = ~np.isin(self.folds, list(key))
+            self._probes[key] = self.probes(train, self.labels[train], n, key)
+        return self._probes[key]
 
-def fold_ids(topics: list[str], folds: int) -> np.ndarray:
-    """A fold per text: one per topic when there are few topics (registers, templates), else the topic hash."""
-    distinct = sorted(set(topics))
-    if len(distinct) <= 2 * folds:
-        return np.array([distinct.index(t) for t in topics])
-    return np.array([catalog.topic_fold(t, folds) for t in topics])
+    def centre(self, n: int, held: Collection[int]) -> np.ndarray:
+        """The query centre of texts scored with the `held` folds left out (`centre`), computed once per set."""
+        key = frozenset(held)
+        if key not in self._centres:
+            self._centres[key] = centre(self, n, ~np.isin(self.folds, list(key)))
+        return self._centres[key]
 
 
 def shuffled(labels: np.ndarray, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(labels)
 
 
-def recipe_probes(
-    kind: str, domains: dict[str, Domain], n: int, held: tuple[str, int] | None, null_seed: int | None = None
-) -> np.ndarray | None:
-    """The unit probes of a kind rebuilt without fold `held[1]` of domain `held[0]` (labels shuffled for the null)."""
+def recipe_probes(kind: str, domains: dict[str, Domain], n: int, removed: Removed, null_seed: int | None = None):
+    """The unit probes of a kind rebuilt without the `removed` folds of each domain (labels shuffled for the null)."""
     parts = []
     for part in RECIPES[kind]:
         data = domains.get(DOMAIN_OF_KIND[part])
         if data is None:
             continue
-        train = (
-            np.ones(len(data.labels), bool)
-            if held is None or held[0] != DOMAIN_OF_KIND[part]
-            else data.folds != held[1]
-        )
-        labels = data.labels[train] if null_seed is None else shuffled(data.labels[train], null_seed)
-        parts.append(data.probes(train, labels, n))
+        held = frozenset(removed.get(DOMAIN_OF_KIND[part], ()))
+        if null_seed is None:
+            parts.append(data.part(n, held))
+            continue
+        train = ~np.isin(data.folds, list(held))
+        parts.append(data.probes(train, shuffled(data.labels[train], null_seed), n, held))
     if not parts:
         return None
     return unit(np.sum([p.astype(np.float64) for p in parts], axis=0))
@@ -92,17 +107,32 @@ def centre(data: Domain, n: int, train: np.ndarray) -> np.ndarray:
 
 
 def held_out_hits(
-    kind: str, domains: dict[str, Domain], test: str, n: int, null_seed: int | None = None
+    kind: str,
+    domains: dict[str, Domain],
+    test: str,
+    n: int,
+    null_seed: int | None = None,
+    without: Removed | None = None,
+    folds: Collection[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-1 and top-5 hits of every text of domain `test`, each scored by probes and centre built without its fold."""
+    """Top-1 and top-5 hits of every text of domain `test`, each scored by probes and centre built without its fold.
+
+    `without` leaves more folds out of every probe part and centre (the nested selection's outer fold), `folds`
+    limits the folds of `test` that are scored (default: all of them, but those left out by `without`)."""
+    without = without or {}
     data = domains[test]
+    skipped = set(without.get(test, ()))
     hits1, hits5 = [], []
     for fold in np.unique(data.folds):
-        train, rows = data.folds != fold, data.folds == fold
-        probes = recipe_probes(kind, domains, n, (test, fold), null_seed)
+        if int(fold) in skipped or (folds is not None and int(fold) not in folds):
+            continue
+        removed = dict(without) | {test: skipped | {int(fold)}}
+        train = ~np.isin(data.folds, list(removed[test]))
+        rows = data.folds == fold
+        probes = recipe_probes(kind, domains, n, removed, null_seed)
         if probes is None or not train.any():
             continue
-        scores = (data.x[rows].astype(np.float64) - centre(data, n, train)) @ probes.T
+        scores = (data.x[rows].astype(np.float64) - data.centre(n, removed[test])) @ probes.T
         scores[:, ~probes.any(axis=1)] = -np.inf
         hits1.append(top_k_hits(scores, data.labels[rows], 1))
         hits5.append(top_k_hits(scores, data.labels[rows], 5))
@@ -189,10 +219,12 @@ def learning_rows(kind: str, data: Domain, emotions: list[str], seed: int) -> li
     rows = []
     for k in sizes:
         keep = rank < k
-        sub = Domain(data.x[keep], data.labels[keep], data.folds[keep], data.baseline, data.variance)
-        sub._components = data.components()
+        sub = Domain(
+            data.x[keep], data.labels[keep], data.folds[keep], data.baseline, data.variance, None, data.baseline_folds
+        )
+        sub._components = data._components  # the same baseline, so the same components per set of folds
         hits1, _ = held_out_hits(kind, {DOMAIN_OF_KIND[kind]: sub}, DOMAIN_OF_KIND[kind], n)
-        probes = expression_probes(sub.x, sub.labels, n, sub.baseline, sub.variance).vectors
+        probes = sub.part(n)
         geometry = correlations(probes, emotions)
         rows.append(
             {

@@ -70,13 +70,23 @@ def unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def expression_probes(
-    x: np.ndarray, labels: np.ndarray, n_emotions: int, baseline: np.ndarray, variance: float
+    x: np.ndarray,
+    labels: np.ndarray,
+    n_emotions: int,
+    baseline: np.ndarray,
+    variance: float,
+    components: np.ndarray | None = None,
 ) -> BuiltProbes:
-    """The paper's recipe: emotion mean minus the mean over emotions, baseline PCs projected out, unit norm."""
+    """The paper's recipe: emotion mean minus the mean over emotions, baseline PCs projected out, unit norm.
+    `components`, if given, are the baseline's PCs up to `variance`, computed before (then `variance_removed` is
+    not known: NaN)."""
     means = group_means(x, labels, n_emotions)
     present = np.bincount(labels, minlength=n_emotions) > 0
     center = means[present].mean(axis=0)
-    components, removed = baseline_components(np.asarray(baseline, dtype=np.float64), variance)
+    if components is None:
+        components, removed = baseline_components(np.asarray(baseline, dtype=np.float64), variance)
+    else:
+        removed = float("nan")
     vectors = unit(project_out(means - center, components))
     vectors[~present] = 0.0
     return BuiltProbes(vectors.astype(np.float32), center.astype(np.float32), len(components), removed)

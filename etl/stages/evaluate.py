@@ -70,6 +70,8 @@ class KindInputs:
     baseline: np.ndarray
     exclude: np.ndarray | None
     texts: list[str]
+    baseline_topics: list[str] | None = None
+    """The topic (register, template) of each baseline text: a held-out fold leaves its own out of the baseline."""
 
 
 def kind_inputs(cache: VectorCache, kind: str, probes: StoredProbes, expression: StoredProbes | None):
@@ -83,7 +85,7 @@ def kind_inputs(cache: VectorCache, kind: str, probes: StoredProbes, expression:
     if not keep:
         return None
     corpora = probes.baseline_corpora
-    baseline = recipe.baseline_texts(lambda any_source: cache.get(corpora, any_source=any_source), corpora)
+    baseline = recipe.baseline_rows(lambda any_source: cache.get(corpora, any_source=any_source), corpora)
     exclude = None
     if any(v is not None for v in probes.norm_kept) and expression is not None:
         variance = probes.expression_space_variance or DEFAULT_EXPRESSION_SPACE_VARIANCE
@@ -92,9 +94,10 @@ def kind_inputs(cache: VectorCache, kind: str, probes: StoredProbes, expression:
         x=data.x[keep],
         labels=labels,
         topics=[data.meta[i]["topic"] or "" for i in keep],
-        baseline=baseline,
+        baseline=baseline.x,
         exclude=exclude,
         texts=[data.meta[i]["text"] for i in keep],
+        baseline_topics=[m.get("topic") or "" for m in baseline.meta],
     )
 
 
@@ -105,8 +108,8 @@ def held_out_row(inputs: KindInputs | None, probes: StoredProbes, folds: int, se
         return {}
     n = len(probes.emotions)
     args = (inputs.x, inputs.labels, inputs.topics, n, inputs.baseline, probes.baseline_variance, folds, inputs.exclude)
-    result = classification.held_out(*args)
-    null = classification.held_out(*args, null_seed=seed)
+    result = classification.held_out(*args, baseline_topics=inputs.baseline_topics)
+    null = classification.held_out(*args, null_seed=seed, baseline_topics=inputs.baseline_topics)
     return result | {"chance_top1": 1 / n, "null_top1": null["top1"]}
 
 
@@ -122,13 +125,15 @@ def transfer_domains(cache: VectorCache, probe_sets: dict, layer: int, emotions:
         names = np.array(probes.emotions)[inputs.labels]
         keep = np.array([e in code for e in names])
         kept_texts = [text for text, k in zip(inputs.texts, keep, strict=True) if k]
+        topics = [t for t, k in zip(inputs.topics, keep, strict=True) if k]
         domains[name] = transfer.Domain(
             x=inputs.x[keep],
             labels=np.array([code[e] for e in names[keep]]),
-            folds=transfer.fold_ids([t for t, k in zip(inputs.topics, keep, strict=True) if k], folds),
+            folds=recipe.fold_ids(topics, folds),
             baseline=inputs.baseline,
             variance=probes.baseline_variance,
             texts=kept_texts,
+            baseline_folds=recipe.fold_ids(inputs.baseline_topics, folds, topics),
         )
     return domains
 
