@@ -83,6 +83,7 @@ EVALUATION_DOCS = {
     "cross_domain": "held-out accuracy when probes and texts come from different domains",
     "lexical_baseline": "a TF-IDF nearest-centroid baseline on the same folds",
     "learning_curve": "held-out accuracy against texts per emotion",
+    "nested_selection": "the default set's held-out top-1 with the set chosen inside each outer fold (nested)",
 }
 
 STAGING_VIEWS = {

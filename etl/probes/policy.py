@@ -59,19 +59,27 @@ def _on_both_forms(row: dict) -> bool:
     return n_test is None or (n_emotions is not None and n_test >= MIN_HELD_OUT_PER_EMOTION * n_emotions)
 
 
+def rank_default(rows: list[dict]) -> list[dict]:
+    """The evaluation rows that can be the default probe set, best first: the rule of `default_set` on rows alone.
+
+    Rows with a held-out top-1 on stories and on short texts (`story_top1`, `short_top1`) resting on enough texts
+    per emotion, by the highest mean of the two; ties go to the lower layer, then the kind's name. Evaluate's nested
+    figure applies it to figures computed inside each outer fold (`etl.evaluation.nested`), so it is written once."""
+    rows = [r for r in rows if _on_both_forms(r)]
+    return sorted(rows, key=lambda r: (-(r["story_top1"] + r["short_top1"]) / 2, r["layer"], r["kind"]))
+
+
 def default_set(lake: Lake, model: str, source: str) -> tuple[str, int]:
     """(kind, layer) that `score`, `nearest`, `classify`, the API and the dashboard use unless told otherwise.
 
     The rule, applied to the evaluation and never by hand: the evaluated, indexed probe set with the highest mean of
     its held-out top-1 on stories and on the short-text set (`story_top1`, `short_top1`: each text scored by probes
-    and a centre built without its fold); ties go to the lower layer. Unevaluated lakes fall back to the expression
-    probes at `best_layer`; a source without expression probes (an adapted set, `emolake adapt`) to its first kind.
+    and a centre built without its fold); ties go to the lower layer (`rank_default`). Unevaluated lakes fall back
+    to the expression probes at `best_layer`; a source without expression probes (an adapted set, `emolake adapt`) to its first kind.
     Only `source`'s sets are candidates: another source (an adapted set among them) is never chosen for it.
     """
-    rows = [r for r in evaluation_rows(lake, model, source) if _on_both_forms(r)]
-    ranked = sorted(rows, key=lambda r: (-(r["story_top1"] + r["short_top1"]) / 2, r["layer"], r["kind"]))
     stored = {(k, layer) for m, _, s, k, layer in probe_sets(lake) if (m, s) == (model, source)}
-    for row in ranked:
+    for row in rank_default(evaluation_rows(lake, model, source)):
         key = (row["kind"], row["layer"])
         if key in stored and has_index(lake, model, source, *key):
             return key

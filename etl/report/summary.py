@@ -63,10 +63,33 @@ def default_set_lines(lake: Lake, catalog) -> list[str]:
             f"    short texts  held-out top-1 {interval(row, 'short_top1')}, top-5 {fmt(row.get('short_top5'))}"
             f"  lexical {lex.get(('short', 'tfidf_in_domain'))} (in-domain), "
             f"{lex.get(('short', 'tfidf_from_stories'))} (from stories)  null {fmt(row.get('short_null_top1'))}",
+            *nested_lines(catalog, model),
             f"    geometry     PC1 vs valence r {interval(row, 'pc1_valence_r', 2)} (permutation p {valence_p}),"
             f" PC2 vs arousal r {interval(row, 'pc2_arousal_r', 2)}",
         ]
     return lines
+
+
+def nested_lines(catalog, model: str) -> list[str]:
+    """The nested held-out figures (the set chosen inside each outer fold, `nested_selection`), when evaluated."""
+    if "nested_selection" not in catalog.views:
+        return []
+    found = catalog.con.sql(
+        "select * from nested_selection where model = ? and source = 'reference' order by test_domain desc",
+        params=[model],
+    ).to_arrow_table()
+    rows = {r["test_domain"]: r for r in found.to_pylist()}
+    if not rows:
+        return []
+    named = {"story": "stories", "short": "short texts"}
+    figures = ", ".join(f"{named[d]} {interval(rows[d], 'top1')}" for d in ("story", "short") if d in rows)
+    first = next(iter(rows.values()))
+    picks = sorted({c.split(":", 1)[1] for r in rows.values() for c in (r["choices"] or "").split(", ") if c})
+    return [
+        f"    nested       held-out top-1 {figures}",
+        f"                 (the set chosen again inside each outer fold among {first['n_candidates']} (kind, layer)"
+        f" sets, from its training folds only; chosen: {', '.join(picks)})",
+    ]
 
 
 def render(lake: Lake) -> str:

@@ -8,6 +8,7 @@ Reads `probes` and the per-text vectors; writes, per (model, source):
     evaluation_cosines        the cosine matrix of each probe set
     deflection_vs_expression  matched deflection/expression pairs (only when deflection probes exist)
     chosen_layers             per kind, the layer `etl.probes.policy.best_of` chose (what `best_layers` shows)
+    nested_selection          the default set's held-out top-1 with the set chosen inside each outer fold
     logit_lens, dose_curve, scenario_scores    (these load the probed model; `model_checks = false` skips them)
 and `reports/<model>/report.html`.
 """
@@ -27,11 +28,11 @@ from etl import progress
 from etl.config import EvaluateConfig
 from etl.config.kinds import KINDS
 from etl.errors import EmolakeError
-from etl.evaluation import classification, deflection, evidence_tables, geometry, reliability, tables, transfer
+from etl.evaluation import classification, deflection, evidence_tables, geometry, nested, reliability, tables, transfer
 from etl.lake import Lake, vectors
 from etl.model.load import model_slug
 from etl.probes import recipe
-from etl.probes.policy import best_of, best_of_each
+from etl.probes.policy import best_of, best_of_each, rank_default
 from etl.probes.stored import StoredProbes
 from etl.probes.stored import read as read_probes
 from etl.stages import StageResult
@@ -158,6 +159,7 @@ def transfer_rows(cache: VectorCache, probe_sets: dict, layer: int, config: Eval
     ]
     if first:
         out["lexical_baseline"] = transfer.lexical_rows(domains, len(emotions), seed)
+    out["nested_candidates"] = nested.candidates(kinds, domains, len(emotions), layer)
     return out
 
 
@@ -240,7 +242,7 @@ def evaluate_source(lake: Lake, model: str, source: str, probe_sets: dict, confi
     """Every model-free result of one source, as rows per output table."""
     layers = sorted({layer for _, layer in probe_sets})
     out: dict[str, list[dict]] = {"evaluation_layers": [], "probe_map": [], "deflection_vs_expression": []}
-    out |= {"cross_domain": [], "learning_curve": [], "lexical_baseline": []}
+    out |= {"cross_domain": [], "learning_curve": [], "lexical_baseline": [], "nested_candidates": []}
     for layer in progress.bar(layers, desc=f"evaluate ({source})", unit="layer"):
         rows, extra = evaluate_layer(lake, model, source, layer, probe_sets, config, first=layer == layers[0])
         out["evaluation_layers"] += rows
@@ -248,6 +250,9 @@ def evaluate_source(lake: Lake, model: str, source: str, probe_sets: dict, confi
             out[name] += items
     chosen = best_of_each(out["evaluation_layers"])
     out["chosen_layers"] = [{"kind": kind, "layer": layer} for kind, layer in chosen.items()]
+    ranked = rank_default(out["evaluation_layers"])
+    candidates = out.pop("nested_candidates")
+    out["nested_selection"] = nested.nested_rows(candidates, ranked[0] if ranked else None, config.common.seed)
     return out
 
 

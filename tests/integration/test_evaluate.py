@@ -194,3 +194,24 @@ def test_synthetic_deflection_probes_give_their_known_cosine_and_norm_kept(tiny_
     # The tiny lake has deflection dialogues, so the probes before orthogonalisation are rebuilt from them.
     assert all(r["raw_matched_cosine"] is not None and abs(r["raw_matched_cosine"]) <= 1 for r in layer_rows)
     assert "deflection.png" in (Lake(tiny_lake_copy).report_dir(MODEL) / "report.html").read_text()
+
+
+def test_the_nested_figure_chooses_inside_each_fold_among_the_default_sets_candidates(tiny_lake):
+    from etl.probes.policy import default_set, rank_default
+    from etl.probes.stored import evaluation_rows
+
+    rows = {r["test_domain"]: r for r in sql(tiny_lake, "select * from nested_selection")}
+    assert set(rows) == {"story", "short"}
+    layer_rows = evaluation_rows(Lake(tiny_lake), MODEL, "reference")
+    candidates = {(r["kind"], r["layer"]) for r in rank_default(layer_rows)}
+    kind, layer = default_set(Lake(tiny_lake), MODEL, "reference")
+    for row in rows.values():
+        assert row["top1_low"] <= row["top1"] <= row["top1_high"] and row["n_test"] > 0
+        assert row["n_candidates"] == len(candidates) and row["n_folds"] >= 2
+        assert (row["selected_kind"], row["selected_layer"]) == (kind, layer)
+        picks = [choice.split(":")[1] for choice in row["choices"].split(", ")]
+        assert len(picks) == row["n_folds"] and {tuple(p.split("@")) for p in picks} <= {
+            (k, str(n)) for k, n in candidates
+        }
+    reported = next(r for r in layer_rows if (r["kind"], r["layer"]) == (kind, layer))
+    assert rows["story"]["selected_top1"] == reported["story_top1"]
