@@ -79,6 +79,7 @@ EVALUATION_DOCS = {
     "logit_lens": "the tokens each probe promotes through the unembedding",
     "dose_curve": "probe score against the dose of a scenario's intensity",
     "scenario_scores": "probe scores of the hand-written scenarios",
+    "invariance": "the default set's answers kept under neutral prefixes, suffixes, casing and punctuation",
     "deflection_vs_expression": "cosines between deflection and expression probes",
     "cross_domain": "held-out accuracy when probes and texts come from different domains",
     "lexical_baseline": "a TF-IDF nearest-centroid baseline on the same folds",

@@ -144,6 +144,17 @@ SCHEMAS: dict[str, list[tuple[str, pa.DataType]]] = {
         ("pc1_valence_r", F64),
         ("n_texts", I32),
     ],
+    "invariance": [
+        ("kind", STR),
+        ("layer", I32),
+        ("test_set", STR),
+        ("perturbation", STR),
+        ("n_texts", I32),
+        ("family_same", F64),
+        ("top1_same", F64),
+        ("family_hit", F64),
+        ("family_hit_before", F64),
+    ],
     "scenario_scores": [
         ("scenario", STR),
         ("target", STR),

@@ -37,18 +37,13 @@ class Scorer:
         """Mean residual vector of each text at the scorer's layer, all tokens but the first, centred. A text over
         MAX_TOKENS tokens is refused unless `truncate` (then its first MAX_TOKENS tokens are read)."""
         from etl.model.load import load
-        from etl.model.residuals import mean_residuals
 
         check_texts(texts)
         loaded = load(self.model_spec)
         if not truncate:
             check_lengths(loaded.tokenizer, texts)
-        layers = [self.probe_set.layer]
-        result = mean_residuals(loaded.model, loaded.tokenizer, texts, layers, 1, MAX_TOKENS, batch_tokens)
-        too_short = np.flatnonzero(result.n_used == 0)
-        if len(too_short):
-            raise EmolakeError(f"text at row {int(too_short[0])} is a single token: give at least two tokens of text")
-        return self.probes.centred(result.vectors[:, 0], result.n_tokens)
+        x, n_tokens = mean_vectors(loaded, self.probe_set.layer, texts, batch_tokens)
+        return self.probes.centred(x, n_tokens)
 
     def nearest(self, texts: list[str], k: int, truncate: bool = False) -> list[list[dict]]:
         """The k best-matching emotions per text, best first, as {"emotion", "score"} (cosine)."""
@@ -67,6 +62,19 @@ def classified(matches: list[dict]) -> dict:
     """A text's `nearest` matches as a `classify` row's emotions and scores, best first: what `emolake classify`
     writes and /api/v1/classify answers."""
     return {"emotions": [m["emotion"] for m in matches], "scores": [m["score"] for m in matches]}
+
+
+def mean_vectors(loaded, layer: int, texts: list[str], batch_tokens: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """(texts, hidden) mean residual of each text at `layer` over every token but the first, and each text's token
+    count: what `nearest` centres (`StoredProbes.centred`) and compares with the probes. A text of a single token
+    has nothing to average and is refused."""
+    from etl.model.residuals import mean_residuals
+
+    result = mean_residuals(loaded.model, loaded.tokenizer, texts, [layer], 1, MAX_TOKENS, batch_tokens)
+    too_short = np.flatnonzero(result.n_used == 0)
+    if len(too_short):
+        raise EmolakeError(f"text at row {int(too_short[0])} is a single token: give at least two tokens of text")
+    return result.vectors[:, 0], result.n_tokens
 
 
 def check_texts(texts: list[str]) -> None:

@@ -9,7 +9,8 @@ Reads `probes` and the per-text vectors; writes, per (model, source):
     deflection_vs_expression  matched deflection/expression pairs (only when deflection probes exist)
     chosen_layers             per kind, the layer `etl.probes.policy.best_of` chose (what `best_layers` shows)
     nested_selection          the default set's held-out top-1 with the set chosen inside each outer fold
-    logit_lens, dose_curve, scenario_scores    (these load the probed model; `model_checks = false` skips them)
+    logit_lens, dose_curve, scenario_scores, invariance
+                              (these load the probed model; `model_checks = false` skips them)
 and `reports/<model>/report.html`.
 """
 
@@ -289,6 +290,16 @@ def run_model_checks(lake: Lake, model: str, source: str, probe_sets: dict, conf
     }
 
 
+def invariance_rows(lake: Lake, model: str, source: str, layer_rows: list[dict], config: EvaluateConfig) -> list[dict]:
+    """The invariance of the set these rows make the default (`rank_default`, the rule of `default_set`)."""
+    from etl.evaluation import invariance
+
+    ranked = rank_default(layer_rows)
+    if not ranked:
+        return []
+    return invariance.measure(lake, model, source, ranked[0]["kind"], ranked[0]["layer"], config.common.seed)
+
+
 def write_source(lake: Lake, model: str, source: str, out: dict[str, list[dict]], probe_sets: dict) -> int:
     """Writes every evaluation table of one source, replacing its rows; a table this run did not compute loses its
     rows for the source, rather than keeping stale ones."""
@@ -326,6 +337,7 @@ def run(config: EvaluateConfig) -> StageResult:
             with timed(parts, f"{source}/model_checks"):
                 out |= run_model_checks(lake, model, source, probe_sets, config)
             merge_scenarios(out["evaluation_layers"], out.get("scenario_scores", []))
+            out["invariance"] = invariance_rows(lake, model, source, out["evaluation_layers"], config)
         result.rows_read += sum(len(p.emotions) for p in probe_sets.values())
         with timed(parts, f"{source}/write"):
             result.rows_written += write_source(lake, model, source, out, probe_sets)

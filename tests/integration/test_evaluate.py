@@ -215,3 +215,18 @@ def test_the_nested_figure_chooses_inside_each_fold_among_the_default_sets_candi
         }
     reported = next(r for r in layer_rows if (r["kind"], r["layer"]) == (kind, layer))
     assert rows["story"]["selected_top1"] == reported["story_top1"]
+
+
+def test_invariance_of_the_default_set_under_each_perturbation(tiny_lake):
+    from etl.evaluation.invariance import PERTURBATIONS
+    from etl.probes.policy import default_set
+
+    rows = sql(tiny_lake, "select * from invariance")
+    assert {(r["kind"], r["layer"]) for r in rows} == {default_set(Lake(tiny_lake), MODEL, "reference")}
+    assert {(r["test_set"], r["perturbation"]) for r in rows} == {
+        (s, p) for s in ("everyday", "short") for p in PERTURBATIONS
+    } | {("all", "all")}
+    for row in rows:
+        assert all(0 <= row[c] <= 1 for c in ("family_same", "top1_same", "family_hit", "family_hit_before"))
+    sizes = {r["test_set"]: r["n_texts"] for r in rows}
+    assert sizes["everyday"] == 10 and sizes["short"] == 30 and sizes["all"] == 40 * len(PERTURBATIONS)
