@@ -21,12 +21,12 @@ from pathlib import Path
 
 from etl import __version__
 from etl.config.steer import OPERATORS, POSITIONS
-from etl.errors import EmolakeError
+from etl.errors import EmolakeError, ShortTextWarning, warn_short
 from etl.lake import Lake
 from etl.probes.export import ProbeStack
 from etl.service.client import RemoteLake
 
-__all__ = ["EmoLake", "EmolakeError", "ProbeStack", "RemoteLake", "__version__", "connect", "open"]
+__all__ = ["EmoLake", "EmolakeError", "ProbeStack", "RemoteLake", "ShortTextWarning", "__version__", "connect", "open"]
 
 
 def open(lake: str | Path | None = None, model: str | None = None, source: str = "reference") -> EmoLake:
@@ -72,14 +72,19 @@ class EmoLake:
 
     def nearest(self, texts: str | Sequence[str], k: int = 5, kind: str | None = None, layer: int | None = None):
         """The k emotions whose probes best match each text, best first, as {"emotion", "score"} (cosine).
-        One text gives one list; a list of texts gives one list per text (one model load, batched)."""
+        One text gives one list; a list of texts gives one list per text (one model load, batched). A text under
+        `MIN_TOKENS` tokens is answered with a `ShortTextWarning` (Python's `warnings`)."""
         single = isinstance(texts, str)
-        found = self._scorer(kind, layer).nearest([texts] if single else list(texts), k)
+        texts = [texts] if single else list(texts)
+        scorer = self._scorer(kind, layer)
+        found = scorer.nearest(texts, k)
+        warn_short(texts, scorer.warnings(texts))
         return found[0] if single else found
 
     def score(self, texts: str | Sequence[str], kind: str | None = None, layer: int | None = None):
         """Per-token scores (the projection on each unit probe of the token's residual minus the centre), as a
-        polars DataFrame: text, token_idx, token, char_start, char_end, emotion, score. Position 0 is never scored."""
+        polars DataFrame: text, token_idx, token, char_start, char_end, emotion, score. Position 0 is never scored.
+        A text under `MIN_TOKENS` tokens is scored with a `ShortTextWarning`."""
         import polars as pl
 
         from etl.model.load import load
@@ -87,6 +92,7 @@ class EmoLake:
 
         scorer = self._scorer(kind, layer)
         texts = [texts] if isinstance(texts, str) else list(texts)
+        warn_short(texts, scorer.warnings(texts))
         key = (scorer.probe_set.kind, scorer.probe_set.layer)
         rows = []
         for row, scored in enumerate(score_texts(load(scorer.model_spec), texts, {key: scorer.probes})):

@@ -1,4 +1,5 @@
-"""`emolake classify --input FILE --text-column COL --output OUT.parquet`: nearest emotions for every row."""
+"""`emolake classify --input FILE --text-column COL --output OUT.parquet`: nearest emotions for every row; a row
+whose text is under `MIN_TOKENS` tokens carries a `warning` (null elsewhere), and their count is logged."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def handle(args) -> None:
     from etl import progress
     from etl.commands._tables import read_column
     from etl.lake import Lake, write_table
+    from etl.probes.policy import MIN_TOKENS
     from etl.probes.scoring import check_k, check_texts, classified, open_scorer
 
     if args.output.suffix != ".parquet":
@@ -36,18 +38,26 @@ def handle(args) -> None:
     texts = read_column(args.input, args.text_column)
     check_texts(texts)
     ids = read_column(args.input, args.id_column) if args.id_column else None
-    if args.id_column in ("row_id", "emotions", "scores"):
+    if args.id_column in ("row_id", "emotions", "scores", "warning"):
         raise EmolakeError(f"--id-column {args.id_column}: the output has its own column of that name; rename it")
     scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, args.kind, args.layer)
     k = check_k(args.k, len(scorer.emotions))
     rows = []
     for start in progress.bar(range(0, len(texts), args.batch_size), desc="classify", unit="batch"):
-        for offset, matches in enumerate(scorer.nearest(texts[start : start + args.batch_size], k, args.truncate)):
+        batch = texts[start : start + args.batch_size]
+        found = zip(scorer.nearest(batch, k, args.truncate), scorer.warnings(batch), strict=True)
+        for offset, (matches, warning) in enumerate(found):
             row = {"row_id": start + offset}
             if ids is not None:
                 row[args.id_column] = ids[start + offset]
-            rows.append(row | classified(matches))
-    write_table(pa.Table.from_pylist(rows), args.output)
-    logging.getLogger("emolake").info(
-        "classify: %d rows -> %s (layer %d)", len(rows), args.output, scorer.probe_set.layer
-    )
+            rows.append(row | classified(matches) | {"warning": warning})
+    table = pa.Table.from_pylist(rows)
+    warnings = pa.array([row["warning"] for row in rows], pa.string())  # a string column even when all are null
+    write_table(table.set_column(table.schema.get_field_index("warning"), "warning", warnings), args.output)
+    log = logging.getLogger("emolake")
+    short = sum(row["warning"] is not None for row in rows)
+    if short:
+        log.warning(
+            "classify: %d of %d texts are under %d tokens: their rows carry a warning", short, len(rows), MIN_TOKENS
+        )
+    log.info("classify: %d rows -> %s (layer %d)", len(rows), args.output, scorer.probe_set.layer)

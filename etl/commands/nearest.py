@@ -3,7 +3,8 @@ match texts.
 
 Many texts (arguments, one per line of a file, or stdin with `--input -`) share one model load and are scored in
 batches, printing each batch as soon as it is done. With `--server`, a running `emolake serve` scores the same
-batches (no model load here) and the output is the same."""
+batches (no model load here) and the output is the same. A text under `MIN_TOKENS` tokens is answered with a warning
+line (`warning` in JSON; on stderr for one text with `--json`, whose output stays a list)."""
 
 from __future__ import annotations
 
@@ -35,31 +36,33 @@ def handle(args) -> None:
     check_texts(texts)
     score = remote(args) if args.server else local(args)
     if len(texts) == 1:
-        probe_set, (matches,) = score(texts)
-        print(json.dumps(matches) if args.json else render(probe_set, matches))
+        probe_set, (matches,), (warning,) = score(texts)
+        if args.json and warning:
+            print(f"warning: {warning}", file=sys.stderr)
+        print(json.dumps(matches) if args.json else render(probe_set, matches, warning))
         return
     for start in range(0, len(texts), BATCH):
         batch = texts[start : start + BATCH]
-        probe_set, found = score(batch)
-        for text, matches in zip(batch, found, strict=True):
+        probe_set, found, warnings = score(batch)
+        for text, matches, warning in zip(batch, found, warnings, strict=True):
             if args.json:
-                print(json.dumps({"text": text, "emotions": matches}))
+                print(json.dumps({"text": text, "emotions": matches} | ({"warning": warning} if warning else {})))
             else:
-                print(f"{text}\n{render(probe_set, matches)}\n")
+                print(f"{text}\n{render(probe_set, matches, warning)}\n")
         sys.stdout.flush()
 
 
 def local(args):
-    """texts -> (the probe set, its matches per text), scored in this process."""
+    """texts -> (the probe set, its matches per text, its warnings per text), scored in this process."""
     from etl.lake import Lake
     from etl.probes.scoring import open_scorer
 
     scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, args.kind, args.layer)
-    return lambda texts: (scorer.probe_set, scorer.nearest(texts, args.k, args.truncate))
+    return lambda texts: (scorer.probe_set, scorer.nearest(texts, args.k, args.truncate), scorer.warnings(texts))
 
 
 def remote(args):
-    """texts -> (the probe set the server used, its matches per text), scored by the server at --server."""
+    """texts -> (the probe set the server used, its matches and warnings per text), scored by the server at --server."""
     from etl.probes.ids import ProbeSetId
     from etl.service.client import RemoteLake
 
@@ -68,11 +71,13 @@ def remote(args):
     def score(texts: list[str]):
         body = {"texts": texts, "k": args.k, "kind": args.kind, "layer": args.layer, "truncate": args.truncate}
         answer = server.post("nearest", body)
-        return ProbeSetId(answer["model"], answer["source"], answer["kind"], answer["layer"]), answer["nearest"]
+        probe_set = ProbeSetId(answer["model"], answer["source"], answer["kind"], answer["layer"])
+        return probe_set, answer["nearest"], answer.get("warnings") or [None] * len(texts)
 
     return score
 
 
-def render(probe_set, matches: list[dict]) -> str:
+def render(probe_set, matches: list[dict], warning: str | None = None) -> str:
     head = f"nearest emotions ({probe_set.model}, {probe_set.source} {probe_set.kind} probes, layer {probe_set.layer}):"
-    return "\n".join([head] + [f"  {r:>3}. {m['emotion']:<16} {m['score']:+.3f}" for r, m in enumerate(matches, 1)])
+    lines = [head] + ([f"  warning: {warning}"] if warning else [])
+    return "\n".join(lines + [f"  {r:>3}. {m['emotion']:<16} {m['score']:+.3f}" for r, m in enumerate(matches, 1)])

@@ -1,11 +1,13 @@
 """`emolake score --input FILE --text-column COL`: per-token probe scores of every row, written to the lake.
 
 The scoring and the writing are `etl.probes.scores_dataset` (the `scores` dataset: one row per text, token and
-emotion, idempotent by text id, one commit per call); this module parses, calls and prints.
+emotion, idempotent by text id, one commit per call); this module parses, calls and prints. Texts under
+`MIN_TOKENS` tokens are scored too, and named on stderr with a warning: their scores rest on a few tokens.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from etl.commands._common import add_runner_options, lake_dir, runner_config
@@ -46,3 +48,5 @@ def handle(args) -> None:
     )
     kinds = ", ".join(done.kinds)
     print(f"scored {done.n_texts} texts at layers {done.layers} ({kinds}): {done.rows} rows in `scores`")
+    for text_id, warning in done.warnings.items():
+        print(f"warning: text {text_id!r}: {warning}", file=sys.stderr)

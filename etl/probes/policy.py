@@ -17,6 +17,11 @@ from etl.probes.stored import evaluation_rows, has_index, layers_of, pick_model,
 MAX_TOKENS = 2048
 """The longest text (in tokens) that scoring reads; longer texts are refused, or truncated when asked."""
 
+MIN_TOKENS = 8
+"""The shortest text (in its own tokens, special tokens not counted) scored without a warning. Every held-out figure
+rests on texts of 5 words and more (about 8 tokens and up); a greeting, "ugh" or "thanks!!" is still scored, but
+`nearest`, `classify`, `score`, the API and the service say, beside the answer, that it is a weak guess."""
+
 MIN_HELD_OUT_PER_EMOTION = 3
 """A held-out figure counts only when the evaluation tested at least this many texts per emotion (n_test /
 n_emotions): with fewer, each probe is rebuilt from one or two texts and its top-1 is noise. The `best_layers` view
@@ -75,8 +80,9 @@ def default_set(lake: Lake, model: str, source: str) -> tuple[str, int]:
     The rule, applied to the evaluation and never by hand: the evaluated, indexed probe set with the highest mean of
     its held-out top-1 on stories and on the short-text set (`story_top1`, `short_top1`: each text scored by probes
     and a centre built without its fold); ties go to the lower layer (`rank_default`). Unevaluated lakes fall back
-    to the expression probes at `best_layer`; a source without expression probes (an adapted set, `emolake adapt`) to its first kind.
-    Only `source`'s sets are candidates: another source (an adapted set among them) is never chosen for it.
+    to the expression probes at `best_layer`; a source without expression probes (an adapted set, `emolake adapt`)
+    to its first kind. Only `source`'s sets are candidates: another source (an adapted set among them) is never
+    chosen for it.
     """
     stored = {(k, layer) for m, _, s, k, layer in probe_sets(lake) if (m, s) == (model, source)}
     for row in rank_default(evaluation_rows(lake, model, source)):

@@ -33,6 +33,8 @@ class Scored:
     kinds: list[str]
     layers: list[int]
     rows: int
+    warnings: dict[str, str]
+    """text_id -> the warning of each text under `MIN_TOKENS` tokens (`etl.probes.scoring.short_warnings`)."""
 
 
 def score_into_lake(
@@ -53,7 +55,16 @@ def score_into_lake(
     ids, texts = unique_rows(ids, texts, id_column)
     slug, spec, kinds, layers = resolve_sets(lake, model, source, kinds, layers)
     written = score_file(lake, spec, slug, source, kinds, layers, ids, texts, batch_tokens, runner)
-    return Scored(len(texts), kinds, layers, written)
+    return Scored(len(texts), kinds, layers, written, short_texts(spec, ids, texts))
+
+
+def short_texts(spec: str, ids: list[str], texts: list[str]) -> dict[str, str]:
+    """text_id -> warning, for the texts under `MIN_TOKENS` tokens (counted by the model's tokenizer)."""
+    from etl.model.load import load_shape
+    from etl.probes.scoring import short_warnings
+
+    warnings = short_warnings(load_shape(spec).tokenizer, texts)
+    return {text_id: warning for text_id, warning in zip(ids, warnings, strict=True) if warning}
 
 
 def content_id(text: str) -> str:

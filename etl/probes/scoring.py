@@ -15,7 +15,7 @@ import numpy as np
 from etl.errors import EmolakeError
 from etl.lake import Lake
 from etl.probes.ids import ProbeSetId, ProbeSetQuery
-from etl.probes.policy import MAX_TOKENS
+from etl.probes.policy import MAX_TOKENS, MIN_TOKENS
 from etl.probes.stored import StoredProbes
 
 MAX_CHARS = 100_000
@@ -44,6 +44,12 @@ class Scorer:
             check_lengths(loaded.tokenizer, texts)
         x, n_tokens = mean_vectors(loaded, self.probe_set.layer, texts, batch_tokens)
         return self.probes.centred(x, n_tokens)
+
+    def warnings(self, texts: list[str]) -> list[str | None]:
+        """Per text, the warning its answer carries (`short_warnings`), else None."""
+        from etl.model.load import load
+
+        return short_warnings(load(self.model_spec).tokenizer, texts)
 
     def nearest(self, texts: list[str], k: int, truncate: bool = False) -> list[list[dict]]:
         """The k best-matching emotions per text, best first, as {"emotion", "score"} (cosine)."""
@@ -75,6 +81,23 @@ def mean_vectors(loaded, layer: int, texts: list[str], batch_tokens: int = 8192)
     if len(too_short):
         raise EmolakeError(f"text at row {int(too_short[0])} is a single token: give at least two tokens of text")
     return result.vectors[:, 0], result.n_tokens
+
+
+def short_warning(n_tokens: int) -> str | None:
+    """The warning a text of `n_tokens` tokens (its own, no special tokens) is scored with: None from MIN_TOKENS on."""
+    if n_tokens >= MIN_TOKENS:
+        return None
+    return (
+        f"only {n_tokens} token{'s' if n_tokens != 1 else ''} (under {MIN_TOKENS}): too short to read an emotion from; "
+        "the probes were measured on texts of 5 words and more, so treat these emotions as a weak guess"
+    )
+
+
+def short_warnings(tokenizer, texts: list[str]) -> list[str | None]:
+    """`short_warning` of each text, counting its own tokens."""
+    if not texts:
+        return []
+    return [short_warning(len(ids)) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
 
 def check_texts(texts: list[str]) -> None:

@@ -2,7 +2,9 @@
 
 `nearest` and `classify` go through the probe set's micro-batcher to `Scorer.nearest`, `score` through
 `etl.probes.token_scores.score_texts` (the function `emolake score` and the token viewer use), under the one lock
-that guards the model (its capture hooks are shared, so two forward passes must never overlap).
+that guards the model (its capture hooks are shared, so two forward passes must never overlap). A text under
+`MIN_TOKENS` tokens is answered with its warning: `warnings` (one per text, null where none) in `nearest`, `warning`
+in each `classify` row and in `score`.
 """
 
 from __future__ import annotations
@@ -43,14 +45,20 @@ class Service:
         request = self.texts(body)
         batcher = self.scorers.get(request.probes)
         found = batcher.nearest(request.texts, request.k, request.truncate)
-        return batcher.scorer.probe_set.as_dict() | {"nearest": found[0] if request.single else found}
+        warnings = self.warnings(batcher.scorer, request.texts)
+        answer = {"nearest": found[0] if request.single else found, "warnings": warnings}
+        return batcher.scorer.probe_set.as_dict() | answer
 
     def classify(self, body: dict) -> dict:
         """The probe set, and the rows `emolake classify` writes: row_id, emotions, scores."""
         request = self.texts(body)
         batcher = self.scorers.get(request.probes)
         found = batcher.nearest(request.texts, request.k, request.truncate)
-        rows = [{"row_id": row} | classified(matches) for row, matches in enumerate(found)]
+        warnings = self.warnings(batcher.scorer, request.texts)
+        rows = [
+            {"row_id": row} | classified(matches) | {"warning": warning}
+            for row, (matches, warning) in enumerate(zip(found, warnings, strict=True))
+        ]
         return batcher.scorer.probe_set.as_dict() | {"rows": rows}
 
     def score(self, body: dict) -> dict:
@@ -64,16 +72,24 @@ class Service:
         key = (scorer.probe_set.kind, scorer.probe_set.layer)
         with self.lock:
             (scored,) = score_texts(load(scorer.model_spec), request.texts, {key: scorer.probes})
+            (warning,) = scorer.warnings(request.texts)
         tokens = [
             {"token_idx": i + 1, "token": token, "char_start": start, "char_end": end}
             for i, (token, (start, end)) in enumerate(zip(scored.tokens, scored.offsets, strict=True))
         ]
         return scorer.probe_set.as_dict() | {
+            "warning": warning,
             "emotions": scored.emotions[key],
             "tokens": tokens,
             "scores": [[float(v) for v in row] for row in scored.scores[key]],
             "cosines": [[round(float(v), 4) for v in row] for row in scored.cosines(key)],
         }
+
+    def warnings(self, scorer, texts: list[str]) -> list[str | None]:
+        """Each text's short-text warning (`Scorer.warnings`), under the model lock: the tokenizer's truncation
+        state is shared with the forward passes, and a fast tokenizer used from two threads at once fails."""
+        with self.lock:
+            return scorer.warnings(texts)
 
     def probes(self) -> dict:
         return {"probe_sets": probe_sets(self.lake)}

@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 
-from etl.errors import EmolakeError
+from etl.errors import EmolakeError, warn_short
 
 MAX_TEXTS = 64
 """Texts per request: the server's limit (`etl.service.requests.MAX_TEXTS`); longer lists go in several requests."""
@@ -52,14 +52,18 @@ class RemoteLake:
             raise EmolakeError(f"cannot reach {self.url} ({reason}): start it with `emolake serve`") from None
 
     def nearest(self, texts: str | Sequence[str], k: int = 5, kind: str | None = None, layer: int | None = None):
-        """As `EmoLake.nearest`: one list of {emotion, score} for one text, one list per text for a list."""
+        """As `EmoLake.nearest`: one list of {emotion, score} for one text, one list per text for a list; the server's
+        warnings (texts under `MIN_TOKENS` tokens) are raised as `ShortTextWarning`s."""
         if isinstance(texts, str):
-            return self.post("nearest", {"text": texts, "k": k, "kind": kind, "layer": layer})["nearest"]
-        return [
-            matches
-            for chunk in chunks(texts)
-            for matches in self.post("nearest", {"texts": chunk, "k": k, "kind": kind, "layer": layer})["nearest"]
-        ]
+            answer = self.post("nearest", {"text": texts, "k": k, "kind": kind, "layer": layer})
+            warn_short([texts], answer.get("warnings") or [None])
+            return answer["nearest"]
+        found = []
+        for chunk in chunks(texts):
+            answer = self.post("nearest", {"texts": chunk, "k": k, "kind": kind, "layer": layer})
+            warn_short(chunk, answer.get("warnings") or [None] * len(chunk))
+            found += answer["nearest"]
+        return found
 
     def classify(self, texts: Sequence[str], k: int = 5, kind: str | None = None, layer: int | None = None):
         """The rows `emolake classify` writes (row_id, emotions, scores), one per text."""
@@ -76,6 +80,7 @@ class RemoteLake:
         rows = []
         for row, text in enumerate([texts] if isinstance(texts, str) else list(texts)):
             answer = self.post("score", {"text": text, "kind": kind, "layer": layer})
+            warn_short([text], [answer.get("warning")])
             for token, scores in zip(answer["tokens"], answer["scores"], strict=True):
                 place = (row, token["token_idx"], token["token"], token["char_start"], token["char_end"])
                 rows += [(*place, emotion, score) for emotion, score in zip(answer["emotions"], scores, strict=True)]

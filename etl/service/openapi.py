@@ -23,6 +23,11 @@ MATCH = {
     "properties": {"emotion": {"type": "string"}, "score": {"type": "number", "description": "cosine, 4 decimals"}},
 }
 MATCHES = {"type": "array", "items": MATCH}
+WARNING = {
+    "type": "string",
+    "nullable": True,
+    "description": "set when the text is under 8 tokens: the answer is a weak guess; null otherwise",
+}
 
 
 def texts_body(extra: dict) -> dict:
@@ -80,8 +85,11 @@ def spec() -> dict:
                     "requestBody": texts_body(NEAREST_FIELDS),
                     "responses": {
                         "200": answer(
-                            "the probe set; nearest: a list of matches for text, a list of lists for texts",
-                            PROBE_SET | {"nearest": {"oneOf": [MATCHES, {"type": "array", "items": MATCHES}]}},
+                            "the probe set; nearest: a list of matches for text, a list of lists for texts; "
+                            "warnings: one per text",
+                            PROBE_SET
+                            | {"nearest": {"oneOf": [MATCHES, {"type": "array", "items": MATCHES}]}}
+                            | {"warnings": {"type": "array", "items": WARNING}},
                         ),
                         **ERRORS,
                     },
@@ -89,10 +97,12 @@ def spec() -> dict:
             },
             "/api/v1/classify": {
                 "post": {
-                    "summary": "what `emolake classify` writes: row_id, emotions, scores per text",
+                    "summary": "what `emolake classify` writes: row_id, emotions, scores, warning per text",
                     "requestBody": texts_body(NEAREST_FIELDS),
                     "responses": {
-                        "200": answer("the probe set and one row per text", PROBE_SET | {"rows": {}}),
+                        "200": answer(
+                            "the probe set and one row per text (with its warning)", PROBE_SET | {"rows": {}}
+                        ),
                         **ERRORS,
                     },
                 }
@@ -107,6 +117,7 @@ def spec() -> dict:
                             "one row per token, one column per emotion",
                             PROBE_SET
                             | {
+                                "warning": WARNING,
                                 "emotions": {"type": "array", "items": {"type": "string"}},
                                 "tokens": {"type": "array"},
                                 "scores": {"type": "array"},

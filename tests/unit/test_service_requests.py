@@ -254,3 +254,19 @@ def test_api_only_never_imports_dash():
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_short_text_warning_starts_below_min_tokens():
+    from etl.probes.policy import MIN_TOKENS
+    from etl.probes.scoring import short_warning, short_warnings
+
+    assert short_warning(MIN_TOKENS) is None and short_warning(MIN_TOKENS + 20) is None
+    assert short_warning(MIN_TOKENS - 1).startswith(f"only {MIN_TOKENS - 1} tokens (under {MIN_TOKENS})")
+    assert short_warning(1).startswith("only 1 token ")
+
+    def words(texts, add_special_tokens):  # a stand-in tokenizer: one token per word, no special tokens asked for
+        assert add_special_tokens is False
+        return {"input_ids": [text.split() for text in texts]}
+
+    found = short_warnings(words, ["thanks!!", "one two three four five six seven eight"])
+    assert found[0] is not None and found[1] is None
