@@ -2,7 +2,8 @@
 
 A token's score for an emotion is the projection of its residual stream, minus the centre of the text's form
 (`StoredProbes.centre_for`), on the unit probe.
-Position 0 is never scored (an attention sink whose norm is ~100x the others).
+Position 0 is never scored (an attention sink whose norm is ~100x the others). A text written mostly in capitals is
+read in sentence case (`scoring.reading_form`, as `nearest` reads it); tokens and offsets are the text's as given.
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ class TextScores:
 def score_texts(loaded, texts: list[str], probe_layers: dict[tuple[str, int], StoredProbes]) -> list[TextScores]:
     """Per-token scores of each text for every (kind, layer) probe set, from one forward pass per text batch."""
     from etl.model.residuals import forward_layers
-    from etl.probes.scoring import check_texts
+    from etl.probes.scoring import check_texts, reading_form
 
     check_texts(texts)
     tokenizer = loaded.tokenizer
-    encoded = tokenizer(texts, truncation=False, return_offsets_mapping=True, add_special_tokens=True)
+    read = [reading_form(text) for text in texts]
+    encoded = tokenizer(read, truncation=False, return_offsets_mapping=True, add_special_tokens=True)
     too_long = [i for i, ids in enumerate(encoded["input_ids"]) if len(ids) > MAX_TOKENS]
     if too_long:
         n = len(encoded["input_ids"][too_long[0]])

@@ -75,3 +75,21 @@ def test_perturbations_change_form_only():
     assert len(sample) == invariance.SHORT_SAMPLE and sample == invariance.sample(
         [(str(i), "sad") for i in range(100)], invariance.SHORT_SAMPLE, seed=0
     )
+
+
+def test_a_shouted_text_is_read_in_sentence_case_and_nothing_else_is():
+    from etl.probes.scoring import reading_form
+
+    assert reading_form("I YELLED AT MY SISTER. NOW SHE IS CRYING!") == "I yelled at my sister. Now she is crying!"
+    assert (
+        reading_form("WAIT, THE EXAM WAS CANCELLED? i HAVE NO IDEA") == "Wait, the exam was cancelled? I have no idea"
+    )
+    for text in ("I was NOT ready for that.", "OK", "NASA launched it today.", "We won!", "ÇA VA"):
+        assert reading_form(text) == text or len(reading_form(text)) == len(text)
+    assert reading_form("I was NOT ready for that.") == "I was NOT ready for that."
+    assert reading_form("NASA launched it today.") == "NASA launched it today."
+    assert reading_form("ŞİŞLİ") == "ŞİŞLİ"  # lower() would lengthen it: offsets must stay the text's
+    shipped = [t for t, _ in invariance.everyday()]
+    assert [reading_form(t) for t in shipped] == shipped
+    upper = invariance.PERTURBATIONS["upper case"]
+    assert [reading_form(upper(t)).lower() for t in shipped] == [t.lower() for t in shipped]
