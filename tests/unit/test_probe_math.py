@@ -106,3 +106,15 @@ def test_correlations():
     assert spearman(np.array([10, 20, 20, 5]), np.array([2, 3, 4, 1])) < 1
     assert spearman(np.array([1, 2, 3, 4]), np.array([1, 4, 9, 16])) == pytest.approx(1)
     assert pearson(np.array([1, 2, 3]), np.array([3, 2, 1])) == pytest.approx(-1)
+
+
+def test_top_k_hits_rank_as_a_stable_sort_does_ties_and_minus_infinity_included():
+    from etl.probes.maths import top_k_hits
+
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 4, size=(300, 9)).astype(float)  # many ties
+    scores[rng.random(scores.shape) < 0.1] = -np.inf
+    labels = rng.integers(0, 9, size=300)
+    order = np.argsort(-scores, axis=1, kind="stable")
+    for k in (1, 2, 5, 9):
+        np.testing.assert_array_equal(top_k_hits(scores, labels, k), (order[:, :k] == labels[:, None]).any(axis=1))
