@@ -92,8 +92,6 @@ def test_probes_lists_every_set_and_marks_the_default(api, tiny_lake):
     ("body", "status", "fragment"),
     [
         ({"text": "x" * 3000}, 400, 'tokens: the limit is 2048; split it, or pass "truncate": true'),
-        ({"text": "x"}, 400, "is a single token"),
-        ({"texts": ["We ran.", "x"]}, 400, "text at row 1 is a single token"),
         ({"text": "We ran.", "kind": "nope"}, 404, "no probes of kind 'nope'"),
         ({"text": "We ran.", "layer": 99}, 404, "layer 99 has no probes: choose one of 0..3"),
         ({"text": "We ran.", "model": "gpt-9"}, 404, "no probes for model 'gpt-9'"),
@@ -103,6 +101,12 @@ def test_probes_lists_every_set_and_marks_the_default(api, tiny_lake):
 def test_a_text_or_probe_set_the_lake_cannot_score_is_one_json_line(api, body, status, fragment):
     got, answer = post(api, "nearest", body)
     assert (got, list(answer)) == (status, ["error"]) and fragment in answer["error"] and "\n" not in answer["error"]
+
+
+def test_a_single_token_text_gets_no_emotions_and_a_warning_not_an_error(api):
+    got, answer = post(api, "nearest", {"texts": ["We ran.", "x"], "k": 2})
+    assert got == 200 and len(answer["nearest"][0]) == 2 and answer["nearest"][1] == []
+    assert answer["warnings"][1].endswith("no emotions given")
 
 
 def test_truncate_reads_the_start_of_a_long_text(api):

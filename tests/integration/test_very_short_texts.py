@@ -74,3 +74,13 @@ def test_the_json_api_answers_with_warnings(tiny_lake):
     assert "under" in rows[0]["warning"] and rows[1]["warning"] is None
     assert "under" in client.post("/api/v1/score", json={"text": SHORT}).get_json()["warning"]
     assert client.post("/api/v1/score", json={"text": LONG}).get_json()["warning"] is None
+
+
+def test_a_single_token_text_gets_no_emotions_and_the_others_are_answered(tiny_lake, cli):
+    code, out, err = cli("--lake", tiny_lake, "nearest", "k", LONG, "--json", "--k", "2")
+    assert code == 0, err
+    single, long = (json.loads(line) for line in out.splitlines())
+    assert single["emotions"] == [] and single["warning"].endswith("no emotions given")
+    assert len(long["emotions"]) == 2 and "warning" not in long
+    code, _, err = cli("--lake", tiny_lake, "nearest", "")
+    assert code == 1 and "empty" in err  # an empty text is still refused

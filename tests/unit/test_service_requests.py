@@ -262,11 +262,10 @@ def test_the_short_text_warning_starts_below_min_tokens():
 
     assert short_warning(MIN_TOKENS) is None and short_warning(MIN_TOKENS + 20) is None
     assert short_warning(MIN_TOKENS - 1).startswith(f"only {MIN_TOKENS - 1} tokens (under {MIN_TOKENS})")
-    assert short_warning(1).startswith("only 1 token ")
+    assert short_warning(1, readable=False).endswith("no emotions given")
 
-    def words(texts, add_special_tokens):  # a stand-in tokenizer: one token per word, no special tokens asked for
-        assert add_special_tokens is False
+    def words(texts, add_special_tokens):  # a stand-in tokenizer: one token per word, no BOS
         return {"input_ids": [text.split() for text in texts]}
 
-    found = short_warnings(words, ["thanks!!", "one two three four five six seven eight"])
-    assert found[0] is not None and found[1] is None
+    found = short_warnings(words, ["ugh", "thanks so much!!", "one two three four five six seven eight"])
+    assert found[0].endswith("no emotions given") and "weak guess" in found[1] and found[2] is None
