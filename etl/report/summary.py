@@ -87,8 +87,8 @@ def nested_lines(catalog, model: str) -> list[str]:
     picks = sorted({c.split(":", 1)[1] for r in rows.values() for c in (r["choices"] or "").split(", ") if c})
     return [
         f"    nested       held-out top-1 {figures}",
-        f"                 (the set chosen again inside each outer fold among {first['n_candidates']} (kind, layer)"
-        f" sets, from its training folds only; chosen: {', '.join(picks)})",
+        f"                 (chosen again in each outer fold among {first['n_candidates']} sets, from its training"
+        f" folds only: {', '.join(picks)})",
     ]
 
 
