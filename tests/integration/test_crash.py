@@ -30,7 +30,7 @@ PRESET = Path(__file__).parent / "presets" / "crash.toml"
 EVALUATION = {
     "evaluation_layers", "probe_map", "logit_lens", "dose_curve", "scenario_scores", "deflection_vs_expression",
     "cross_domain", "lexical_baseline", "learning_curve", "evaluation_cosines", "probe_examples",
-    "probe_histograms", "model_agreement",
+    "probe_histograms", "model_agreement", "nested_selection", "invariance",
 }  # fmt: skip
 PER_UNIT = {
     "generate": {"texts", "rejects", "prompts"},

@@ -27,9 +27,11 @@ def test_token_scores_keep_the_texts_own_characters(tiny_lake):
     from etl.probes.token_scores import score_texts
 
     scorer = open_scorer(Lake(tiny_lake))
-    probes = read_layers(Lake(tiny_lake), scorer.model, "reference", [scorer.kind], [scorer.layer])
+    probes = read_layers(
+        Lake(tiny_lake), scorer.probe_set.model, "reference", [scorer.probe_set.kind], [scorer.probe_set.layer]
+    )
     shouted, read = score_texts(load(scorer.model_spec), [SHOUTED, READ], probes)
     joined = "".join(shouted.tokens)
     assert len(joined) > 40 and SHOUTED.endswith(joined) and shouted.offsets == read.offsets
-    key = (scorer.kind, scorer.layer)
+    key = (scorer.probe_set.kind, scorer.probe_set.layer)
     np.testing.assert_allclose(shouted.scores[key], read.scores[key], atol=1e-4)
