@@ -37,6 +37,34 @@ def add_scoring_options(command: argparse.ArgumentParser, default_k: int) -> Non
     )
 
 
+def add_labelled_input_options(command: argparse.ArgumentParser) -> None:
+    """The labelled file of `validate` and `adapt`: one spelling of each option for both."""
+    command.add_argument("--input", required=True, type=Path, help="CSV, TSV, Parquet or JSONL file")
+    command.add_argument("--text-column", default="text", help="column of the texts (default: text)")
+    command.add_argument("--label-column", default="emotion", help="column of the labels (default: emotion)")
+    command.add_argument(
+        "--label-map", "--map", dest="label_map", type=Path, help="CSV (label,emotion) or JSON {label: emotion}"
+    )
+    command.add_argument("--model", help="model in the lake (needed when it holds several)")
+    command.add_argument("--json", action="store_true", help="print the rows as JSON")
+
+
+def read_labelled(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """(texts, labels) of the file `add_labelled_input_options` names."""
+    from etl.commands._tables import read_column
+
+    return read_column(args.input, args.text_column), read_column(args.input, args.label_column)
+
+
+def note_unmapped(unmapped: list[str]) -> None:
+    """One stderr line on the rows whose labels map to no emotion (they were left out)."""
+    import sys
+
+    if unmapped:
+        shown = sorted(set(unmapped))[:5]
+        print(f"note: {len(unmapped)} rows with labels outside the emotions were left out: {shown}", file=sys.stderr)
+
+
 def add_preset_options(command: argparse.ArgumentParser) -> None:
     """--preset, --model and the repeatable --set of the commands that run stages."""
     command.add_argument("--preset", default="default", help="tiny, default, full, or a path to a .toml preset")

@@ -8,10 +8,8 @@ is `etl.evaluation.validation` (`prepare`, then `run`).
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
-from etl.commands._common import lake_dir
+from etl.commands._common import add_labelled_input_options, lake_dir, note_unmapped, read_labelled
 
 COLUMNS = ["kind", "layer", "n_texts", "n_classes", "chance", "accuracy", "accuracy_low", "accuracy_high"]
 COLUMNS += ["macro_f1", "macro_f1_low", "macro_f1_high"]
@@ -22,34 +20,26 @@ CLASS_COLUMNS = ["emotion", "family", "precision", "recall", "f1", "support"]
 
 def register(subparsers) -> None:
     command = subparsers.add_parser("validate", help="accuracy and macro-F1 of probe sets on your labelled texts")
-    command.add_argument("--input", required=True, type=Path, help="CSV, TSV, Parquet or JSONL file")
-    command.add_argument("--text-column", required=True)
-    command.add_argument("--label-column", required=True)
-    command.add_argument("--label-map", type=Path, help="CSV (label,emotion) or JSON {label: emotion}")
+    add_labelled_input_options(command)
     command.add_argument("--kinds", nargs="+", help="probe kinds (default: the default probe set)")
     command.add_argument("--layers", nargs="+", type=int, help="layers (default: each kind's best layer)")
-    command.add_argument("--model", help="model in the lake (needed when it holds several)")
     command.add_argument("--source", default="reference", help="text source the probes were built from")
-    command.add_argument("--json", action="store_true", help="print the rows as JSON")
     command.set_defaults(handler=handle)
 
 
 def handle(args) -> None:
     import pyarrow as pa
 
-    from etl.commands._tables import format_table, read_column
+    from etl.commands._tables import format_table
     from etl.evaluation import validation
     from etl.lake import Lake
 
     lake = Lake(lake_dir(args))
-    texts = read_column(args.input, args.text_column)
-    labels = read_column(args.input, args.label_column)
+    texts, labels = read_labelled(args)
     asked = validation.prepare(
         lake, args.input, texts, labels, args.label_map, args.model, args.source, args.kinds, args.layers
     )
-    if asked.unmapped:
-        n, shown = len(asked.unmapped), sorted(set(asked.unmapped))[:5]
-        print(f"note: {n} rows with labels outside the emotions were left out: {shown}", file=sys.stderr)
+    note_unmapped(asked.unmapped)
     rows = validation.run(lake, asked)
     if args.json:
         print(json.dumps(rows))

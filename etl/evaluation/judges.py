@@ -158,26 +158,16 @@ class TfidfJudge:
 
 def shipped_texts(lake: Lake) -> tuple[list[str], list[str]]:
     """(texts, emotions) of the lake's shipped stories and short texts: what the TF-IDF judge is trained on."""
-    import duckdb
-
     from etl.errors import EmolakeError
+    from etl.lake.texts import read_texts
 
-    if not lake.has("texts"):
-        raise EmolakeError(f"the lake at {lake.root} has no texts: run `make generate` before steering")
-    rows = (
-        duckdb.connect()
-        .execute(
-            "select text, emotion from read_parquet(?, hive_partitioning = true, union_by_name = true) "
-            "where source = 'reference' and list_contains(?, corpus) and emotion is not null order by text_id",
-            [lake.files("texts"), list(TRAINING_CORPORA)],
-        )
-        .fetchall()
-    )
+    purpose = "training the TF-IDF judge"
+    rows = read_texts(lake, TRAINING_CORPORA, purpose, source="reference", labelled=True)
     known = set(catalog.emotions())
-    rows = [(text, emotion) for text, emotion in rows if emotion in known]
+    rows = [row for row in rows if row["emotion"] in known]
     if not rows:
-        raise EmolakeError("the lake has no shipped stories or short texts to train the TF-IDF judge: `make generate`")
-    return [t for t, _ in rows], [e for _, e in rows]
+        raise EmolakeError(f"the shipped texts name no emotion of the catalog for {purpose}: run `make generate`")
+    return [row["text"] for row in rows], [row["emotion"] for row in rows]
 
 
 def default_judges(lake: Lake) -> list:

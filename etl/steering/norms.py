@@ -66,20 +66,9 @@ def read_norms(lake: Lake, path, n_texts: int) -> dict[int, float] | None:
 
 def neutral_texts(lake: Lake, corpus: str, n_texts: int) -> list[str]:
     """The first `n_texts` texts of a neutral corpus by text_id (a fixed, reproducible sample)."""
-    if not lake.has("texts"):
-        raise EmolakeError(f"the lake at {lake.root} has no texts: run `make generate` before steering")
-    rows = (
-        duckdb.connect()
-        .execute(
-            "select text from read_parquet(?, hive_partitioning = true, union_by_name = true) "
-            "where corpus = ? order by text_id limit ?",
-            [lake.files("texts"), corpus, n_texts],
-        )
-        .fetchall()
-    )
-    if not rows:
-        raise EmolakeError(f"the lake has no {corpus!r} texts to measure residual norms on: run `make generate`")
-    return [text for (text,) in rows]
+    from etl.lake.texts import read_texts
+
+    return [row["text"] for row in read_texts(lake, [corpus], "measuring residual norms", limit=n_texts)]
 
 
 def measure(loaded, texts: list[str]) -> tuple[dict[int, float], int]:
