@@ -259,7 +259,7 @@ def commit(root: Path, ds: Dataset, data: pa.Table, mode: str, where: dict | Non
     (None: create the table). Returns the new version; raises ConflictError when another writer got there first.
     The lake commits through `checksums.commit`, which records the checksums of the added files after this."""
     from deltalake import write_deltalake
-    from deltalake.exceptions import CommitFailedError
+    from deltalake.exceptions import CommitFailedError, SchemaMismatchError
 
     faults.boundary(f"before-commit {ds.name}")
     if base is not None and mode == "replace":
@@ -276,11 +276,24 @@ def commit(root: Path, ds: Dataset, data: pa.Table, mode: str, where: dict | Non
             predicate=predicate(where or {}) if mode == "replace" else None,
             partition_by=list(ds.partitions) or None,
             commit_properties=commit_properties(version, metadata),
+            schema_mode=schema_mode(base, data),
         )
     except CommitFailedError as exc:
         raise ConflictError(ds.name) from exc
+    except SchemaMismatchError as exc:
+        raise EmolakeError(
+            f"`{ds.name}` in the lake at {root} has other columns than this emolake writes ({str(exc)[:120]}): "
+            "write to a new lake (--lake DIR)"
+        ) from exc
     faults.boundary(f"after-commit {ds.name}")
     return own_version(root, ds.name)
+
+
+def schema_mode(base, data: pa.Table) -> str | None:
+    """ "merge" when `data` only adds columns to the stored table: a lake written before its dataset's registered
+    schema grew takes the new columns (its earlier rows read null there); else None, and the write must match."""
+    stored = set(pa.schema(base.schema().to_arrow()).names)
+    return "merge" if stored < set(data.schema.names) else None
 
 
 def create(root: Path, ds: Dataset):

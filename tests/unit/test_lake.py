@@ -83,3 +83,22 @@ def test_partition_values_are_path_safe(value, expected):
 def test_partition_paths_are_hive_style(tmp_path):
     lake = Lake(tmp_path)
     assert lake.partition("probes", model="m", layer=3).relative_to(tmp_path).as_posix() == "probes/model=m/layer=3"
+
+
+def test_a_table_written_before_its_schema_grew_takes_the_new_columns(tmp_path, monkeypatch):
+    import dataclasses
+
+    from etl.lake import datasets
+
+    norms = {"layer": 0, "mean_norm": 1.0, "n_texts": 1, "n_requested": 1, "n_tokens": 9, "created_at": "t"}
+    registered = datasets.DATASETS["residual_norms"]
+    older = dataclasses.replace(registered, schema=pa.schema([f for f in registered.schema if f.name != "n_tokens"]))
+    monkeypatch.setitem(datasets.DATASETS, "residual_norms", older)
+    lake = Lake(tmp_path)
+    lake.write(
+        "residual_norms", [{k: v for k, v in norms.items() if k != "n_tokens"}], mode="replace", model="m", corpus="a"
+    )
+    monkeypatch.setitem(datasets.DATASETS, "residual_norms", registered)
+    lake.write("residual_norms", [{**norms, "layer": 1}], mode="replace", model="m", corpus="b")
+    found = {r["layer"]: r.get("n_tokens") for r in rows(lake, "residual_norms")}
+    assert found == {0: None, 1: 9}
