@@ -40,9 +40,21 @@ def handle(args) -> None:
     if args.json:
         print(json.dumps(rows))
         return
-    shown = [{c: round(v, 3) if isinstance(v, float) else v for c, v in r.items()} for r in rows]
+    shown = [
+        {"method": r["method"], "n_texts": r["n_texts"], "chance": round(r["chance"], 3)}
+        | {name: with_interval(r, name) for name in ("accuracy", "macro_f1", "gain")}
+        for r in rows
+    ]
     print(format_table(pa.Table.from_pylist(shown), "table"))
     print(
         f"\nlanded as source {args.name!r}: select it with --source {args.name} (e.g. emolake nearest --source"
         f' {args.name} "...")'
     )
+
+
+def with_interval(row: dict, name: str) -> str:
+    """A figure and its 95% interval as `0.561 [0.439, 0.682]`; empty where the row has none (`gain` of the
+    methods other than the adapted set)."""
+    if row[name] is None:
+        return ""
+    return f"{row[name]:.3f} [{row[f'{name}_low']:.3f}, {row[f'{name}_high']:.3f}]"

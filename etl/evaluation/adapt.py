@@ -109,8 +109,8 @@ def prepare(
 
 def run(lake: Lake, a: Adaptation, seed: int = 0) -> list[dict]:
     """Reads the texts' residuals at the default set's layer, compares the four methods over the folds, lands the
-    set built from every text; returns the comparison rows (method, n_texts, n_classes, chance, accuracy,
-    macro_f1)."""
+    set built from every text; returns the comparison rows (method, n_texts, n_classes, folds, chance, accuracy and
+    macro_f1 with their intervals, and for the adapted set its gain in accuracy over the default set)."""
     from etl.model.load import load
     from etl.model.residuals import mean_residuals
     from etl.probes.policy import MAX_TOKENS
@@ -164,18 +164,38 @@ def compare(a, x, n_tokens, truth, emotions, baseline, seed: int) -> list[dict]:
         predicted["lexical"][test] = np.argmax(lexical, axis=1)
     names = {"adapted": f"adapted ({a.name})", "default": f"default ({a.default.kind} layer {a.default.layer})"}
     names |= {"lexical": "lexical baseline (TF-IDF centroid)", "null": "null (shuffled labels)"}
-    return [
-        {
-            "method": names[m],
-            "n_texts": len(truth),
-            "n_classes": k,
-            "folds": a.folds,
-            "chance": 1 / k,
-            "accuracy": float(np.mean(p == truth)),
-            "macro_f1": macro_f1(p, truth)[0],
-        }
-        for m, p in predicted.items()
-    ]
+    given = {"n_texts": len(truth), "n_classes": k, "folds": a.folds, "chance": 1 / k}
+    rows = [{"method": names[m]} | given | scored(p, truth, seed) for m, p in predicted.items()]
+    gain = gain_over(predicted["adapted"], predicted["default"], truth, seed)
+    for row, method in zip(rows, predicted, strict=True):
+        row |= gain if method == "adapted" else dict.fromkeys(gain)
+    return rows
+
+
+def scored(predicted: np.ndarray, truth: np.ndarray, seed: int) -> dict:
+    """Accuracy and macro-F1 of out-of-fold predictions with bootstrap 95% intervals over texts (`validate`'s)."""
+    from etl.evaluation.controls import N_BOOTSTRAP, interval, resampled
+
+    accuracies = resampled(((predicted == truth).astype(np.float64),), np.mean, seed, N_BOOTSTRAP)
+    f1s = resampled((predicted, truth), validation.resampled_macro_f1, seed, N_BOOTSTRAP)
+    return {
+        "accuracy": float(np.mean(predicted == truth)),
+        "accuracy_low": interval(accuracies)[0],
+        "accuracy_high": interval(accuracies)[1],
+        "macro_f1": macro_f1(predicted, truth)[0],
+        "macro_f1_low": interval(f1s)[0],
+        "macro_f1_high": interval(f1s)[1],
+    }
+
+
+def gain_over(adapted: np.ndarray, default: np.ndarray, truth: np.ndarray, seed: int) -> dict:
+    """The adapted set's accuracy minus the default set's on the same texts, with a paired bootstrap 95% interval
+    (the same texts resampled for both): the interval that says whether adapting helped."""
+    from etl.evaluation.controls import N_BOOTSTRAP, interval, resampled
+
+    difference = (adapted == truth).astype(np.float64) - (default == truth).astype(np.float64)
+    low, high = interval(resampled((difference,), np.mean, seed, N_BOOTSTRAP))
+    return {"gain": float(difference.mean()), "gain_low": low, "gain_high": high}
 
 
 def land(lake: Lake, a: Adaptation, x, n_tokens, truth, emotions, baseline) -> None:

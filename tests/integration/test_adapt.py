@@ -39,6 +39,11 @@ def test_adapt_builds_compares_and_lands_a_set_selectable_by_name_and_never_the_
     assert set(rows) == {"adapted", "default", "lexical", "null"}
     assert all(r["n_texts"] == 9 and r["n_classes"] == 3 and r["folds"] == 3 for r in rows.values())
     assert all(0.0 <= r["accuracy"] <= 1.0 and r["chance"] == pytest.approx(1 / 3) for r in rows.values())
+    assert all(r["accuracy_low"] <= r["accuracy"] <= r["accuracy_high"] for r in rows.values())
+    assert all(r["macro_f1_low"] <= r["macro_f1"] <= r["macro_f1_high"] for r in rows.values())
+    gain = rows["adapted"]["accuracy"] - rows["default"]["accuracy"]
+    assert rows["adapted"]["gain"] == pytest.approx(gain) and rows["adapted"]["gain_low"] <= rows["adapted"]["gain"]
+    assert rows["default"]["gain"] is None
     # landed: the three mapped emotions, under source "mine", kind short, at the default set's layer
     sets = stored.read(Lake(tiny_lake_copy), model, "mine")
     assert list(sets) == [("mine", "short", before[1])]
