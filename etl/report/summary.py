@@ -135,9 +135,10 @@ def render(lake: Lake) -> str:
     if "runs" in catalog.views:
         lines.append("")
         timings = catalog.con.execute(
-            "select stage, round(sum(seconds), 1) from runs group by stage order by min(started_at)"
+            "select stage, round(arg_max(seconds, started_at), 1) from runs group by stage order by min(started_at)"
         ).fetchall()
-        lines.append("  stage time (s): " + ", ".join(f"{stage} {seconds}" for stage, seconds in timings))
+        shown = ", ".join(f"{stage} {seconds}" for stage, seconds in timings)
+        lines.append(f"  stage time (s), each stage's latest run: {shown}")
     lines += [
         "",
         "Try next:",

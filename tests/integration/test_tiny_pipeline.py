@@ -123,4 +123,4 @@ def test_summary_lists_what_the_lake_holds_with_expression_first(cli, tiny_lake)
     assert len(nested) == 1 and "stories" in nested[0] and "short texts" in nested[0]
     best = [line for line in out.splitlines() if line.strip().startswith("best expression layer tiny-random/reference")]
     assert len(best) == 1 and "split-half cos" in best[0]
-    assert "stage time (s): generate" in out
+    assert "stage time (s), each stage's latest run: generate" in out

@@ -17,7 +17,8 @@ def lake(tmp_path) -> Lake:
     lake = Lake(tmp_path / "lake")
     lake.write("texts", to_table(rows("reference", "short_text", 3, "calm")), source="reference", corpus="short_text")
     lake.write("texts", to_table(rows("local", "short_text", 2, "calm")), source="local", corpus="short_text")
-    lake.write("texts", to_table(rows("reference", "neutral_story", 4, None)), source="reference", corpus="neutral_story")
+    neutral = to_table(rows("reference", "neutral_story", 4, None))
+    lake.write("texts", neutral, source="reference", corpus="neutral_story")
     return lake
 
 
