@@ -31,10 +31,7 @@ def handle(args) -> None:
     from etl.lake import Lake
 
     lake = Lake(lake_dir(args))
-    texts, labels = read_labelled(args)
-    asked = adapt.prepare(
-        lake, args.input, texts, labels, args.label_map, args.name, args.model, args.source, args.folds
-    )
+    asked = adapt.prepare(lake, read_labelled(args), args.name, args.model, args.source, args.folds)
     note_unmapped(asked.unmapped)
     rows = adapt.run(lake, asked)
     if args.json:

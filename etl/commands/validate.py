@@ -35,10 +35,7 @@ def handle(args) -> None:
     from etl.lake import Lake
 
     lake = Lake(lake_dir(args))
-    texts, labels = read_labelled(args)
-    asked = validation.prepare(
-        lake, args.input, texts, labels, args.label_map, args.model, args.source, args.kinds, args.layers
-    )
+    asked = validation.prepare(lake, read_labelled(args), args.model, args.source, args.kinds, args.layers)
     note_unmapped(asked.unmapped)
     rows = validation.run(lake, asked)
     if args.json:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 
@@ -65,10 +64,7 @@ class Adaptation:
 
 def prepare(
     lake: Lake,
-    input_path: Path,
-    texts: list[str],
-    labels: list[str],
-    label_map: Path | None,
+    labelled: validation.Labelled,
     name: str,
     model: str | None = None,
     source: str = "reference",
@@ -83,6 +79,7 @@ def prepare(
         raise EmolakeError(f"--name {name!r}: use lower case letters, digits, '-' and '_' (it becomes a source)")
     if name == source:
         raise EmolakeError(f"--name {name!r} is the source the default set is read from: choose another name")
+    texts = labelled.texts
     check_texts(texts)
     model, spec = stored.pick_model(lake, model, source)
     taken = [p for p in stored.read(lake, model, name).values() if p.estimator != ESTIMATOR]
@@ -91,19 +88,19 @@ def prepare(
     kind, layer = policy.default_set(lake, model, source)
     default = ProbeSetId(model, source, kind, layer)
     default_probes = stored.read_set(lake, default)
-    kept, words, unmapped = validation.map_labels(labels, validation.read_label_map(label_map), default_probes.emotions)
+    kept, words, unmapped = labelled.mapped(default_probes.emotions)
     counts = {w: words.count(w) for w in set(words)}
     if len(counts) < 2 or min(counts.values()) < 2:
         raise EmolakeError(
-            f"{input_path}: adapt needs at least 2 labels naming emotions, each with at least 2 texts (found {counts};"
-            f" unmapped e.g. {sorted(set(unmapped))[:3]}): map labels with --map label,emotion"
+            f"{labelled.path}: adapt needs at least 2 labels naming emotions, each with at least 2 texts (found"
+            f" {counts}; unmapped e.g. {sorted(set(unmapped))[:3]}): map labels with --label-map label,emotion"
         )
     short = stored.read(lake, model, source, [KIND], [layer]).get((source, KIND, layer))
     baseline = (tuple(short.baseline_corpora), short.baseline_variance) if short else DEFAULT_BASELINE
     n_folds = max(2, min(folds, min(counts.values())))
     kept_texts = [texts[i] for i in kept]
     return Adaptation(
-        name, input_path.name, model, spec, default, default_probes, baseline, kept_texts, words, unmapped, n_folds
+        name, labelled.path.name, model, spec, default, default_probes, baseline, kept_texts, words, unmapped, n_folds
     )
 
 

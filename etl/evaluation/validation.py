@@ -45,6 +45,22 @@ class Validation:
     input_hash: str
 
 
+@dataclass(frozen=True)
+class Labelled:
+    """A user's labelled file as read (`validate` and `adapt`): its path, texts and labels, and the label map that
+    turns labels into emotions (None: the labels are emotion words)."""
+
+    path: Path
+    texts: list[str]
+    labels: list[str]
+    label_map: Path | None = None
+
+    def mapped(self, emotions: list[str]) -> tuple[list[int], list[str], list[str]]:
+        """`map_labels` of the labels onto `emotions`, with the label map read: (kept rows, their emotions,
+        unmapped labels)."""
+        return map_labels(self.labels, read_label_map(self.label_map), emotions)
+
+
 def read_label_map(path: Path | None) -> dict[str, str]:
     """A CSV (label,emotion, with or without that header) or a JSON object {label: emotion}; {} without a path."""
     if path is None:
@@ -77,10 +93,7 @@ def probe_sets(lake: Lake, model: str, source: str, kinds: list[str] | None, lay
 
 def prepare(
     lake: Lake,
-    input_path: Path,
-    texts: list[str],
-    labels: list[str],
-    label_map: Path | None,
+    labelled: Labelled,
     model: str | None,
     source: str,
     kinds: list[str] | None = None,
@@ -91,6 +104,7 @@ def prepare(
     from etl.probes import stored
     from etl.probes.scoring import check_texts
 
+    texts = labelled.texts
     check_texts(texts)
     model, spec = stored.pick_model(lake, model, source)
     probes = {}
@@ -98,16 +112,16 @@ def prepare(
         found = stored.read(lake, model, source, [probe_set.kind], [probe_set.layer])
         probes[probe_set] = found[(source, probe_set.kind, probe_set.layer)]
     emotions = next(iter(probes.values())).emotions
-    kept, words, unmapped = map_labels(labels, read_label_map(label_map), emotions)
+    kept, words, unmapped = labelled.mapped(emotions)
     if len(set(words)) < 2:
         raise EmolakeError(
-            f"fewer than 2 labels of {input_path} name one of the probes' emotions (e.g. {sorted(set(unmapped))[:3]}):"
-            " map them with --label-map label,emotion"
+            f"fewer than 2 labels of {labelled.path} name one of the probes' emotions"
+            f" (e.g. {sorted(set(unmapped))[:3]}): map them with --label-map label,emotion"
         )
     raw = json.dumps([texts[i] + "\x1f" + w for i, w in zip(kept, words, strict=True)]).encode()
     input_hash = hashlib.sha256(raw).hexdigest()[:16]
     kept_texts = [texts[i] for i in kept]
-    return Validation(input_path.name, model, spec, source, probes, kept_texts, words, unmapped, input_hash)
+    return Validation(labelled.path.name, model, spec, source, probes, kept_texts, words, unmapped, input_hash)
 
 
 def run(lake: Lake, validation: Validation) -> list[dict]:
