@@ -147,7 +147,8 @@ def scan(lake: Lake, dataset: str) -> str | None:
         return f"(select {columns} limit 0)"
     listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in found) + "]"
     types = ", ".join(f"'{p}': '{duckdb_type(schema.field(p).type)}'" for p in entry.partitions)
-    return f"read_parquet({listed}, hive_partitioning = true, hive_types = {{{types}}})"
+    # by name: a table whose registered schema grew holds files with and without the new columns (delta.schema_mode)
+    return f"read_parquet({listed}, hive_partitioning = true, hive_types = {{{types}}}, union_by_name = true)"
 
 
 def committed_sql(view: ViewFile, scans: dict[str, str]) -> str:
