@@ -18,6 +18,10 @@ OVERALL = """
 select reader, n_runs, success_rate, success_low, success_high from steering_judged
 where model = ? and sweep = ? and scope = 'overall' order by reader = 'judged' desc, reader = 'own_probe', reader
 """
+CONTROLS = """
+select kind, success_rate, success_low, success_high from steering_judged
+where model = ? and sweep = ? and scope = 'kind' and reader = 'judged' and list_contains(?, kind) order by kind
+"""
 
 
 def register(subparsers) -> None:
@@ -31,6 +35,7 @@ def handle(args) -> None:
     from etl import runner
     from etl.commands._tables import format_table
     from etl.config import load_preset
+    from etl.config.steer import NULL_KINDS
     from etl.lake import Lake, views
     from etl.model.load import model_slug
 
@@ -53,3 +58,7 @@ def handle(args) -> None:
         f"steering sweep {preset.name!r}: {n} runs, judged success rate {rate:.3f} (95% interval {low:.2f}-{high:.2f});"
         f" {rates}; surgical {surgical:.3f}"
     )
+    controls = catalog.con.execute(CONTROLS, [*key, list(NULL_KINDS)]).fetchall()
+    if controls:
+        shown = ", ".join(f"{kind} {rate:.3f} ({low:.2f}-{high:.2f})" for kind, rate, low, high in controls)
+        print(f"controls (null directions, judged success rate): {shown}")

@@ -17,6 +17,11 @@ POSITIONS = ("all", "prompt", "generated")
 STEER_KINDS = tuple(kind for kind in PROBE_KINDS if kind not in ("present_speaker", "other_speaker"))
 """Probe kinds that can steer: one vector per emotion (the speaker kinds label someone else's emotion)."""
 
+NULL_KINDS = ("random", "shuffled")
+"""The sweep's controls, steered and judged like the probe kinds: `random` adds a random unit direction (seeded by
+emotion and layer), `shuffled` the vector of another emotion of the sweep's first probe kind (`Steerer.direction`).
+Both should leave the judges' success near what chance agreement gives; `steering_best` never picks them."""
+
 STEER_PROMPTS = (
     "Write a short story about a man waiting for a train.",
     "Describe what you see on your walk to work this morning.",
@@ -76,7 +81,12 @@ class SteerConfig:
         check_choices("steer.emotions", self.emotions, tuple(catalog.emotions()))
         check_choices("steer.operator", (self.operator, *self.sweep_operators), OPERATORS)
         check_choices("steer.positions", (self.positions, *self.sweep_positions), POSITIONS)
-        check_choices("steer.kinds", self.kinds, STEER_KINDS)
+        check_choices("steer.kinds", self.kinds, STEER_KINDS + NULL_KINDS)
+        if self.kinds and self.kinds[0] in NULL_KINDS:
+            raise EmolakeError(
+                f"steer.kinds = {list(self.kinds)} starts with a control: put a probe kind first (e.g. pooled); "
+                "`emolake steer` and the shuffled control use it"
+            )
         (source,) = check_sources("steer.source", (self.source,))
         object.__setattr__(self, "source", source)
         check_choices("steer.norm_corpus", (self.norm_corpus,), CORPORA)

@@ -179,11 +179,13 @@ STEERING_RUNS = pa.schema(
         ("config_hash", pa.string()),
         ("model_spec", pa.string()),
         ("created_at", pa.string()),
+        ("control", pa.bool_()),
     ]
 )
 """One row per steering setting, prompt and seed of a sweep. `success` is the steered model's own reading (surgical
 and its target probe rose); the `judge_*` lists hold each judge's reading of both texts (etl/evaluation/judges.py), and
-`judged_success` is surgical with every judge agreeing."""
+`judged_success` is surgical with every judge agreeing. `control` marks the sweep's null directions
+(`etl.config.steer.NULL_KINDS`: a random direction, another emotion's vector)."""
 
 STEERING_JUDGED = pa.schema(
     [
@@ -206,8 +208,8 @@ STEERING_JUDGED = pa.schema(
     ]
 )
 """Success rates of a sweep with bootstrap 95% intervals, per reader (`judged`: every judge; `own_probe`: the
-steered model's probes; each judge), per setting (scope `setting`) and over all runs (scope `overall`, setting
-columns null)."""
+steered model's probes; each judge), per setting (scope `setting`), per kind (scope `kind`: every run of one probe
+kind or control) and over all runs of the probe kinds, controls left out (scope `overall`, setting columns null)."""
 
 MODEL_AGREEMENT = pa.schema(
     [

@@ -142,13 +142,15 @@ def scan(lake: Lake, dataset: str) -> str | None:
     entry = datasets.get(dataset)
     schema = entry.table_schema()
     found = lake.files(dataset)
+    typed = ", ".join(f"cast(null as {duckdb_type(f.type)}) as {f.name}" for f in schema)
     if not found:
-        columns = ", ".join(f"cast(null as {duckdb_type(f.type)}) as {f.name}" for f in schema)
-        return f"(select {columns} limit 0)"
+        return f"(select {typed} limit 0)"
     listed = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in found) + "]"
     types = ", ".join(f"'{p}': '{duckdb_type(schema.field(p).type)}'" for p in entry.partitions)
-    # by name: a table whose registered schema grew holds files with and without the new columns (delta.schema_mode)
-    return f"read_parquet({listed}, hive_partitioning = true, hive_types = {{{types}}}, union_by_name = true)"
+    files = f"read_parquet({listed}, hive_partitioning = true, hive_types = {{{types}}}, union_by_name = true)"
+    # By name, with every registered column: a table written before its schema grew (delta.schema_mode) holds files
+    # with and without the new columns, or only without them; those read as null.
+    return f"(select * from {files} union all by name (select {typed} limit 0))"
 
 
 def committed_sql(view: ViewFile, scans: dict[str, str]) -> str:

@@ -64,6 +64,7 @@ def default_set_lines(lake: Lake, catalog) -> list[str]:
             f"  lexical {lex.get(('short', 'tfidf_in_domain'))} (in-domain), "
             f"{lex.get(('short', 'tfidf_from_stories'))} (from stories)  null {fmt(row.get('short_null_top1'))}",
             *nested_lines(catalog, model),
+            *learning_lines(catalog, model, layer),
             f"    geometry     PC1 vs valence r {interval(row, 'pc1_valence_r', 2)} (permutation p {valence_p}),"
             f" PC2 vs arousal r {interval(row, 'pc2_arousal_r', 2)}",
         ]
@@ -90,6 +91,29 @@ def nested_lines(catalog, model: str) -> list[str]:
         f"                 (chosen again in each outer fold among {first['n_candidates']} sets, from its training"
         f" folds only: {', '.join(picks)})",
     ]
+
+
+def learning_lines(catalog, model: str, layer: int) -> list[str]:
+    """The learning curve at the default set's layer (`learning_curve`): held-out top-1 of the single-domain probes
+    built from k texts per emotion, for stories and short texts; does the figure still rise with more texts?"""
+    if "learning_curve" not in catalog.views:
+        return []
+    found = catalog.con.execute(
+        "select kind, texts_per_emotion, top1 from learning_curve where model = ? and source = 'reference'"
+        " and layer = ? and kind in ('short', 'expression') order by kind desc, texts_per_emotion",
+        [model, layer],
+    ).fetchall()
+    curves: dict[str, list[tuple[int, float]]] = {}
+    for kind, k, top1 in found:
+        curves.setdefault(kind, []).append((k, top1))
+    named = {"short": "short texts", "expression": "stories"}
+    parts = [
+        f"{named[kind]} {' / '.join(fmt(t) for _, t in points)} at {' / '.join(str(k) for k, _ in points)}"
+        for kind, points in curves.items()
+    ]
+    if not parts:
+        return []
+    return [f"    learning     held-out top-1 by texts per emotion (layer {layer}): {'; '.join(parts)}"]
 
 
 def render(lake: Lake) -> str:

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from etl import progress
 from etl.config import SteerConfig, config_hash
+from etl.config.steer import NULL_KINDS
 from etl.lake import Lake
 from etl.lake.schemas import STEERING_JUDGED, STEERING_RUNS
 from etl.stages import StageResult
@@ -63,14 +64,16 @@ def run(config: SteerConfig) -> StageResult:
         comparisons = steerer.run(pairs, progress=bar.update)
     table = runs_table(comparisons, judge_all(judges, comparisons), steerer, config, started)
     lake.write("steering_runs", table, mode="replace", model=model, sweep=config.common.preset)
-    rates = rates_table(table.to_pylist(), config.common.seed, started)
+    rows = table.to_pylist()
+    rates = rates_table(rows, config.common.seed, started)
     lake.write("steering_judged", rates, mode="replace", model=model, sweep=config.common.preset)
     regimes = Counter(c.regime for c in comparisons)
-    judged = table.column("judged_success").to_pylist()
+    steered = [row for row in rows if not row["control"]]
     result = {
         "runs": len(comparisons),
-        "judged_success_rate": round(sum(judged) / len(judged), 4),
-        "own_probe_success_rate": round(sum(c.success for c in comparisons) / len(comparisons), 4),
+        "control_runs": len(rows) - len(steered),
+        "judged_success_rate": round(sum(r["judged_success"] for r in steered) / len(steered), 4),
+        "own_probe_success_rate": round(sum(r["success"] for r in steered) / len(steered), 4),
         "regimes": dict(sorted(regimes.items())),
         "path": str(lake.partition("steering_runs", model=model, sweep=config.common.preset)),
     }
@@ -133,6 +136,7 @@ def runs_table(
                 "config_hash": config_hash(config),
                 "model_spec": config.common.model,
                 "created_at": created,
+                "control": s.kind in NULL_KINDS,
             }
         )
     return pa.Table.from_pylist(rows, schema=STEERING_RUNS)
@@ -156,8 +160,18 @@ def rates_table(rows: list[dict], seed: int, started: datetime) -> pa.Table:
         for key, members in sorted(groups.items())
         for rate in reader_rates(members, seed)
     ]
+    kinds: dict[str, list[dict]] = {}
+    for row in rows:
+        kinds.setdefault(row["kind"], []).append(row)
     out += [
-        rate | dict.fromkeys(SETTING) | {"scope": "overall", "created_at": created} for rate in reader_rates(rows, seed)
+        rate | dict.fromkeys(SETTING) | {"kind": kind, "scope": "kind", "created_at": created}
+        for kind, members in kinds.items()
+        for rate in reader_rates(members, seed)
+    ]
+    steered = [row for row in rows if not row["control"]]
+    out += [
+        rate | dict.fromkeys(SETTING) | {"scope": "overall", "created_at": created}
+        for rate in reader_rates(steered, seed)
     ]
     return pa.Table.from_pylist(out, schema=STEERING_JUDGED)
 

@@ -6,12 +6,14 @@ scores the outputs) and the residual norms from the lake; writes nothing except,
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from etl.config import SteerConfig
+from etl.config.steer import NULL_KINDS
 from etl.errors import EmolakeError
 from etl.lake import Lake
 from etl.model.generate import encode_prompts, generate, stop_ids
@@ -123,7 +125,10 @@ class Steerer:
         return read_layers(self.lake, self.loaded.slug, self.config.source, [kind], layers)
 
     def direction(self, emotion: str, layer: int, kind: str = KIND) -> np.ndarray:
-        """The unit probe of `emotion` at `layer` of `kind` (default: expression): the vector that is added."""
+        """The unit probe of `emotion` at `layer` of `kind` (default: expression): the vector that is added; for a
+        control kind (`NULL_KINDS`), its null direction (`null_direction`)."""
+        if kind in NULL_KINDS:
+            return self.null_direction(emotion, layer, kind)
         if (kind, layer) not in self._directions:
             found = self._probes([layer], kind).get((kind, layer))
             if found is None:
@@ -134,6 +139,19 @@ class Steerer:
             shown = ", ".join(probes.emotions[:12]) + (", ..." if len(probes.emotions) > 12 else "")
             raise EmolakeError(f"emotion {emotion!r} has no probe at layer {layer}: choose a probed one ({shown})")
         return probes.vectors[probes.emotions.index(emotion)]
+
+    def null_direction(self, emotion: str, layer: int, kind: str) -> np.ndarray:
+        """`shuffled`: the vector of the emotion half the probe list away (a fixed derangement) in the sweep's first
+        probe kind; `random`: a unit Gaussian direction seeded by (emotion, layer), the same on every machine."""
+        real = self.config.kinds[0]
+        self.direction(emotion, layer, real)  # refuses an emotion or layer without probes, as a probe kind would
+        probes = self._directions[(real, layer)]
+        if kind == "shuffled":
+            n = len(probes.emotions)
+            return probes.vectors[(probes.emotions.index(emotion) + n // 2) % n]
+        seed = int.from_bytes(hashlib.sha256(f"{emotion}|{layer}".encode()).digest()[:8], "little")
+        vector = np.random.default_rng(seed).standard_normal(probes.vectors.shape[1])
+        return (vector / np.linalg.norm(vector)).astype(probes.vectors.dtype)
 
     def run(self, pairs: Sequence[tuple[Setting, Case]], progress: Callable[[int], None] | None = None):
         """One Comparison per (setting, case); baselines are generated once per case and shared."""

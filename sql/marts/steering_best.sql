@@ -1,6 +1,7 @@
 -- steering_best: per model, sweep and target emotion, the best setting of the sweep (the pre-registered rule of
 -- docs/steering.md: the highest judged success rate; ties to the higher surgical rate, then the lower strength), with
--- its interval, each judge's rate and the own-probe rate. A maximum over settings reads high (selection).
+-- its interval, each judge's rate and the own-probe rate. A maximum over settings reads high (selection). Control
+-- settings (null directions) are never chosen.
 -- built by: make steer
 create or replace view steering_best as
 with ranked as (
@@ -12,6 +13,7 @@ with ranked as (
             order by judged_success_rate desc nulls last, surgical_rate desc, strength asc, kind asc, layer asc
         ) as setting_rank
     from steering_summary
+    where not control
 ),
 
 final as (

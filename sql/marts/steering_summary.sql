@@ -2,10 +2,11 @@
 -- (surgical and every judge agrees the target's family or valence rose) and each judge's, with bootstrap 95%
 -- intervals; the own-probe success rate (`success_rate`: the steered model's own reading), regimes, boundary and side
 -- effects (each judge's mean change on the opposite valence; the own probes' most raised and lowered emotions).
+-- `control` settings steer a null direction (docs/steering.md): their rates are what chance agreement gives.
 -- built by: make steer
 create or replace view steering_summary as
 with settings as (
-    select distinct setting_id, model, sweep, kind, operator, positions, layer, emotion, strength
+    select distinct setting_id, model, sweep, kind, control, operator, positions, layer, emotion, strength
     from steering_runs
 ),
 
@@ -102,6 +103,7 @@ final as (
         s.model,
         s.sweep,
         s.kind,
+        s.control,
         s.operator,
         s.positions,
         s.layer,

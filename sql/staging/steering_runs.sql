@@ -1,7 +1,8 @@
 -- steering_runs: one row per steered continuation of a sweep (setting x prompt x seed), beside its unsteered twin.
 -- setting_id names one steering setting (model, sweep, layer, emotion, strength, operator, positions, kind): the
 -- marts' key. `success` is the steered model's own reading; judge_* map each judge (etl/evaluation/judges.py) to its
--- reading of both texts, and judged_success is surgical with every judge agreeing (docs/steering.md).
+-- reading of both texts, and judged_success is surgical with every judge agreeing (docs/steering.md). `control`
+-- marks the sweep's null directions (a random direction, another emotion's vector; false in sweeps before them).
 -- built by: make steer
 create or replace view steering_runs as
 with source as (
@@ -57,7 +58,8 @@ final as (
         max_new_tokens,
         config_hash,
         model_spec,
-        cast(created_at as timestamp) as created_at
+        cast(created_at as timestamp) as created_at,
+        coalesce(control, false) as control
     from source
 )
 

@@ -266,3 +266,40 @@ def test_setting_id_names_one_setting_and_the_summary_has_one_row_per_setting(ti
     summary = settings("steering_summary")
     assert len(summary) == len(runs) and set(summary) == runs
     assert {row[0] for row in settings("steering_effects")} == ids
+
+
+def test_null_directions_are_steered_judged_and_never_the_best_setting(tiny_lake_copy, cli):
+    from etl.config import load_preset
+    from etl.steering.compare import Steerer
+
+    kinds = '["pooled", "random", "shuffled"]'
+    code, out, err = cli("--lake", tiny_lake_copy, "steer-sweep", "--preset", "tiny", "--set", f"steer.kinds={kinds}")
+    assert code == 0, err
+    assert "controls (null directions, judged success rate): random" in out and "shuffled" in out
+    lake = Lake(tiny_lake_copy)
+    runs = views.run(lake, "select kind, control from steering_runs").to_pylist()
+    assert {(r["kind"], r["control"]) for r in runs} == {("pooled", False), ("random", True), ("shuffled", True)}
+    best = views.run(lake, "select kind from steering_best").to_pylist()
+    assert best and {b["kind"] for b in best} == {"pooled"}
+    judged = views.run(lake, "select scope, kind, n_runs from steering_judged where reader = 'judged'").to_pylist()
+    per_kind = {r["kind"]: r["n_runs"] for r in judged if r["scope"] == "kind"}
+    assert per_kind == {"pooled": 16, "random": 16, "shuffled": 16}
+    assert [r["n_runs"] for r in judged if r["scope"] == "overall"] == [16]  # controls are not in the overall rate
+    # the directions: a seeded random unit vector; another emotion's vector of the first kind
+    preset = load_preset("tiny", lake=tiny_lake_copy, overrides=[f"steer.kinds={kinds}"])
+    steerer = Steerer(lake, load(preset.common.model), preset.steer, store_norms=False)
+    probe = steerer.direction("afraid", 1, "pooled")
+    random = steerer.direction("afraid", 1, "random")
+    assert np.linalg.norm(random) == pytest.approx(1.0, abs=1e-5) and abs(float(random @ probe)) < 0.9
+    np.testing.assert_array_equal(random, steerer.direction("afraid", 1, "random"))
+    assert not np.array_equal(random, steerer.direction("calm", 1, "random"))
+    shuffled = steerer.direction("afraid", 1, "shuffled")
+    others = [steerer.direction(e, 1, "pooled") for e in steerer.emotions if e != "afraid"]
+    assert any(np.array_equal(shuffled, v) for v in others) and not np.array_equal(shuffled, probe)
+
+
+def test_a_sweep_must_start_with_a_probe_kind():
+    from etl.config import load_preset
+
+    with pytest.raises(EmolakeError, match="starts with a control: put a probe kind first"):
+        load_preset("tiny", overrides=['steer.kinds=["random", "pooled"]'])

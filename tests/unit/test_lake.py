@@ -99,10 +99,13 @@ def test_a_table_written_before_its_schema_grew_takes_the_new_columns(tmp_path, 
         "residual_norms", [{k: v for k, v in norms.items() if k != "n_tokens"}], mode="replace", model="m", corpus="a"
     )
     monkeypatch.setitem(datasets.DATASETS, "residual_norms", registered)
-    lake.write("residual_norms", [{**norms, "layer": 1}], mode="replace", model="m", corpus="b")
     import duckdb
 
     from etl.lake.views import scan
+
+    # before any write of the grown schema the views read the new column as null
+    assert duckdb.sql(f"select layer, n_tokens from {scan(lake, 'residual_norms')}").fetchall() == [(0, None)]
+    lake.write("residual_norms", [{**norms, "layer": 1}], mode="replace", model="m", corpus="b")
 
     found = dict(duckdb.sql(f"select layer, n_tokens from {scan(lake, 'residual_norms')}").fetchall())
     assert found == {0: None, 1: 9}  # the views read both files, the older one without the new column

@@ -125,9 +125,12 @@ def test_a_tie_or_nan_reading_does_not_agree():
     assert Verdict("j", "joy", 0.1, 0.2, 0.0, 0.0).agrees
 
 
-def run_row(i: int, emotion: str, strength: float, regime: str, agrees: tuple[bool, bool], delta: float) -> dict:
+def run_row(
+    i: int, emotion: str, strength: float, regime: str, agrees: tuple[bool, bool], delta: float, kind="expression"
+) -> dict:
     return {
-        "kind": "expression",
+        "kind": kind,
+        "control": kind == "random",
         "layer": 1,
         "emotion": emotion,
         "strength": strength,
@@ -153,9 +156,16 @@ def test_rates_carry_bootstrap_intervals_per_reader_setting_and_overall():
         run_row(3, "happy", 0.1, "surgical", (True, True), -1.0),
         run_row(4, "sad", 0.1, "surgical", (False, False), 2.0),
         run_row(5, "sad", 0.1, "surgical", (False, True), -2.0),
+        run_row(6, "sad", 0.1, "surgical", (True, True), 1.0, kind="random"),
+        run_row(7, "sad", 0.1, "surgical", (True, True), 1.0, kind="random"),
     ]
     table = rates_table(rows, seed=0, started=datetime.now(UTC)).to_pylist()
-    by = {(r["scope"], r["emotion"], r["reader"]): r for r in table}
+    kinds = {r["kind"]: r for r in table if r["scope"] == "kind" and r["reader"] == "judged"}
+    assert {k: (r["n_runs"], r["success_rate"]) for k, r in kinds.items()} == {
+        "expression": (6, pytest.approx(2 / 6)),
+        "random": (2, 1.0),
+    }
+    by = {(r["scope"], r["emotion"], r["reader"]): r for r in table if r["kind"] in ("expression", None)}
     assert {r["reader"] for r in table} == {"judged", "own_probe", *JUDGES}
     happy = by[("setting", "happy", "judged")]
     assert happy["n_runs"] == 4 and happy["success_rate"] == pytest.approx(0.5)  # runs 0 and 3; 2 is explosive
@@ -167,6 +177,6 @@ def test_rates_carry_bootstrap_intervals_per_reader_setting_and_overall():
     assert by[("setting", "happy", "nrc_lexicon")]["mean_opposite_delta"] == pytest.approx(-0.2)
     assert by[("setting", "sad", "judged")]["success_rate"] == 0.0
     overall = by[("overall", None, "judged")]
-    assert overall["n_runs"] == 6 and overall["success_rate"] == pytest.approx(2 / 6)
+    assert overall["n_runs"] == 6 and overall["success_rate"] == pytest.approx(2 / 6)  # the controls are left out
     assert overall["kind"] is None and overall["strength"] is None
     assert overall["success_low"] < overall["success_rate"] < overall["success_high"]
