@@ -25,11 +25,14 @@ from dashboards.permalink import encode, parse
 from dashboards.tokens import p99, token_text
 from etl.config.steer import OPERATORS, POSITIONS
 from etl.errors import EmolakeError
+from etl.probes.policy import default_steering_kind, steering_kind
 
 PATH = "/steering"
 TITLE = "Steering"
 PREFIX = "st"
 KIND = "expression"
+"""The kind whose probes pick the layer and emotion and trace the texts (`emolake steer` reads with it too); the
+vector added is `steering_kind`'s, as in `emolake steer` and the API."""
 EXAMPLE = "Write a short story about a man waiting for a train."
 MAX_NEW_TOKENS = 40
 SIDE_BY_SIDE = {
@@ -165,7 +168,8 @@ def run_comparison(ctx: AppContext, value: str, layer, emotion, strength, operat
     if layer not in layers:
         raise EmolakeError(f"layer {layer} has no {KIND} probes for {model}: pick one of {layers}")
     steerer = steerer_for(ctx, model, source)
-    setting = Setting(emotion, layer, strength, operator or OPERATORS[0], POSITIONS[0])
+    kinds = [kind for kind in (default_steering_kind(), KIND) if layer in ctx.layers(model, source, kind)]
+    setting = Setting(emotion, layer, strength, operator or OPERATORS[0], POSITIONS[0], steering_kind(kinds))
     # The token viewer's forward passes must not run while steering hooks sit on the same model object.
     with ctx.scorer._lock:
         (result,) = steerer.run([(setting, Case(prompt.strip(), seed))])

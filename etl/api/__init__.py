@@ -136,19 +136,20 @@ class EmoLake:
         layer: int | None = None,
         operator: str = OPERATORS[0],
         positions: str = POSITIONS[0],
-        kind: str = "expression",
+        kind: str | None = None,
     ) -> Iterator[object]:
         """Inside the block, the lake's model (a transformers causal LM, `.model` and `.tokenizer` on the yielded
         object) is steered: `strength` times the layer's mean residual norm along `emotion`'s unit probe, added
         after decoder block `layer`. Default layer: `etl.probes.policy.default_steering_layer`, the one `emolake steer`
-        and the dashboard steer (early-to-middle: the best reading layer mostly breaks fluency when pushed). Hooks are
-        removed on exit."""
+        and the dashboard steer (early-to-middle: the best reading layer mostly breaks fluency when pushed); default
+        kind: `etl.probes.policy.steering_kind`, theirs too. Hooks are removed on exit."""
         from etl.model.load import load
         from etl.model.steer import Intervention, steer
-        from etl.probes.policy import best_layer, default_steering_layer
-        from etl.probes.stored import layers_of, pick_model, read_layers
+        from etl.probes.policy import best_layer, default_steering_layer, steering_kind
+        from etl.probes.stored import layers_of, pick_model, probe_sets, read_layers
         from etl.steering.norms import layer_norms
 
+        kind = kind or steering_kind([k for m, _, s, k, _ in probe_sets(self.lake) if s == self.source])
         model, spec = pick_model(self.lake, self._model, self.source, kind)
         loaded = load(spec)
         if layer is None:

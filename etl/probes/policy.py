@@ -144,3 +144,20 @@ def default_steering_layer(n_layers: int, available: Sequence[int] = ()) -> int:
     from etl.config import load_preset
 
     return steering_layer(n_layers, load_preset("default").steer.layers, available)
+
+
+def default_steering_kind() -> str:
+    """The probe kind whose vectors steer unless told otherwise: the default preset's first `[steer] kinds` entry,
+    what `emolake steer`, the API and the dashboard add. `pooled` since the judged sweep of 2026-12-07: its vectors
+    raised what two independent readers see above the random-direction control, the story probes' did not
+    (docs/results.md, "Judged steering")."""
+    from etl.config import load_preset
+
+    return load_preset("default").steer.kinds[0]
+
+
+def steering_kind(available: Sequence[str]) -> str:
+    """`default_steering_kind` when `available` (the kinds with probes where steering happens) holds it, else the
+    paper's `expression` probes: a lake built without the default kind still steers."""
+    kind = default_steering_kind()
+    return kind if kind in available or "expression" not in available else "expression"

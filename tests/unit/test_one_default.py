@@ -60,6 +60,21 @@ def test_the_steering_layer_is_early_to_middle_and_snaps_to_probed_layers():
     assert policy.default_steering_layer(36) == 12  # the default preset's layer, which `emolake steer` uses
 
 
+def test_one_steering_kind_for_the_cli_the_api_and_the_dashboard():
+    import inspect
+
+    from dashboards.pages import steering
+    from etl.api import EmoLake
+    from etl.config import load_preset
+
+    assert policy.default_steering_kind() == load_preset("default").steer.kinds[0] == "pooled"
+    assert policy.steering_kind(["expression", "pooled"]) == "pooled"
+    assert policy.steering_kind(["expression"]) == "expression"  # a lake built without pooled probes still steers
+    assert steering.KIND == "expression"  # the dashboard reads with expression and steers with steering_kind
+    assert "steering_kind(kinds)" in inspect.getsource(steering.run_comparison)
+    assert inspect.signature(EmoLake.steer).parameters["kind"].default is None  # None: steering_kind
+
+
 def evaluated_lake(root: Path) -> Lake:
     """The dashboard tests' lake, evaluated so that the default set (deflection, 1) is neither the expression kind
     the pickers list first nor the best top-1 layer."""
