@@ -46,7 +46,8 @@ def handle(args) -> None:
     print(format_table(table, "table"))
     key = [model_slug(preset.common.model), preset.name]
     surgical = catalog.con.execute(
-        "select avg((regime = 'surgical')::integer) from steering_runs where model = ? and sweep = ?", key
+        "select avg((regime = 'surgical')::integer) from steering_runs where model = ? and sweep = ? and not control",
+        key,
     ).fetchone()[0]
     readers = catalog.con.execute(OVERALL, key).fetchall()
     rates = ", ".join(
