@@ -23,7 +23,7 @@ import numpy as np
 
 from etl.errors import EmolakeError
 from etl.evaluation import validation
-from etl.evaluation.controls import macro_f1, tfidf_centroid_scores
+from etl.evaluation.controls import tfidf_centroid_scores
 from etl.lake import Lake
 from etl.probes.ids import ProbeSetId
 from etl.probes.stored import StoredProbes
@@ -162,27 +162,12 @@ def compare(a, x, n_tokens, truth, emotions, baseline, seed: int) -> list[dict]:
     names = {"adapted": f"adapted ({a.name})", "default": f"default ({a.default.kind} layer {a.default.layer})"}
     names |= {"lexical": "lexical baseline (TF-IDF centroid)", "null": "null (shuffled labels)"}
     given = {"n_texts": len(truth), "n_classes": k, "folds": a.folds, "chance": 1 / k}
-    rows = [{"method": names[m]} | given | scored(p, truth, seed) for m, p in predicted.items()]
+    figures = {m: validation.with_intervals(p, truth, seed) for m, p in predicted.items()}
+    rows = [{"method": names[m]} | given | {k: v for k, v in f.items() if k != "per_class"} for m, f in figures.items()]
     gain = gain_over(predicted["adapted"], predicted["default"], truth, seed)
     for row, method in zip(rows, predicted, strict=True):
         row |= gain if method == "adapted" else dict.fromkeys(gain)
     return rows
-
-
-def scored(predicted: np.ndarray, truth: np.ndarray, seed: int) -> dict:
-    """Accuracy and macro-F1 of out-of-fold predictions with bootstrap 95% intervals over texts (`validate`'s)."""
-    from etl.evaluation.controls import N_BOOTSTRAP, interval, resampled
-
-    accuracies = resampled(((predicted == truth).astype(np.float64),), np.mean, seed, N_BOOTSTRAP)
-    f1s = resampled((predicted, truth), validation.resampled_macro_f1, seed, N_BOOTSTRAP)
-    return {
-        "accuracy": float(np.mean(predicted == truth)),
-        "accuracy_low": interval(accuracies)[0],
-        "accuracy_high": interval(accuracies)[1],
-        "macro_f1": macro_f1(predicted, truth)[0],
-        "macro_f1_low": interval(f1s)[0],
-        "macro_f1_high": interval(f1s)[1],
-    }
 
 
 def gain_over(adapted: np.ndarray, default: np.ndarray, truth: np.ndarray, seed: int) -> dict:

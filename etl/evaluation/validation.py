@@ -206,25 +206,31 @@ def figures(scores: np.ndarray, truth: np.ndarray, classes: np.ndarray, seed: in
     """Accuracy and macro-F1 (with bootstrap intervals), per-class F1, the confusion matrix and the predictions (codes)
     of restricted argmax."""
     predicted = classes[np.argmax(scores[:, classes], axis=1)]
-    accuracy = float(np.mean(predicted == truth))
+    confusion = {int(t): {} for t in classes}
+    for t, p in zip(truth, predicted, strict=True):
+        confusion[int(t)][int(p)] = confusion[int(t)].get(int(p), 0) + 1
+    return (
+        {"chance": 1 / len(classes)}
+        | with_intervals(predicted, truth, seed, classes)
+        | {"confusion": confusion, "predicted": predicted}
+    )
+
+
+def with_intervals(predicted: np.ndarray, truth: np.ndarray, seed: int, classes: np.ndarray | None = None) -> dict:
+    """Accuracy and macro-F1 (over `classes`, default the labels present) of predictions, each with its bootstrap 95%
+    interval over texts, and the per-class F1 (`per_class`): what `validate` and `adapt` report."""
     f1, per_class = macro_f1(predicted, truth, classes)
     # Both intervals resample the same texts (one seed): accuracy from the hits, macro-F1 from the pairs.
     accuracies = resampled(((predicted == truth).astype(np.float64),), np.mean, seed, N_BOOTSTRAP)
     f1s = resampled((predicted, truth), resampled_macro_f1, seed, N_BOOTSTRAP)
-    confusion = {int(t): {} for t in classes}
-    for t, p in zip(truth, predicted, strict=True):
-        confusion[int(t)][int(p)] = confusion[int(t)].get(int(p), 0) + 1
     return {
-        "chance": 1 / len(classes),
-        "accuracy": accuracy,
+        "accuracy": float(np.mean(predicted == truth)),
         "accuracy_low": interval(accuracies)[0],
         "accuracy_high": interval(accuracies)[1],
         "macro_f1": f1,
         "macro_f1_low": interval(f1s)[0],
         "macro_f1_high": interval(f1s)[1],
         "per_class": per_class,
-        "confusion": confusion,
-        "predicted": predicted,
     }
 
 
