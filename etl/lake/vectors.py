@@ -26,11 +26,13 @@ class Vectors:
     """(n, hidden) float32."""
 
 
-def settings_hash(config: ExtractConfig, spec: str) -> str:
+def settings_hash(config: ExtractConfig, spec: str, precision: str = "float32") -> str:
     """A hash of everything that shapes a stored vector: vectors under different settings are never mixed."""
     import hashlib
 
-    rules = {
+    # float32 adds no key, so lakes extracted before precision was chosen keep their hash and are not redone.
+    rules = {} if precision == "float32" else {"precision": precision}
+    rules |= {
         "model": spec,
         "skip_tokens": config.skip_tokens,
         "max_tokens": config.max_tokens,

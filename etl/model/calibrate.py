@@ -55,7 +55,7 @@ def measure(spec: str, shape: Shape, blocks: int, length: int, texts: list[str],
     """Tokens/s of extraction through `blocks` blocks: measured on the model if at hand, else from a matmul."""
     if model_at_hand(spec) and texts:
         return _measure_model(spec, blocks, texts, seconds)
-    return _measure_matmul(shape, blocks, length, seconds)
+    return _measure_matmul(spec, shape, blocks, length, seconds)
 
 
 def _measure_model(spec: str, blocks: int, texts: list[str], seconds: float) -> Throughput:
@@ -77,11 +77,13 @@ def _measure_model(spec: str, blocks: int, texts: list[str], seconds: float) -> 
     return Throughput(tokens / elapsed, how, device_name())
 
 
-def _measure_matmul(shape: Shape, blocks: int, length: int, seconds: float) -> Throughput:
+def _measure_matmul(spec: str, shape: Shape, blocks: int, length: int, seconds: float) -> Throughput:
     import torch
 
+    from etl.model.load import precision
+
     cuda = torch.cuda.is_available()
-    dtype, device = (torch.bfloat16, "cuda") if cuda else (torch.float32, "cpu")
+    dtype, device = getattr(torch, precision(spec)), "cuda" if cuda else "cpu"
     a = torch.randn(1024, shape.hidden, dtype=dtype, device=device)
     b = torch.randn(shape.hidden, shape.intermediate, dtype=dtype, device=device)
     torch.matmul(a, b)

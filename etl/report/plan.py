@@ -182,7 +182,7 @@ def plan_of(preset, calibrate: bool = True, seconds: float = 3.0) -> Plan:
     from etl.errors import EmolakeError
     from etl.lake.vectors import done_ids, settings_hash
     from etl.model.calibrate import measure, model_at_hand, model_shape
-    from etl.model.load import model_slug
+    from etl.model.load import model_slug, precision
 
     spec, extract = preset.common.model, preset.extract
     shape = model_shape(spec)
@@ -197,7 +197,7 @@ def plan_of(preset, calibrate: bool = True, seconds: float = 3.0) -> Plan:
     samples = sample_texts(lake)
     per_word = tokens_per_word(spec, samples) if calibrate and model_at_hand(spec) else ASSUMED_TOKENS_PER_WORD
     rows = lake_texts(lake, extract.corpora, extract.max_tokens, per_word)
-    per_layer = done_ids(lake, model_slug(spec), layers, settings_hash(extract, spec)) if rows else {}
+    per_layer = done_ids(lake, model_slug(spec), layers, settings_hash(extract, spec, precision(spec))) if rows else {}
     done = set.intersection(*per_layer.values()) if per_layer else set()
     counts = landed_counts(lake, rows, done)
     more, notes = unlanded_counts(preset, {c.source for c in counts}, per_word)

@@ -38,7 +38,7 @@ from etl.lake import Lake, files
 from etl.lake.vectors import done_ids, settings_hash, stale_settings
 from etl.model.batching import tuned_batch_tokens
 from etl.model.flops import log_extraction
-from etl.model.load import load, load_shape, model_slug
+from etl.model.load import load, load_shape, model_slug, precision
 from etl.model.residuals import mean_residuals, tokenize
 from etl.stages import StageResult
 
@@ -194,7 +194,7 @@ def plan_shards(lake: Lake, config: ExtractConfig, tokenizer, model: str, layers
     Texts are sorted by (tokens, text_id) and cut every `shard_texts`, so a rerun after a killed run plans each
     unfinished shard again with the same texts.
     """
-    settings = settings_hash(config, config.common.model)
+    settings = settings_hash(config, config.common.model, precision(config.common.model))
     pending = read_pending(lake, config.corpora, model, layers, settings)
     done = done_ids(lake, model, layers, settings)
     for text in pending:
@@ -246,7 +246,15 @@ def extract_shard(
         segments=[span_lists(t["segments"]) for t in texts],
     )
     written = write_shard(
-        lake, model, layers, row["shard"], texts, means, done, config, settings_hash(config, config.common.model)
+        lake,
+        model,
+        layers,
+        row["shard"],
+        texts,
+        means,
+        done,
+        config,
+        settings_hash(config, config.common.model, precision(config.common.model)),
     )
     outcome = {"shard": row["shard"], "rows_written": written, "skipped": int((means.n_used == 0).sum())}
     return pa.Table.from_pylist([{**outcome, "tokens": row["tokens"]}], schema=SHARD_OUTCOME)
@@ -263,7 +271,7 @@ def run(config: ExtractConfig) -> StageResult:
         from etl.errors import EmolakeError
 
         raise EmolakeError(f"extract.layers {bad} do not exist: {model} has layers 0..{loaded.n_layers - 1}")
-    stale = stale_settings(lake, model, settings_hash(config, config.common.model))
+    stale = stale_settings(lake, model, settings_hash(config, config.common.model, precision(config.common.model)))
     if stale:
         log.info("extract: index rows of %s built under other settings %s: superseded", model, stale)
         lake.delete("activations", {"model": model, "settings_hash": stale})
@@ -291,6 +299,7 @@ def run(config: ExtractConfig) -> StageResult:
         "model_layers": loaded.n_layers,  # the depth a layer is relative to (model comparison reads it)
         "skipped_short": skipped,
         "tokens": tokens,
+        "precision": precision(config.common.model),
     }
     if n_texts and config.runner.backend == "local":
         # Seconds include the shard writes: the figure is what the stage achieved, not the forward pass alone.

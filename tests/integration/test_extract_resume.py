@@ -73,3 +73,38 @@ def test_batched_extraction_equals_one_text_at_a_time(padding_side):
     finally:
         # The model is memoised and shared by other tests: leave the tokenizer as it was.
         loaded.tokenizer.padding_side = previous
+
+
+def test_bf16_extraction_agrees_with_fp32_and_is_stored_apart(tmp_path, monkeypatch):
+    """The bf16 path (CUDA, CPUs with native bf16) gives the fp32 means to a centred cosine near 1, under its own
+    settings hash, so an fp32 lake re-extracted in bf16 never mixes the two."""
+    import copy
+
+    import torch
+
+    from etl.model import load as model_load
+
+    texts = [f"Story {i}: the rain kept falling while she counted the letters she never sent." * 3 for i in range(6)]
+    loaded = load("tiny-random")
+    fp32 = mean_residuals(loaded.model, loaded.tokenizer, texts, [1, 2], 2, 64).vectors
+    in_bf16 = copy.deepcopy(loaded.model).to(torch.bfloat16)  # the cached model stays fp32 for other tests
+    half = mean_residuals(in_bf16, loaded.tokenizer, texts, [1, 2], 2, 64).vectors
+    a, b = fp32 - fp32.mean(0), half - half.mean(0)
+    cosine = (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+    assert cosine.min() > 0.99
+
+    monkeypatch.setenv("EMOLAKE_PRECISION", "bfloat16")
+    model_load.precision.cache_clear()
+    model_load.load.cache_clear()
+    try:
+        preset = load_preset("tiny", lake=tmp_path / "lake")
+        runner.execute("generate", preset)
+        result = runner.execute("extract", preset)
+        assert result.details["precision"] == "bfloat16"
+        hashes = views.run(Lake(preset.common.lake), "select distinct settings_hash from activations").to_pylist()
+        assert [h["settings_hash"] for h in hashes] == [
+            extract.settings_hash(preset.extract, "tiny-random", "bfloat16")
+        ]
+    finally:
+        model_load.precision.cache_clear()
+        model_load.load.cache_clear()
