@@ -111,10 +111,13 @@ class EmoLake:
         return stack(self.lake, self._model, self.source, kind, None if layers is None else _layers(layers))
 
     def export(self, path: str | Path, format: str, kind: str | None = None, layers=None) -> list[Path]:
-        """Writes `probes(kind, layers)` as "safetensors", "npy" or "gguf" (a directory of control vectors)."""
-        from etl.probes.export import write
+        """Writes `probes(kind, layers)` as "safetensors" or "npy" (unit probes and centres, for reading), or "gguf":
+        llama.cpp control vectors of the steering recipe (its kind and layer unless given), scaled by its residual
+        norms, so a strength means what it means in `steer` (`etl.api.exports`)."""
+        from etl.api.exports import export
 
-        return write(self.probes(kind, layers), format, Path(path), self.lake)
+        chosen = None if layers is None else _layers(layers)
+        return export(self.lake, self._model, self.source, format, Path(path), kind, chosen)[1]
 
     def sql(self, query: str, as_arrow: bool = False):
         """One read-only query over the lake's views (`emolake sql --list`): a polars DataFrame, or a pyarrow
@@ -140,27 +143,31 @@ class EmoLake:
     ) -> Iterator[object]:
         """Inside the block, the lake's model (a transformers causal LM, `.model` and `.tokenizer` on the yielded
         object) is steered: `strength` times the layer's mean residual norm along `emotion`'s unit probe, added
-        after decoder block `layer`. Default layer: `etl.probes.policy.default_steering_layer`, the one `emolake steer`
-        and the dashboard steer (early-to-middle: the best reading layer mostly breaks fluency when pushed); default
-        kind: `etl.probes.policy.steering_kind`, theirs too. Hooks are removed on exit."""
+        after decoder block `layer`. Kind, layer and norm are the steering recipe of the default preset
+        (`etl.steering.recipe`), the one `emolake steer`, the dashboard and exported control vectors use, unless
+        given. Hooks are removed on exit."""
+        from etl.config import load_preset
         from etl.model.load import load
         from etl.model.steer import Intervention, steer
-        from etl.probes.policy import best_layer, default_steering_layer, steering_kind
-        from etl.probes.stored import layers_of, pick_model, probe_sets, read_layers
-        from etl.steering.norms import layer_norms
+        from etl.probes.stored import pick_model, read_layers
+        from etl.steering.recipe import resolve
 
-        kind = kind or steering_kind([k for m, _, s, k, _ in probe_sets(self.lake) if s == self.source])
-        model, spec = pick_model(self.lake, self._model, self.source, kind)
+        _, spec = pick_model(self.lake, self._model, self.source, kind)
         loaded = load(spec)
-        if layer is None:
-            layer = default_steering_layer(loaded.n_layers, layers_of(self.lake, model, self.source, kind))
-        layer = best_layer(self.lake, model, self.source, kind, layer)
-        probes = read_layers(self.lake, model, self.source, [kind], [layer])[(kind, layer)]
-        if emotion not in probes.emotions:
-            raise EmolakeError(f"emotion {emotion!r} has no {kind} probe at layer {layer}: see lake.probes().emotions")
-        norm = layer_norms(self.lake, loaded, store=False)[layer]
-        vector = probes.vectors[probes.emotions.index(emotion)]
-        with steer(loaded.model, [Intervention(layer, vector, strength, norm, operator)], positions):
+        config = load_preset("default", lake=self.lake.root, model=spec).steer
+        if config.source != self.source:
+            from dataclasses import replace
+
+            config = replace(config, source=self.source)
+        recipe = resolve(self.lake, loaded, config, kind, layer)
+        probes = read_layers(self.lake, recipe.model, self.source, [recipe.kind], [recipe.layer])
+        found = probes.get((recipe.kind, recipe.layer))
+        if found is None or emotion not in found.emotions:
+            raise EmolakeError(
+                f"emotion {emotion!r} has no {recipe.kind} probe at layer {recipe.layer}: see lake.probes().emotions"
+            )
+        vector = found.vectors[found.emotions.index(emotion)]
+        with steer(loaded.model, [Intervention(recipe.layer, vector, strength, recipe.norm, operator)], positions):
             yield loaded
 
 

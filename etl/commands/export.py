@@ -21,9 +21,17 @@ def register(subparsers) -> None:
     )
     command.add_argument("--model", help="model in the lake (needed when it holds several)")
     command.add_argument("--source", default="reference", help="text source the probes were built from")
-    command.add_argument("--kind", help="probe kind (default: the lake's default probe set)")
     command.add_argument(
-        "--layers", nargs="+", help="layer numbers, or `all` (default: the default set's layer, or the kind's best)"
+        "--kind", help="probe kind (default: the default reading set; for gguf, the steering kind of `emolake steer`)"
+    )
+    command.add_argument(
+        "--layers",
+        nargs="+",
+        help="layer numbers, or `all` (default: the default set's layer or the kind's best; for gguf, the steering "
+        "layer of `emolake steer`)",
+    )
+    command.add_argument(
+        "--preset", default="default", help="for gguf: the preset whose [steer] table gives the steering recipe"
     )
     command.set_defaults(handler=handle)
 
@@ -38,8 +46,8 @@ def parse_layers(values: list[str] | None) -> list[int] | str | None:
 
 
 def handle(args) -> None:
+    from etl.api.exports import export
     from etl.lake import Lake
-    from etl.probes import export
 
     refuse_inside_lake(args.output, args)
     lake = Lake(lake_dir(args))
@@ -51,8 +59,8 @@ def handle(args) -> None:
         raise EmolakeError(f"--output {args.output}: write to a .safetensors file")
     if args.format == "npy" and args.output.suffix != ".npy":
         raise EmolakeError(f"--output {args.output}: write to a .npy file (the JSON sidecar goes beside it)")
-    probes = export.stack(lake, args.model, args.source, args.kind, parse_layers(args.layers))
-    written = export.write(probes, args.format, args.output, lake)
+    layers = parse_layers(args.layers)
+    probes, written = export(lake, args.model, args.source, args.format, args.output, args.kind, layers, args.preset)
     where = args.output if args.format == "gguf" else ", ".join(str(p) for p in written)
     print(
         f"{probes.model} {probes.source} {probes.kind} probes, layers {probes.layers}, {len(probes.emotions)} emotions "

@@ -35,22 +35,21 @@ def register(subparsers) -> None:
 def handle(args) -> None:
     from dataclasses import replace
 
+    from etl.api.steering import compare
     from etl.config import load_preset
-    from etl.steering.compare import check_request, compare_once
 
-    strength = check_request(args.emotion, args.strength, args.prompt)
     config = load_preset(args.preset, lake=args.lake, model=args.model).steer
     overrides = {"operator": args.operator, "positions": args.positions, "max_new_tokens": args.max_new_tokens}
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
-    report = compare_once(config, args.emotion, strength, args.prompt, args.layer, args.seed)
+    report = compare(config, args.emotion, args.strength, args.prompt, args.layer, args.seed)
     print(json.dumps(report, indent=1) if args.json else render(report))
 
 
 def render(report: dict) -> str:
     """Both continuations in two columns under a header with the measures."""
     head = (
-        f"{report['emotion']} x {report['strength']:+g} at layer {report['layer']} ({report['operator']}, "
-        f"{report['positions']} positions, norm {report['norm']:.1f}, seed {report['seed']})"
+        f"{report['emotion']} x {report['strength']:+g} at layer {report['layer']} ({report['kind']} probes, "
+        f"{report['operator']}, {report['positions']} positions, norm {report['norm']:.1f}, seed {report['seed']})"
     )
     left = textwrap.wrap(report["baseline"], COLUMN) or ["(empty)"]
     right = textwrap.wrap(report["steered"], COLUMN) or ["(empty)"]
@@ -61,10 +60,35 @@ def render(report: dict) -> str:
         lines.append(f"{a:<{COLUMN}}  | {b}")
     lines += [
         "",
-        f"{report['emotion']} probe (layer {report['score_layer']}): {report['baseline_target']} -> "
-        f"{report['steered_target']}  (target_delta {report['target_delta']:+})",
         f"perplexity (unsteered model): {report['baseline_perplexity']} -> {report['steered_perplexity']}  "
-        f"(ratio {report['perplexity_ratio']}), repetition {report['repetition_rate']}",
-        f"regime: {report['regime']}{'  (success: target up, surgical)' if report['success'] else ''}",
+        f"(ratio {report['perplexity_ratio']}), repetition {report['repetition_rate']}, regime: {report['regime']}",
+        *judge_lines(report),
+        f"own probe, the steered model's {report['emotion']} probe (layer {report['score_layer']}): "
+        f"{report['baseline_target']} -> {report['steered_target']}  (target_delta {report['target_delta']:+}; "
+        f"{'rose' if report['success'] else 'did not rise while surgical'})",
+        f"verdict: {verdict(report)}",
     ]
     return "\n".join(lines)
+
+
+def judge_lines(report: dict) -> list[str]:
+    """One line per judge: what it read for the target in both texts and whether it agrees the target rose."""
+    lines = []
+    for judge, reading in report["judges"].items():
+        shown = " -> ".join(
+            "no known word" if v is None else f"{v:.3f}" for v in (reading["baseline"], reading["steered"])
+        )
+        lines.append(
+            f"judge {judge} ({reading['label']}): {shown}  ({'agrees' if reading['agrees'] else 'does not agree'})"
+        )
+    return lines
+
+
+def verdict(report: dict) -> str:
+    """Judged success first (the pre-registered rule, docs/steering.md), then why not."""
+    if report["judged_success"]:
+        return "judged success (surgical, and every judge read the target rise)"
+    if report["regime"] != "surgical":
+        return f"no judged success: the steered text is {report['regime']}"
+    against = [judge for judge, reading in report["judges"].items() if not reading["agrees"]]
+    return f"no judged success: {', '.join(against)} did not read the target rise"

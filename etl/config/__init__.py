@@ -26,6 +26,7 @@ from etl.config.base import (
     WRITER_SIZES,
     Common,
     check_choices,
+    check_count,
     check_fields,
     check_layers,
     check_positive,
@@ -262,19 +263,17 @@ class EvaluateConfig:
     example_tokens: int = 1
     """Per-token cosines are stored for this many top examples of each expression, short and pooled probe and
     domain (`probe_examples`, the dashboard's Probe page); 0 stores none and does not load the model for them."""
+    workers: int = 0
+    """Processes that evaluate layers side by side (each with one BLAS thread); 0: one per CPU core. The figures do
+    not depend on it: every layer is evaluated alone, from its own seeds."""
 
     def __post_init__(self) -> None:
-        if not 2 <= self.folds <= MAX_FOLDS:
-            raise EmolakeError(
-                f"evaluate.folds = {self.folds}: use 2 to {MAX_FOLDS} (each fold holds out topics of every emotion)"
-            )
+        check_count("evaluate.workers", self.workers, 0, 256, " (0: one per core)")
+        check_count("evaluate.folds", self.folds, 2, MAX_FOLDS, " (each fold holds out topics of every emotion)")
         object.__setattr__(self, "sources", check_sources("evaluate.sources", self.sources))
-        if not isinstance(self.clusters, int) or self.clusters < 2:
-            raise EmolakeError(f"evaluate.clusters = {self.clusters!r}: use an integer of 2 or more")
-        if not isinstance(self.example_tokens, int) or not 0 <= self.example_tokens <= 5:
-            raise EmolakeError(f"evaluate.example_tokens = {self.example_tokens!r}: use an integer from 0 to 5")
-        if not isinstance(self.lens_tokens, int) or not 1 <= self.lens_tokens <= 100:
-            raise EmolakeError(f"evaluate.lens_tokens = {self.lens_tokens!r}: use an integer from 1 to 100")
+        check_count("evaluate.clusters", self.clusters, 2, 1000)
+        check_count("evaluate.example_tokens", self.example_tokens, 0, 5)
+        check_count("evaluate.lens_tokens", self.lens_tokens, 1, 100)
         from etl.catalog import emotions
 
         check_choices("evaluate.dose_emotions", self.dose_emotions, emotions())

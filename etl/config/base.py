@@ -127,6 +127,12 @@ def check_positive(name: str, value: int) -> None:
         raise EmolakeError(f"{name} = {value!r}: use a positive integer")
 
 
+def check_count(name: str, value, low: int, high: int, note: str = "") -> None:
+    """Refuses a non-integer or one outside [low, high], naming the value and the range."""
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise EmolakeError(f"{name} = {value!r}: use an integer from {low} to {high}{note}")
+
+
 def check_layers(name: str, layers: tuple[int, ...] | None) -> None:
     """None (every layer) or layer numbers; an empty list is refused even with --force: nothing can run on it."""
     if layers is not None and (not layers or min(layers) < 0):

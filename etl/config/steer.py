@@ -73,11 +73,20 @@ class SteerConfig:
     max_repetition: float = 0.5
     """Share of repeated token n-grams at or above which a text is `repetitive` (collapse)."""
     repetition_ngram: int = 3
+    choice_positive: tuple[str, ...] = ("happy", "calm")
+    """Positive emotions of the forced-choice contrasts (docs/steering.md), paired in order with `choice_negative`."""
+    choice_negative: tuple[str, ...] = ("sad", "afraid")
+    """Negative emotions of the forced-choice contrasts."""
+    choice_strengths: tuple[float, ...] = (0.1, 0.25)
+    """Strengths of the forced choice (fractions of the residual norm); empty: the sweep runs no choice experiment."""
+    choice_random: int = 16
+    """Random unit directions per strength: the forced choice's null (every pair of them is one null contrast)."""
 
     def __post_init__(self) -> None:
         from etl import catalog
 
         object.__setattr__(self, "strengths", tuple(float(s) for s in self.strengths))
+        object.__setattr__(self, "choice_strengths", tuple(float(s) for s in self.choice_strengths))
         check_choices("steer.emotions", self.emotions, tuple(catalog.emotions()))
         check_choices("steer.operator", (self.operator, *self.sweep_operators), OPERATORS)
         check_choices("steer.positions", (self.positions, *self.sweep_positions), POSITIONS)
@@ -99,6 +108,7 @@ class SteerConfig:
             )
         if self.layers is not None and (not self.layers or min(self.layers) < 0):
             raise EmolakeError(f"steer.layers = {self.layers}: use layer numbers >= 0, or leave it out")
+        self._check_choice()
         if any(not p.strip() for p in self.prompts):
             raise EmolakeError("steer.prompts has an empty prompt: remove it or write one")
         for name in ("seeds", "max_new_tokens", "batch_size", "norm_texts", "repetition_ngram"):
@@ -111,6 +121,20 @@ class SteerConfig:
             raise EmolakeError(f"steer.max_perplexity_ratio = {self.max_perplexity_ratio}: use a value above 1")
         if not 0.0 < self.max_repetition <= 1.0:
             raise EmolakeError(f"steer.max_repetition = {self.max_repetition}: use a value in (0, 1]")
+
+    def _check_choice(self) -> None:
+        from etl import catalog
+
+        check_choices("steer.choice_positive", self.choice_positive + self.choice_negative, tuple(catalog.emotions()))
+        if len(self.choice_positive) != len(self.choice_negative):
+            raise EmolakeError(
+                f"steer.choice_positive {list(self.choice_positive)} and choice_negative "
+                f"{list(self.choice_negative)} pair up in order: give them the same length"
+            )
+        if any(not math.isfinite(s) or not 0 < s <= 10 for s in self.choice_strengths):
+            raise EmolakeError(f"steer.choice_strengths = {self.choice_strengths}: use numbers in (0, 10]")
+        if self.choice_strengths and self.choice_random < 2:
+            raise EmolakeError(f"steer.choice_random = {self.choice_random}: use at least 2 (pairs make the null)")
 
     @property
     def operators(self) -> tuple[str, ...]:

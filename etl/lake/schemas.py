@@ -211,6 +211,44 @@ STEERING_JUDGED = pa.schema(
 steered model's probes; each judge), per setting (scope `setting`), per kind (scope `kind`: every run of one probe
 kind or control) and over all runs of the probe kinds, controls left out (scope `overall`, setting columns null)."""
 
+STEERING_CHOICE = pa.schema(
+    [
+        ("condition", pa.string()),
+        ("control", pa.bool_()),
+        ("kind", pa.string()),
+        ("layer", pa.int32()),
+        ("strength", pa.float64()),
+        ("situation", pa.int32()),
+        ("order", pa.string()),
+        ("logodds", pa.float64()),
+        ("created_at", pa.string()),
+    ]
+)
+"""The forced-choice experiment (docs/steering.md): per condition (`baseline`, an emotion's probe, `random_NN`),
+strength, situation and order, the log-odds of the approach option's letter at the first answer position."""
+
+STEERING_CHOICE_EFFECTS = pa.schema(
+    [
+        ("contrast", pa.string()),
+        ("first", pa.string()),
+        ("second", pa.string()),
+        ("kind", pa.string()),
+        ("layer", pa.int32()),
+        ("strength", pa.float64()),
+        ("n_situations", pa.int32()),
+        ("effect", pa.float64()),
+        ("effect_low", pa.float64()),
+        ("effect_high", pa.float64()),
+        ("null_median_abs", pa.float64()),
+        ("null_p95_abs", pa.float64()),
+        ("null_p", pa.float64()),
+        ("n_null", pa.int32()),
+        ("created_at", pa.string()),
+    ]
+)
+"""Per contrast (`first - second`: a positive and a negative emotion, or an emotion and the baseline) and strength:
+the mean log-odds difference over situations with a bootstrap 95% interval, and the null of random-direction pairs."""
+
 MODEL_AGREEMENT = pa.schema(
     [
         ("kind", pa.string()),

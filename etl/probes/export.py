@@ -139,31 +139,15 @@ def probes_run(lake: Lake, model_spec: str) -> dict:
     return dict(zip(("run_key", "config_hash", "code_version", "started_at"), row, strict=True)) if row else {}
 
 
-def layer_norms(lake: Lake, model: str) -> dict[int, float]:
-    """Mean residual norm per layer on neutral text, as the steering stage stored it ({} when not measured)."""
-    if not lake.has("residual_norms"):
-        return {}
-    rows = (
-        duckdb.connect()
-        .execute(
-            "select cast(layer as integer), avg(mean_norm) from read_parquet(?, hive_partitioning = true) "
-            "where model = ? group by 1",
-            [lake.files("residual_norms"), model],
-        )
-        .fetchall()
-    )
-    return {int(layer): float(norm) for layer, norm in rows}
-
-
-def write(probes: ProbeStack, fmt: str, output: Path, lake: Lake | None = None) -> list[Path]:
-    """Writes `probes` in one of FORMATS; returns the files written."""
+def write(probes: ProbeStack, fmt: str, output: Path) -> list[Path]:
+    """Writes `probes` as safetensors or npy (unit probes and centres, for reading); returns the files written.
+    GGUF control vectors steer, so they carry the steering recipe's norms: `etl.api.steering.control_vectors`."""
     if fmt == "safetensors":
         return [write_safetensors(probes, output)]
     if fmt == "npy":
         return write_npy(probes, output)
     if fmt == "gguf":
-        norms = layer_norms(lake, probes.model) if lake is not None else {}
-        return write_gguf(probes, output, norms)
+        raise EmolakeError("gguf control vectors are written by `etl.api.steering.control_vectors` (they need norms)")
     raise EmolakeError(f"--format {fmt!r} is unknown: choose one of {list(FORMATS)}")
 
 
@@ -218,12 +202,12 @@ def read_npy(path: Path) -> ProbeStack:
     return _from_metadata(meta, np.load(path), centers)
 
 
-def write_gguf(probes: ProbeStack, directory: Path, norms: dict[int, float] | None = None) -> list[Path]:
+def write_gguf(probes: ProbeStack, directory: Path, norms: dict[int, float], scale_note: str) -> list[Path]:
     """One `<emotion>.gguf` control vector per emotion in `directory`, a `direction.L` tensor per exported layer.
 
-    Each direction is the unit probe times the layer's mean residual norm on neutral text when the lake has it
-    (so llama.cpp's `--control-vector-scaled FILE S` adds what `emolake steer --strength S --operator add` adds),
-    else the unit probe; the factor is recorded as `emolake.scale`."""
+    Each direction is the unit probe times the layer's mean residual norm (`norms`, the steering recipe's), so
+    llama.cpp's `--control-vector-scaled FILE S` adds what `emolake steer --strength S --operator add` adds; the
+    factors are `emolake.scale`, and `emolake.strength_unit` says in words what a strength of 1 is."""
     import gguf
 
     layers = [layer for layer in probes.layers if layer >= 1]
@@ -231,8 +215,10 @@ def write_gguf(probes: ProbeStack, directory: Path, norms: dict[int, float] | No
         raise EmolakeError("llama.cpp control vectors cannot steer layer 0: export layers 1 and up (--layers)")
     if len(layers) < len(probes.layers):
         log.warning("export: layer 0 left out of the control vectors (llama.cpp refuses direction.0)")
-    norms = norms or {}
-    scales = [float(norms.get(layer, 1.0)) for layer in layers]
+    missing = [layer for layer in layers if layer not in norms]
+    if missing:
+        raise EmolakeError(f"no residual norm at layers {missing}: run `emolake steer` once, then export again")
+    scales = [float(norms[layer]) for layer in layers]
     written = []
     for e, emotion in enumerate(probes.emotions):
         path = directory / f"{emotion}.gguf"
@@ -245,7 +231,8 @@ def write_gguf(probes: ProbeStack, directory: Path, norms: dict[int, float] | No
                 writer.add_string(f"emolake.{key}", getattr(probes, key))
             writer.add_array("emolake.layers", layers)
             writer.add_array("emolake.scale", scales)
-            writer.add_string("emolake.scale_unit", "mean residual norm" if norms else "unit probe")
+            writer.add_string("emolake.scale_unit", "mean residual norm")
+            writer.add_string("emolake.strength_unit", scale_note)
             writer.add_string("emolake.lake_run", json.dumps(probes.lake_run))
             for layer, scale in zip(layers, scales, strict=True):
                 direction = probes.vectors[probes.layers.index(layer), e] * scale

@@ -156,8 +156,8 @@ def default_steering_kind() -> str:
     return load_preset("default").steer.kinds[0]
 
 
-def steering_kind(available: Sequence[str]) -> str:
-    """`default_steering_kind` when `available` (the kinds with probes where steering happens) holds it, else the
-    paper's `expression` probes: a lake built without the default kind still steers."""
-    kind = default_steering_kind()
+def steering_kind(available: Sequence[str], preferred: str | None = None) -> str:
+    """`preferred` (default: `default_steering_kind`) when `available` (the kinds with probes where steering happens)
+    holds it, else the paper's `expression` probes: a lake built without the default kind still steers."""
+    kind = preferred or default_steering_kind()
     return kind if kind in available or "expression" not in available else "expression"

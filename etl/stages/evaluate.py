@@ -30,6 +30,7 @@ from etl.config import EvaluateConfig
 from etl.config.kinds import KINDS
 from etl.errors import EmolakeError
 from etl.evaluation import classification, deflection, evidence_tables, geometry, nested, reliability, tables, transfer
+from etl.executors.processes import in_processes
 from etl.lake import Lake, vectors
 from etl.model.load import model_slug
 from etl.probes import recipe
@@ -244,8 +245,12 @@ def evaluate_source(lake: Lake, model: str, source: str, probe_sets: dict, confi
     layers = sorted({layer for _, layer in probe_sets})
     out: dict[str, list[dict]] = {"evaluation_layers": [], "probe_map": [], "deflection_vs_expression": []}
     out |= {"cross_domain": [], "learning_curve": [], "lexical_baseline": [], "nested_candidates": []}
-    for layer in progress.bar(layers, desc=f"evaluate ({source})", unit="layer"):
-        rows, extra = evaluate_layer(lake, model, source, layer, probe_sets, config, first=layer == layers[0])
+    jobs = [
+        (lake.location, model, source, layer, {k: p for k, p in probe_sets.items() if k[1] == layer}, config, i == 0)
+        for i, layer in enumerate(layers)
+    ]
+    results = progress.bar(in_processes(layer_job, jobs, config.workers), desc=f"evaluate ({source})", total=len(jobs))
+    for rows, extra in results:
         out["evaluation_layers"] += rows
         for name, items in extra.items():
             out[name] += items
@@ -255,6 +260,14 @@ def evaluate_source(lake: Lake, model: str, source: str, probe_sets: dict, confi
     candidates = out.pop("nested_candidates")
     out["nested_selection"] = nested.nested_rows(candidates, ranked[0] if ranked else None, config.common.seed)
     return out
+
+
+def layer_job(job: tuple) -> tuple[list[dict], dict]:
+    """One layer's evaluation from picklable parts (the lake by its location), with one BLAS thread: the matrices are
+    small (171 x hidden), so BLAS threads only contend, and on shared cores they spin."""
+    location, model, source, layer, probe_sets, config, first = job
+    with threadpool_limits(limits=1, user_api="blas"):
+        return evaluate_layer(Lake(location), model, source, layer, probe_sets, config, first)
 
 
 def run_model_checks(lake: Lake, model: str, source: str, probe_sets: dict, config: EvaluateConfig) -> dict:
@@ -330,8 +343,7 @@ def run(config: EvaluateConfig) -> StageResult:
         probe_sets = {(k, layer): p for (_, k, layer), p in read_probes(lake, model, source).items()}
         if not probe_sets:
             raise EmolakeError(f"no probes for {model}/{source} in the lake at {lake.root}: run `make probes`")
-        # The matrices here are small (171 x hidden): BLAS threads only contend, and on shared cores they spin.
-        with timed(parts, f"{source}/layers"), threadpool_limits(limits=1, user_api="blas"):
+        with timed(parts, f"{source}/layers"):
             out = evaluate_source(lake, model, source, probe_sets, config)
         if config.model_checks:
             with timed(parts, f"{source}/model_checks"):

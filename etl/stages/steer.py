@@ -21,7 +21,7 @@ from etl import progress
 from etl.config import SteerConfig, config_hash
 from etl.config.steer import NULL_KINDS
 from etl.lake import Lake
-from etl.lake.schemas import STEERING_JUDGED, STEERING_RUNS
+from etl.lake.schemas import STEERING_CHOICE, STEERING_CHOICE_EFFECTS, STEERING_JUDGED, STEERING_RUNS
 from etl.stages import StageResult
 from etl.steering.compare import Case, Comparison, Setting, Steerer, measures, number, steered_layers
 
@@ -67,6 +67,7 @@ def run(config: SteerConfig) -> StageResult:
     rows = table.to_pylist()
     rates = rates_table(rows, config.common.seed, started)
     lake.write("steering_judged", rates, mode="replace", model=model, sweep=config.common.preset)
+    choice = run_choice(lake, steerer, config, model, started) if config.choice_strengths else {}
     regimes = Counter(c.regime for c in comparisons)
     steered = [row for row in rows if not row["control"]]
     result = {
@@ -76,9 +77,39 @@ def run(config: SteerConfig) -> StageResult:
         "own_probe_success_rate": round(sum(r["success"] for r in steered) / len(steered), 4),
         "regimes": dict(sorted(regimes.items())),
         "path": str(lake.partition("steering_runs", model=model, sweep=config.common.preset)),
-    }
+    } | choice
     log.info("steer: wrote %d runs to %s (%s)", len(comparisons), lake.dataset("steering_runs"), result)
     return StageResult(rows_read=n_cases, rows_written=len(comparisons), details=result)
+
+
+def run_choice(lake: Lake, steerer: Steerer, config: SteerConfig, model: str, started: datetime) -> dict:
+    """The forced-choice experiment at the steering layer with the steering kind; writes `steering_choice` and
+    `steering_choice_effects`; returns the primary effect (docs/steering.md)."""
+    from etl.evaluation.choice import effects
+    from etl.probes.policy import steering_layer
+    from etl.steering.choice import measure
+
+    layer = steering_layer(steerer.loaded.n_layers, config.layers)
+    emotions = list(dict.fromkeys(config.choice_positive + config.choice_negative))
+    kind = config.kinds[0]
+    rows = measure(steerer, emotions, config.choice_strengths, config.choice_random, layer, kind)
+    created = {"created_at": started.isoformat(timespec="seconds")}
+    table = pa.Table.from_pylist([r | created for r in rows], schema=STEERING_CHOICE)
+    lake.write("steering_choice", table, mode="replace", model=model, sweep=config.common.preset)
+    found = [
+        e | {"kind": kind, "layer": layer} | created
+        for e in effects(rows, config.choice_positive, config.choice_negative, config.common.seed)
+    ]
+    lake.write(
+        "steering_choice_effects",
+        pa.Table.from_pylist(found, schema=STEERING_CHOICE_EFFECTS),
+        mode="replace",
+        model=model,
+        sweep=config.common.preset,
+    )
+    primary = next(e for e in reversed(found) if e["second"] == config.choice_negative[0])
+    log.info("steer: forced choice, %d prompts x conditions; primary %s", len(rows), primary)
+    return {"choice_effect": round(primary["effect"], 4), "choice_null_p95": round(primary["null_p95_abs"], 4)}
 
 
 def judge_all(judges, comparisons: list[Comparison]) -> list:
@@ -228,4 +259,6 @@ def _mean(values) -> float | None:
 
 
 # A change to the runs' columns runs the sweep again instead of leaving old files marked done.
-OUTPUT_SIGNATURE = hashlib.sha256(f"{STEERING_RUNS}{STEERING_JUDGED}".encode()).hexdigest()[:12]
+OUTPUT_SIGNATURE = hashlib.sha256(
+    f"{STEERING_RUNS}{STEERING_JUDGED}{STEERING_CHOICE}{STEERING_CHOICE_EFFECTS}".encode()
+).hexdigest()[:12]

@@ -110,13 +110,13 @@ class Steerer:
     """A model with its probes, residual norms and sampling settings, ready to run paired comparisons."""
 
     def __init__(self, lake: Lake, loaded, config: SteerConfig, store_norms: bool = True) -> None:
-        from etl.steering.norms import layer_norms
+        from etl.steering.recipe import norms
 
         self.lake, self.loaded, self.config = lake, loaded, config
         self.score_layer = resolve_score_layer(lake, loaded.slug, config)
         self.reader = self._probes([self.score_layer], KIND)[(KIND, self.score_layer)]
         self.emotions = self.reader.emotions
-        self.norms = layer_norms(lake, loaded, config.norm_corpus, config.norm_texts, store=store_norms)
+        self.norms = norms(lake, loaded, config, store=store_norms)
         self._directions: dict[tuple[str, int], object] = {}
 
     def _probes(self, layers: list[int], kind: str):
@@ -283,21 +283,20 @@ def steered_layers(config: SteerConfig, n_layers: int) -> tuple[int, ...]:
 
 
 def compare_once(config: SteerConfig, emotion: str, strength: float, prompt: str, layer: int | None, seed: int | None):
-    """`emolake steer`: one paired run of `config`'s model (strength checked by `check_request`) at `layer` (default:
-    `etl.probes.policy.steering_layer` of the config), from `seed` (default: the config's); as `report` gives it."""
-    from dataclasses import replace
-
+    """`emolake steer`: one paired run of `config`'s model (strength checked by `check_request`) with the steering
+    recipe of `config` (`etl.steering.recipe.resolve`: kind, `layer` or the config's, norms), from `seed` (default:
+    the config's); as `report` gives it."""
     from etl.model.load import load
-    from etl.probes.policy import steering_layer
+    from etl.steering.recipe import resolve
 
-    loaded = load(config.common.model)
-    layer = layer if layer is not None else steering_layer(loaded.n_layers, config.layers)
-    steered_layers(replace(config, layers=(layer,)), loaded.n_layers)
     seed = seed if seed is not None else config.common.seed
     if not 0 <= seed < 2**32:
         raise EmolakeError(f"--seed {seed}: use a whole number from 0 to {2**32 - 1}")
-    steerer = Steerer(Lake(config.common.lake), loaded, config)
-    setting = Setting(emotion, layer, strength, config.operator, config.positions, config.kinds[0])
+    loaded = load(config.common.model)
+    lake = Lake(config.common.lake)
+    recipe = resolve(lake, loaded, config, layer=layer, store=True)
+    steerer = Steerer(lake, loaded, config)
+    setting = Setting(emotion, recipe.layer, strength, config.operator, config.positions, recipe.kind)
     (result,) = steerer.run([(setting, Case(prompt, seed))])
     return report(result, steerer)
 

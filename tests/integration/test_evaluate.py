@@ -230,3 +230,16 @@ def test_invariance_of_the_default_set_under_each_perturbation(tiny_lake):
         assert all(0 <= row[c] <= 1 for c in ("family_same", "top1_same", "family_hit", "family_hit_before"))
     sizes = {r["test_set"]: r["n_texts"] for r in rows}
     assert sizes["everyday"] == 10 and sizes["short"] == 30 and sizes["all"] == 40 * len(PERTURBATIONS)
+
+
+def test_layers_evaluated_in_worker_processes_give_the_same_rows(tiny_lake_copy):
+    """Each layer is evaluated alone from its own seeds, so two spawned processes give the one-process figures."""
+    key = "layer, kind, top1, top1_low, top1_high, short_top1, story_top1, pc1_valence_r, split_half_cos"
+    query = f"select {key} from evaluation_layers order by layer, kind"
+    lexical = "select test_domain, method, top1, top1_low from lexical_baseline order by all"
+    run_evaluate(tiny_lake_copy, model_checks=False, report=False, workers=1)
+    alone = sql(tiny_lake_copy, query), sql(tiny_lake_copy, lexical)
+    result = run_evaluate(tiny_lake_copy, model_checks=False, report=False, workers=2)
+    assert result.details["reference"]["kinds"]
+    assert (sql(tiny_lake_copy, query), sql(tiny_lake_copy, lexical)) == alone
+    assert len(alone[0]) == len(probe_counts(tiny_lake_copy)) and alone[1]

@@ -51,25 +51,40 @@ def test_npy_round_trip(tiny_lake, cli, tmp_path, expected):
     )
 
 
-def test_gguf_control_vectors_round_trip(tiny_lake, cli, tmp_path, expected):
+def test_gguf_control_vectors_round_trip(tiny_lake, cli, tmp_path):
     import gguf
 
+    from etl.steering.norms import read_norms
+
+    lake = Lake(tiny_lake)
     out_dir = tmp_path / "cvec"
-    code, _, err = cli("--lake", tiny_lake, "export", "--format", "gguf", "--output", out_dir, "--layers", "all")
+    args = ("--lake", tiny_lake, "export", "--format", "gguf", "--preset", "tiny", "--output", out_dir)
+    code, out, err = cli(*args, "--layers", "all")
     assert code == 0, err
+    # the steering recipe of the preset: its first kind (expression for `tiny`), scaled by its stored norms
+    expected = export.stack(lake, kind="expression", layers="all")
+    assert "expression probes" in out
     assert sorted(p.stem for p in out_dir.glob("*.gguf")) == sorted(expected.emotions)
+    norms = read_norms(lake, lake.partition("residual_norms", model="tiny-random", corpus="neutral_story"), 8)
     layers = [layer for layer in expected.layers if layer >= 1]
     for e, emotion in enumerate(expected.emotions):
         reader = gguf.GGUFReader(str(out_dir / f"{emotion}.gguf"))
         for tensor in reader.tensors:
             assert tensor.tensor_type == gguf.GGMLQuantizationType.F32 and len(tensor.shape) == 1
         directions, fields = export.read_gguf(out_dir / f"{emotion}.gguf")
-        assert fields["general.architecture"] == "controlvector"
+        assert fields["general.architecture"] == "controlvector" and fields["emolake.kind"] == "expression"
         assert fields["controlvector.layer_count"] == len(layers) and fields["emolake.emotion"] == emotion
+        assert "8 neutral_story texts" in fields["emolake.strength_unit"]
         assert sorted(directions) == layers and 0 not in directions
         for layer, scale in zip(fields["emolake.layers"], fields["emolake.scale"], strict=True):
+            assert scale == pytest.approx(norms[layer], rel=1e-6) and abs(scale - 1.0) > 1e-3  # not a unit vector
             original = expected.vectors[expected.layers.index(layer), e]
             assert np.allclose(directions[layer] / scale, original, atol=1e-6)
+    # without --layers: the one layer `emolake steer` pushes (the preset's [steer] layers)
+    code, _, err = cli(*args[:-1], tmp_path / "steering")
+    assert code == 0, err
+    directions, fields = export.read_gguf(tmp_path / "steering" / "calm.gguf")
+    assert sorted(directions) == [1] and fields["emolake.layers"] == [1]
 
 
 def test_bad_requests_are_one_line_errors(tiny_lake, cli, tmp_path):

@@ -171,8 +171,17 @@ def test_steer_command_prints_both_texts_and_the_verdict(tiny_lake_copy, cli):
     assert {"baseline", "steered", "target_delta", "perplexity_ratio", "regime"} <= set(report)
     assert report["regime"] in ("surgical", "repetitive", "explosive") and report["layer"] == 1
     assert report["target_delta"] == pytest.approx(report["steered_target"] - report["baseline_target"], abs=1e-3)
+    assert set(report["judges"]) == {"nrc_lexicon", "tfidf_family"} and report["kind"] == "expression"
+    assert report["judged_success"] == (
+        report["regime"] == "surgical" and all(j["agrees"] for j in report["judges"].values())
+    )
     code, out, _ = cli(*args, "--prompt", "Tell me about your day.", "--max-new-tokens", "8", "--seed", "1")
     assert code == 0 and "baseline" in out and "steered" in out and "regime:" in out
+    # the plain output names each pre-registered judge and the verdict, beside the own probe (labelled as such)
+    assert "judge nrc_lexicon (fear)" in out and "judge tfidf_family (fear)" in out
+    assert "own probe, the steered model's afraid probe" in out
+    verdict = next(line for line in out.splitlines() if line.startswith("verdict: "))
+    assert verdict.startswith(("verdict: judged success", "verdict: no judged success: "))
     code, _, err = cli(*args[:-4], "--emotion", "grateful", "--strength", "1", "--prompt", "hi")
     assert code == 1 and "emotion 'grateful' has no probe" in err
 
@@ -303,3 +312,36 @@ def test_a_sweep_must_start_with_a_probe_kind():
 
     with pytest.raises(EmolakeError, match="starts with a control: put a probe kind first"):
         load_preset("tiny", overrides=['steer.kinds=["random", "pooled"]'])
+
+
+def test_the_forced_choice_is_read_from_letter_logits_and_set_against_random_pairs(tiny_lake, tiny):
+    from etl.config import load_preset
+    from etl.model.generate import encode_prompts
+    from etl.steering.choice import ORDERS, SITUATIONS, Condition, answer_logits, letter_ids, prompt
+
+    lake = Lake(tiny_lake)
+    steer_config = load_preset("tiny").steer
+    rows = views.run(lake, "select * from steering_choice").to_pylist()
+    conditions = 1 + len(steer_config.choice_strengths) * (4 + steer_config.choice_random)
+    assert len(rows) == conditions * len(SITUATIONS) * len(ORDERS)
+    assert {r["condition"] for r in rows if not r["control"]} == {"baseline", "happy", "calm", "sad", "afraid"}
+    # the stored baseline equals the letter logits of a fresh forward pass (approach shown second: B minus A)
+    stored = next(r for r in rows if (r["condition"], r["situation"], r["order"]) == ("baseline", 3, ORDERS[1]))
+    ids = encode_prompts(tiny.tokenizer, [prompt(SITUATIONS[3], ORDERS[1])])
+    logits = answer_logits(tiny, ids, Condition("baseline", 0.0, None), 1, 1.0, "add")
+    a, b = letter_ids(tiny.tokenizer)
+    assert stored["logodds"] == pytest.approx(float(logits[0, b] - logits[0, a]), abs=1e-4)
+    effects = views.run(lake, "select * from steering_choice_effects").to_pylist()
+    primary = next(e for e in effects if (e["contrast"], e["strength"]) == ("happy - sad", 0.25))
+    mean = views.run(
+        lake,
+        "with lo as (select condition, situation, avg(logodds) as lo from steering_choice where strength = 0.25 "
+        "group by all) select avg(h.lo - s.lo) as effect from lo h join lo s using (situation) "
+        "where h.condition = 'happy' and s.condition = 'sad'",
+    ).to_pylist()[0]["effect"]
+    assert primary["effect"] == pytest.approx(mean, abs=1e-9)
+    assert primary["effect_low"] <= primary["effect"] <= primary["effect_high"]
+    assert primary["n_null"] == 120 and 0 < primary["null_p"] <= 1 and primary["n_situations"] == 16
+    assert primary["shown"] == (
+        primary["effect"] > 0 and primary["effect_low"] > 0 and primary["effect"] > primary["null_p95_abs"]
+    )

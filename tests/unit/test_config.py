@@ -47,6 +47,7 @@ def write(tmp_path, text):
         ('model = "tiny-random"\n[generate.gemini]\nconcurrency = "8"\n', "generate.gemini.concurrency = '8'"),
         ('model = "tiny-random"\n[generate.gemini]\nconcurrency = 0\n', "generate.gemini.concurrency = 0"),
         ('model = "tiny-random"\n[generate]\nlocal = 3\n', "[generate.local] must be a table"),
+        ('model = "tiny-random"\n[evaluate]\nworkers = -1\n', "evaluate.workers = -1"),
         (
             'model = "tiny-random"\n[generate]\nlocal_batch_size = 4\n',
             "write `batch_size = ...` under [generate.local]",
