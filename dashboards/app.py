@@ -1,8 +1,8 @@
 """The Dash app: a navigation bar, the page registry of dashboards/pages, and the context every page shares.
 
 `create_app(lake)` builds it (the tests use it, and `emolake serve` through `create_server`, which mounts the JSON
-API beside it); the app reads the lake only through `LakeReader` and scores live text only through `LiveScorer`, and
-never writes to the lake.
+API beside it); the app reads the lake only through `LakeReader` and the facade (`etl.api.EmoLake`, for probe sets),
+scores live text only through `LiveScorer` (which calls the facade), and never writes to the lake.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dashboards.context import AppContext
 from dashboards.data import LakeReader
 from dashboards.live import LiveScorer
 from dashboards.pages import modules
+from etl.api import EmoLake
 from etl.lake import Lake
 
 ASSETS = Path(__file__).parent / "assets"
@@ -28,7 +29,8 @@ ASSETS = Path(__file__).parent / "assets"
 def create_app(lake: Lake | str | Path, model: str | None = None, source: str = "reference") -> Dash:
     """The app for one lake; `model` and `source` pick the probe set shown first."""
     lake = lake if isinstance(lake, Lake) else Lake(lake)
-    ctx = AppContext(LakeReader(lake), LiveScorer(lake), model=model, source=source)
+    facade = EmoLake(lake, model, source)
+    ctx = AppContext(LakeReader(lake), LiveScorer(facade), model=model, source=source, api=facade)
     pages = modules()
     app = Dash(
         __name__,

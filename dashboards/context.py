@@ -1,4 +1,5 @@
-"""What every page gets: the read-only lake reader, the live scorer, and small questions about the probe sets."""
+"""What every page gets: the read-only lake reader, the live scorer, and small questions about the probe sets, which
+the facade answers (`etl.api.EmoLake.probe_set`: the rule `nearest`, `score` and the JSON API pick sets by)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from dataclasses import dataclass, field
 
 from dashboards.data import LakeReader
 from dashboards.live import LiveScorer
-from etl.probes.ids import ProbeSetId
+from etl.api import EmoLake, ProbeSetId
+from etl.errors import EmolakeError
 
 
 @dataclass
@@ -18,8 +20,14 @@ class AppContext:
     """Preferred model slug (`emolake serve --model`); None: the first in the lake."""
     source: str = "reference"
     """Preferred probe source."""
+    api: EmoLake | None = None
+    """The facade the pages ask about probe sets; default: the live scorer's, so both share the open sets."""
     _probe_sets: tuple[float, list[ProbeSetId]] = field(default=(0.0, []), repr=False)
     _defaults: dict[tuple, tuple[str, int]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.api is None and self.scorer is not None:
+            self.api = self.scorer.api
 
     def probe_sets(self, max_age_s: float = 5.0) -> list[ProbeSetId]:
         """Every (model, source, kind, layer) with probes, ordered; re-read at most every few seconds."""
@@ -47,10 +55,8 @@ class AppContext:
         return sorted(kinds, key=lambda kind: (kind != (first and first[0]), kind != "expression", kind))
 
     def default_set(self, model: str, source: str) -> tuple[str, int] | None:
-        """`etl.probes.policy.default_set` (what `score`, `nearest` and the API use); None: no probes."""
-        from etl.errors import EmolakeError
-        from etl.probes.policy import default_set
-
+        """(kind, layer) of the default set (`EmoLake.probe_set()`: what `score`, `nearest` and the API use); None: no
+        probes."""
         if not any((p.model, p.source) == (model, source) for p in self.probe_sets()):
             return None
         # Asked on every picker change: kept as long as the probe sets are (re-read every few seconds).
@@ -59,7 +65,8 @@ class AppContext:
         key = (read_at, model, source)
         if key not in self._defaults:
             try:
-                self._defaults[key] = default_set(self.reader.lake, model, source)
+                found = self.api.using(model, source).probe_set()
+                self._defaults[key] = (found.kind, found.layer)
             except EmolakeError:  # no expression probes to fall back on: the pages pick from what there is
                 return None
         return self._defaults[key]
@@ -73,17 +80,14 @@ class AppContext:
         return [p.layer for p in self.probe_sets() if (p.model, p.source, p.kind) == (model, source, kind)]
 
     def best_layer(self, model: str, source: str, kind: str) -> int | None:
-        """`etl.probes.policy.best_layer` of a probe set (the layer marked best); None: no probes."""
-        from etl.probes.policy import best_layer
-
+        """The layer a kind's sets are read at when none is asked for (`EmoLake.probe_set(kind)`: the best evaluated
+        layer); None: no probes."""
         if not self.layers(model, source, kind):
             return None
-        return best_layer(self.reader.lake, model, source, kind)
+        return self.api.using(model, source).probe_set(kind).layer
 
     def probe_set(self, model: str, source: str, kind: str, layer: int) -> ProbeSetId:
         wanted = ProbeSetId(model, source, kind, layer)
         if wanted in self.probe_sets():
             return wanted
-        from etl.errors import EmolakeError
-
         raise EmolakeError(f"no {kind} probes for {model}/{source} at layer {layer}: run `make probes`")

@@ -1,4 +1,5 @@
-"""Per-token scores of pasted text for the dashboard: `etl.probes.token_scores.score_texts`, serialised and cached.
+"""Per-token scores of pasted text for the dashboard: `EmoLake.token_scores` (etl/api, the facade over
+`etl.probes.token_scores.score_texts`), serialised and cached.
 
 One lock guards the model: the capture hooks live on the shared model object, so two forward passes at once would
 each record the other's activations. Results are cached by (text, probe set), so moving between the heatmap, the
@@ -14,10 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from etl.api import EmoLake, ProbeSetId, check_texts
 from etl.errors import EmolakeError
 from etl.lake import Lake
-from etl.probes.ids import ProbeSetId
-from etl.probes.stored import StoredProbes, read_set
 
 MAX_CHARS = 20_000
 CACHE_SIZE = 64
@@ -51,10 +51,11 @@ def text_key(text: str) -> str:
 class LiveScorer:
     """Scores texts against one probe set at a time; thread-safe, with an LRU cache of recent results."""
 
-    def __init__(self, lake: Lake, cache_size: int = CACHE_SIZE) -> None:
-        self.lake = lake
+    def __init__(self, lake: EmoLake | Lake, cache_size: int = CACHE_SIZE) -> None:
+        """`lake`: the facade whose open probe sets and loaded model serve every request (a bare `Lake` gets one)."""
+        self.api = lake if isinstance(lake, EmoLake) else EmoLake(lake, None, "reference")
+        self.lake = self.api.lake
         self._lock = threading.Lock()
-        self._probes: dict[ProbeSetId, StoredProbes] = {}
         self._cache: OrderedDict[tuple[str, ProbeSetId], LiveScores] = OrderedDict()
         self._cache_size = cache_size
         self.forward_passes = 0
@@ -70,8 +71,6 @@ class LiveScorer:
             raise EmolakeError("paste some text to score")
         if len(text) > MAX_CHARS:
             raise EmolakeError(f"the text has {len(text)} characters: the viewer takes up to {MAX_CHARS}; split it")
-        from etl.probes.scoring import check_texts
-
         check_texts([text])  # invalid Unicode is refused before the model lock
         key = (text_key(text), probe_set)
         with self._lock:
@@ -85,16 +84,10 @@ class LiveScorer:
             return result
 
     def _score_locked(self, text: str, probe_set: ProbeSetId) -> LiveScores:
-        from etl.model.load import load
-        from etl.probes.token_scores import score_texts
-
-        pair = (probe_set.kind, probe_set.layer)
-        if probe_set not in self._probes:
-            self._probes[probe_set] = read_set(self.lake, probe_set)
-        probes = self._probes[probe_set]
-        (scored,) = score_texts(load(probes.model_spec), [text], {pair: probes})
+        facade = self.api.using(probe_set.model, probe_set.source)
+        (scored,) = facade.token_scores([text], probe_set.kind, probe_set.layer)
         self.forward_passes += 1
         if not scored.tokens:
             raise EmolakeError("the text is a single token: give at least two tokens of text")
         # Cosines, not raw projections: the scale `nearest` and `classify` print, so the viewer and the CLI agree.
-        return LiveScores(text, scored.tokens, scored.offsets, scored.cosines(pair), scored.emotions[pair])
+        return LiveScores(text, scored.tokens, scored.offsets, scored.cosines, scored.emotions)

@@ -49,13 +49,11 @@ def add_labelled_input_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--json", action="store_true", help="print the rows as JSON")
 
 
-def read_labelled(args: argparse.Namespace):
-    """The file `add_labelled_input_options` names, read: a `validation.Labelled` (texts, labels, label map)."""
+def read_labelled(args: argparse.Namespace) -> tuple[list, list]:
+    """The file `add_labelled_input_options` names, read: its texts and its labels (`EmoLake.validate`, `.adapt`)."""
     from etl.commands._tables import read_column
-    from etl.evaluation.validation import Labelled
 
-    texts, labels = read_column(args.input, args.text_column), read_column(args.input, args.label_column)
-    return Labelled(args.input, texts, labels, args.label_map)
+    return read_column(args.input, args.text_column), read_column(args.input, args.label_column)
 
 
 def note_unmapped(unmapped: list[str]) -> None:

@@ -4,7 +4,7 @@ from your labelled texts.
 Builds a `short` probe set from the labelled texts (labels mapped onto the lake's emotions), prints its k-fold
 comparison on them beside the default set, the lexical baseline and a shuffled-label null, and lands it under source
 NAME (`--source NAME` selects it in nearest, classify and score; never the default). The work is
-`etl.evaluation.adapt` (`prepare`, then `run`).
+`EmoLake.adapt` (etl/api), which calls `etl.evaluation.adapt`.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ def register(subparsers) -> None:
 def handle(args) -> None:
     import pyarrow as pa
 
+    from etl import api
     from etl.commands._tables import format_table
-    from etl.evaluation import adapt
-    from etl.lake import Lake
 
-    lake = Lake(lake_dir(args))
-    asked = adapt.prepare(lake, read_labelled(args), args.name, args.model, args.source, args.folds)
-    note_unmapped(asked.unmapped)
-    rows = adapt.run(lake, asked)
+    texts, labels = read_labelled(args)
+    lake = api.open(lake_dir(args), args.model, args.source)
+    done = lake.adapt(args.name, texts, labels, args.label_map, args.folds, input_name=args.input)
+    note_unmapped(done.unmapped)
+    rows = done.rows
     if args.json:
         print(json.dumps(rows))
         return

@@ -1,5 +1,6 @@
 """`emolake classify --input FILE --text-column COL --output OUT.parquet`: nearest emotions for every row; a row
-whose text is under `MIN_TOKENS` tokens carries a `warning` (null elsewhere), and their count is logged."""
+whose text is under `MIN_TOKENS` tokens carries a `warning` (null elsewhere), and their count is logged. The rows are
+`EmoLake.classify`'s (etl/api); this module reads the input, writes the Parquet file and logs."""
 
 from __future__ import annotations
 
@@ -24,11 +25,9 @@ def register(subparsers) -> None:
 def handle(args) -> None:
     import pyarrow as pa
 
-    from etl import progress
+    from etl import api
     from etl.commands._tables import read_column
-    from etl.lake import Lake, write_table
-    from etl.probes.policy import MIN_TOKENS
-    from etl.probes.scoring import check_k, check_texts, classified, open_scorer
+    from etl.lake import write_table
 
     if args.output.suffix != ".parquet":
         raise EmolakeError(f"--output {args.output}: write to a .parquet file")
@@ -36,21 +35,14 @@ def handle(args) -> None:
     if args.batch_size < 1:
         raise EmolakeError(f"--batch-size {args.batch_size}: use a positive integer")
     texts = read_column(args.input, args.text_column)
-    check_texts(texts)
+    api.check_texts(texts)
     ids = read_column(args.input, args.id_column) if args.id_column else None
     if args.id_column in ("row_id", "emotions", "scores", "warning"):
         raise EmolakeError(f"--id-column {args.id_column}: the output has its own column of that name; rename it")
-    scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, args.kind, args.layer)
-    k = check_k(args.k, len(scorer.emotions))
-    rows = []
-    for start in progress.bar(range(0, len(texts), args.batch_size), desc="classify", unit="batch"):
-        batch = texts[start : start + args.batch_size]
-        found = zip(scorer.nearest(batch, k, args.truncate), scorer.warnings(batch), strict=True)
-        for offset, (matches, warning) in enumerate(found):
-            row = {"row_id": start + offset}
-            if ids is not None:
-                row[args.id_column] = ids[start + offset]
-            rows.append(row | classified(matches) | {"warning": warning})
+    lake = api.open(lake_dir(args), args.model, args.source)
+    rows = lake.classify(texts, args.k, args.kind, args.layer, args.truncate, args.batch_size)
+    if ids is not None:  # the id column sits beside row_id, before the answers
+        rows = [{"row_id": row["row_id"], args.id_column: ids[row["row_id"]]} | row for row in rows]
     table = pa.Table.from_pylist(rows)
     warnings = pa.array([row["warning"] for row in rows], pa.string())  # a string column even when all are null
     write_table(table.set_column(table.schema.get_field_index("warning"), "warning", warnings), args.output)
@@ -58,6 +50,6 @@ def handle(args) -> None:
     short = sum(row["warning"] is not None for row in rows)
     if short:
         log.warning(
-            "classify: %d of %d texts are under %d tokens: their rows carry a warning", short, len(rows), MIN_TOKENS
+            "classify: %d of %d texts are under %d tokens: their rows carry a warning", short, len(rows), api.MIN_TOKENS
         )
-    log.info("classify: %d rows -> %s (layer %d)", len(rows), args.output, scorer.probe_set.layer)
+    log.info("classify: %d rows -> %s (layer %d)", len(rows), args.output, lake.probe_set(args.kind, args.layer).layer)

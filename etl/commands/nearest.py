@@ -29,8 +29,8 @@ def register(subparsers) -> None:
 
 
 def handle(args) -> None:
+    from etl.api import check_texts
     from etl.commands._tables import read_lines
-    from etl.probes.scoring import check_texts
 
     texts = read_lines(args.text, args.input)
     check_texts(texts)
@@ -53,18 +53,21 @@ def handle(args) -> None:
 
 
 def local(args):
-    """texts -> (the probe set, its matches per text, its warnings per text), scored in this process."""
-    from etl.lake import Lake
-    from etl.probes.scoring import open_scorer
+    """texts -> (the probe set, its matches per text, its warnings per text), from `EmoLake.match` in this process."""
+    from etl import api
 
-    scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, args.kind, args.layer)
-    return lambda texts: (scorer.probe_set, scorer.nearest(texts, args.k, args.truncate), scorer.warnings(texts))
+    lake = api.open(lake_dir(args), args.model, args.source)
+
+    def score(texts: list[str]):
+        found = lake.match(texts, args.k, args.kind, args.layer, args.truncate)
+        return found.probe_set, found.nearest, found.warnings
+
+    return score
 
 
 def remote(args):
     """texts -> (the probe set the server used, its matches and warnings per text), scored by the server at --server."""
-    from etl.probes.ids import ProbeSetId
-    from etl.service.client import RemoteLake
+    from etl.api import ProbeSetId, RemoteLake
 
     server = RemoteLake(args.server, args.model, args.source)
 

@@ -1,8 +1,9 @@
 """`emolake score --input FILE --text-column COL`: per-token probe scores of every row, written to the lake.
 
-The scoring and the writing are `etl.probes.scores_dataset` (the `scores` dataset: one row per text, token and
-emotion, idempotent by text id, one commit per call); this module parses, calls and prints. Texts under
-`MIN_TOKENS` tokens are scored too, and named on stderr with a warning: their scores rest on a few tokens.
+The scoring and the writing are `EmoLake.write_scores` (etl/api), which calls `etl.probes.scores_dataset` (the
+`scores` dataset: one row per text, token and emotion, idempotent by text id, one commit per call); this module
+parses, calls and prints. Texts under `MIN_TOKENS` tokens are scored too, and named on stderr with a warning: their
+scores rest on a few tokens.
 """
 
 from __future__ import annotations
@@ -31,21 +32,17 @@ def register(subparsers) -> None:
 
 
 def handle(args) -> None:
+    from etl import api
     from etl.commands._tables import read_column
-    from etl.lake import Lake
-    from etl.probes.scores_dataset import score_into_lake
-    from etl.probes.scoring import check_texts
 
     if args.batch_tokens < 1:
         raise EmolakeError(f"--batch-tokens {args.batch_tokens}: use a positive integer")
-    lake = Lake(lake_dir(args))
     runner = runner_config(args)
     texts = read_column(args.input, args.text_column)
-    check_texts(texts)
+    api.check_texts(texts)
     ids = read_column(args.input, args.id_column) if args.id_column else None
-    done = score_into_lake(
-        lake, texts, ids, args.id_column, args.model, args.source, args.kinds, args.layers, args.batch_tokens, runner
-    )
+    lake = api.open(lake_dir(args), args.model, args.source)
+    done = lake.write_scores(texts, ids, args.id_column, args.kinds, args.layers, args.batch_tokens, runner)
     kinds = ", ".join(done.kinds)
     print(f"scored {done.n_texts} texts at layers {done.layers} ({kinds}): {done.rows} rows in `scores`")
     for text_id, warning in done.warnings.items():

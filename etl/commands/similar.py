@@ -1,4 +1,5 @@
-"""`emolake similar --emotion E | --text T | --story ID`: nearest emotions of an emotion, or most similar stories."""
+"""`emolake similar --emotion E | --text T | --story ID`: nearest emotions of an emotion, or most similar stories
+(`EmoLake.similar_emotions` and `EmoLake.similar_stories`, etl/api)."""
 
 from __future__ import annotations
 
@@ -22,23 +23,22 @@ def register(subparsers) -> None:
 
 
 def handle(args) -> None:
-    from etl.lake import Lake
-    from etl.probes.scoring import check_texts, open_scorer
-    from etl.probes.search import nearest_emotions, similar_stories
+    from etl import api
 
     if args.text is not None:
-        check_texts([args.text])
-    scorer = open_scorer(Lake(lake_dir(args)), args.model, args.source, kind=args.kind, layer=args.layer)
-    probe_set = scorer.probe_set
-    where = f"{probe_set.model}, {probe_set.source} {probe_set.kind} probes, layer {probe_set.layer}"
+        api.check_texts([args.text])
+    lake = api.open(lake_dir(args), args.model, args.source)
     if args.emotion is not None:
-        matches = nearest_emotions(scorer, args.emotion.strip(), args.k)
-        print_matches(matches, args.json, f"emotions nearest to {args.emotion!r} ({where}):", "emotion")
-        return
-    hits = similar_stories(scorer, args.k, text=args.text, text_id=args.story, truncate=args.truncate)
-    if not hits:
-        raise EmolakeError("the story index is empty: run `make extract index`")
-    print_matches(hits, args.json, f"most similar stories in emotion space ({where}):", "text_id")
+        matches = lake.similar_emotions(args.emotion, args.k, args.kind, args.layer)
+        title, key = f"emotions nearest to {args.emotion!r}", "emotion"
+    else:
+        matches = lake.similar_stories(args.k, args.text, args.story, args.kind, args.layer, args.truncate)
+        if not matches:
+            raise EmolakeError("the story index is empty: run `make extract index`")
+        title, key = "most similar stories in emotion space", "text_id"
+    probe_set = lake.probe_set(args.kind, args.layer)  # the set just used
+    where = f"{probe_set.model}, {probe_set.source} {probe_set.kind} probes, layer {probe_set.layer}"
+    print_matches(matches, args.json, f"{title} ({where}):", key)
 
 
 def print_matches(matches: list[dict], as_json: bool, title: str, key: str) -> None:

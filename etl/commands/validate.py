@@ -2,7 +2,7 @@
 
 Scores every labelled text with each probe set asked for (default: the default probe set), restricted to the
 emotions the labels use, and writes one `validation_runs` row per probe set (same input and set: replaced); the work
-is `etl.evaluation.validation` (`prepare`, then `run`).
+is `EmoLake.validate` (etl/api), which calls `etl.evaluation.validation`.
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ def register(subparsers) -> None:
 def handle(args) -> None:
     import pyarrow as pa
 
+    from etl import api
     from etl.commands._tables import format_table
-    from etl.evaluation import validation
-    from etl.lake import Lake
 
-    lake = Lake(lake_dir(args))
-    asked = validation.prepare(lake, read_labelled(args), args.model, args.source, args.kinds, args.layers)
-    note_unmapped(asked.unmapped)
-    rows = validation.run(lake, asked)
+    texts, labels = read_labelled(args)
+    lake = api.open(lake_dir(args), args.model, args.source)
+    done = lake.validate(texts, labels, args.label_map, args.kinds, args.layers, input_name=args.input)
+    note_unmapped(done.unmapped)
+    rows = done.rows
     if args.json:
         print(json.dumps(rows))
         return

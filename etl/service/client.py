@@ -51,25 +51,41 @@ class RemoteLake:
             reason = getattr(exc, "reason", exc)
             raise EmolakeError(f"cannot reach {self.url} ({reason}): start it with `emolake serve`") from None
 
-    def nearest(self, texts: str | Sequence[str], k: int = 5, kind: str | None = None, layer: int | None = None):
+    def nearest(
+        self,
+        texts: str | Sequence[str],
+        k: int = 5,
+        kind: str | None = None,
+        layer: int | None = None,
+        truncate: bool = False,
+    ):
         """As `EmoLake.nearest`: one list of {emotion, score} for one text, one list per text for a list; the server's
         warnings (texts under `MIN_TOKENS` tokens) are raised as `ShortTextWarning`s."""
+        asked = {"k": k, "kind": kind, "layer": layer, "truncate": truncate or None}
         if isinstance(texts, str):
-            answer = self.post("nearest", {"text": texts, "k": k, "kind": kind, "layer": layer})
+            answer = self.post("nearest", {"text": texts} | asked)
             warn_short([texts], answer.get("warnings") or [None])
             return answer["nearest"]
         found = []
         for chunk in chunks(texts):
-            answer = self.post("nearest", {"texts": chunk, "k": k, "kind": kind, "layer": layer})
+            answer = self.post("nearest", {"texts": chunk} | asked)
             warn_short(chunk, answer.get("warnings") or [None] * len(chunk))
             found += answer["nearest"]
         return found
 
-    def classify(self, texts: Sequence[str], k: int = 5, kind: str | None = None, layer: int | None = None):
-        """The rows `emolake classify` writes (row_id, emotions, scores), one per text."""
+    def classify(
+        self,
+        texts: Sequence[str],
+        k: int = 5,
+        kind: str | None = None,
+        layer: int | None = None,
+        truncate: bool = False,
+    ):
+        """The rows `emolake classify` writes (row_id, emotions, scores, warning), one per text."""
         rows = []
         for chunk in chunks(texts):
-            answer = self.post("classify", {"texts": chunk, "k": k, "kind": kind, "layer": layer})
+            body = {"texts": chunk, "k": k, "kind": kind, "layer": layer, "truncate": truncate or None}
+            answer = self.post("classify", body)
             rows += [row | {"row_id": len(rows) + i} for i, row in enumerate(answer["rows"])]
         return rows
 
