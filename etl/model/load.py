@@ -58,11 +58,31 @@ def load(spec: str) -> Loaded:
     decoder_layers(model)  # refuses encoders and models whose blocks cannot be hooked now, not mid-extraction
     dtype = getattr(torch, precision(spec))
     model = model.to("cuda", dtype=dtype) if torch.cuda.is_available() else model.to(dtype=dtype)
+    if dtype != torch.float32:
+        float_head(model)
     model.eval()
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
     return Loaded(model, tokenizer, spec, model_slug(spec), config.num_hidden_layers, config.hidden_size)
+
+
+def float_head(model) -> None:
+    """Gives a bf16 model an fp32 output head: bf16 logits are rounded to steps of 0.06-0.25 at their usual size,
+    coarser than the log-odds a forced choice compares and the perplexities steering is judged by. The head is a
+    small part of the model's compute, and extraction never runs it (it stops at its deepest layer)."""
+    import torch
+
+    head = model.get_output_embeddings()
+    if head is None or not isinstance(head, torch.nn.Linear):
+        return
+    upcast = torch.nn.Linear(head.in_features, head.out_features, bias=head.bias is not None, device=head.weight.device)
+    with torch.no_grad():
+        upcast.weight.copy_(head.weight.float())  # a copy: tied input embeddings stay as they are
+        if head.bias is not None:
+            upcast.bias.copy_(head.bias.float())
+    upcast.register_forward_pre_hook(lambda _module, inputs: tuple(x.float() for x in inputs))
+    model.set_output_embeddings(upcast)
 
 
 PRECISIONS = ("auto", "float32", "bfloat16")
