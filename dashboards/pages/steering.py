@@ -21,6 +21,7 @@ from dashboards.components import (
 )
 from dashboards.context import AppContext
 from dashboards.live import LiveScores
+from dashboards.pages import steering_sweep
 from dashboards.permalink import encode, parse
 from dashboards.tokens import p99, token_text
 from etl.config.steer import OPERATORS, POSITIONS
@@ -97,9 +98,9 @@ def layout(ctx: AppContext, query: str = ""):
             dcc.Loading(html.Div(id="st-result"), delay_show=300),
             card(
                 "Sweep",
-                sweep_section(ctx),
-                subtitle="From `steering_runs`: share of runs where the target probe rose and the text stayed "
-                "fluent (success), and share of fluent (surgical) runs, by strength.",
+                steering_sweep.section(ctx),
+                subtitle="From `steering_summary`, `steering_best` and `steering_judged` (`make steer`): judged "
+                "success by strength and kind, the best setting per emotion, and the random and shuffled controls.",
             ),
         ]
     )
@@ -227,8 +228,35 @@ def trace_figure(result, layer: int):
     return figure
 
 
-def comparison_view(result, layer: int) -> html.Div:
-    """Both texts side by side, coloured by the target probe, with the verdict and the per-token traces."""
+def judges_view(result, readings: dict[str, dict], judged: bool) -> html.Div:
+    """Each pre-registered judge's reading of the target in both texts, beside the steered model's own probe."""
+    header = html.Tr([html.Th(name) for name in ("reader", "reads", "baseline", "steered", "rose")])
+    cells = [
+        (name, reading["label"], reading["baseline"], reading["steered"], reading["agrees"])
+        for name, reading in readings.items()
+    ]
+    own = (o.scores[result.target] for o in (result.baseline, result.steered))
+    cells.append(("own probe (the steered model)", result.setting.emotion, *own, result.target_delta > 0))
+    rows = [header] + [
+        html.Tr(
+            [
+                html.Td(reader),
+                html.Td(reads),
+                html.Td(_reading(before)),
+                html.Td(_reading(after)),
+                html.Td("yes" if rose else "no"),
+            ]
+        )
+        for reader, reads, before, after, rose in cells
+    ]
+    verdict = "judged success" if judged else "no judged success"
+    return html.Div(
+        [html.Table(rows, className="judges"), html.P(html.Strong(verdict), id="st-judged")], id="st-judges"
+    )
+
+
+def comparison_view(result, layer: int, judges: html.Div | None = None) -> html.Div:
+    """Both texts side by side, coloured by the target probe, with the verdict, the judges and the traces."""
     columns = []
     both = [live_scores(o, result.emotions, layer) for o in (result.baseline, result.steered)]
     values = [s.scores[:, result.target] for s in both if s is not None]
@@ -247,83 +275,16 @@ def comparison_view(result, layer: int) -> html.Div:
         [
             html.Strong(f"regime: {result.regime}"),
             f" · target_delta {result.target_delta:+.2f} · perplexity ratio {result.perplexity_ratio:.2f}",
-            " · success" if result.success else "",
+            " · own probe rose" if result.success else "",
         ],
         id="st-verdict",
     )
     return html.Div(
         [
             verdict,
+            *([judges] if judges is not None else []),
             html.Div(columns, className="side-by-side", style=SIDE_BY_SIDE),
             card("Probe trace", dcc.Graph(figure=trace_figure(result, layer), config=GRAPH_CONFIG)),
-        ]
-    )
-
-
-def sweep_rows(ctx: AppContext, model: str) -> list[dict]:
-    """The summary rows of the model's most recent sweep."""
-    return ctx.reader.rows(
-        "with latest as (select sweep from steering_runs where model = ? order by created_at desc limit 1) "
-        "select sweep, layer, emotion, strength, n_runs, success_rate, surgical_rate, leaves_surgical_at "
-        "from steering_summary where model = ? and sweep = (select sweep from latest) "
-        "order by layer, emotion, strength",
-        [model, model],
-    )
-
-
-def sweep_figure(rows: list[dict]):
-    """Success rate (solid) and surgical rate (dotted, same colour) against strength, per emotion and layer."""
-    import plotly.graph_objects as go
-    from plotly.colors import qualitative
-
-    figure = go.Figure()
-    series: dict[tuple, list[dict]] = {}
-    for row in rows:
-        series.setdefault((row["layer"], row["emotion"]), []).append(row)
-    for index, ((layer, emotion), points) in enumerate(series.items()):
-        label, colour = f"{emotion} · L{layer}", qualitative.Plotly[index % len(qualitative.Plotly)]
-        x = [p["strength"] for p in points]
-        figure.add_trace(
-            go.Scatter(
-                x=x, y=[p["success_rate"] for p in points], name=label, legendgroup=label, line={"color": colour}
-            )
-        )
-        figure.add_trace(
-            go.Scatter(
-                x=x,
-                y=[p["surgical_rate"] for p in points],
-                name=f"{label} surgical",
-                legendgroup=label,
-                line={"dash": "dot", "color": colour},
-                showlegend=False,
-            )
-        )
-    figure.update_layout(
-        template="plotly_white",
-        height=360,
-        margin={"l": 50, "r": 20, "t": 20, "b": 40},
-        xaxis={"title": "strength (fraction of residual norm)"},
-        yaxis={"title": "share of runs (solid: success, dotted: surgical)", "range": [0, 1.05]},
-    )
-    return figure
-
-
-def sweep_section(ctx: AppContext):
-    if not ctx.reader.has("steering_summary"):
-        return empty_state("No steering sweep yet.", ctx.reader.target("steering_runs"), "st-sweep-empty")
-    model, _ = ctx.models_sources()[0]
-    rows = sweep_rows(ctx, model)
-    if not rows:
-        return empty_state(f"No steering sweep for {model} yet.", "make steer", "st-sweep-empty")
-    runs = sum(r["n_runs"] for r in rows)
-    bounds = sorted({(r["emotion"], r["leaves_surgical_at"]) for r in rows if r["leaves_surgical_at"] is not None})
-    caption = f"Sweep {rows[0]['sweep']!r} of {model}: {runs} paired runs. Leaves the surgical regime at: " + (
-        ", ".join(f"{emotion} {strength:g}" for emotion, strength in bounds) or "no strength swept"
-    )
-    return html.Div(
-        [
-            html.P(caption, className="muted", id="st-sweep-caption"),
-            dcc.Graph(id="st-sweep", figure=sweep_figure(rows), config=GRAPH_CONFIG),
         ]
     )
 
@@ -375,17 +336,21 @@ def register(app, ctx: AppContext) -> None:
         prevent_initial_call=True,
     )
     def steer(_clicks, value, layer, emotion, strength, operator, prompt, seed):
+        from etl.api.steering import judge
+
         try:
             result = run_comparison(ctx, value, layer, emotion, strength, operator, prompt, seed)
         except EmolakeError as exc:
             return [], error_box(str(exc))
+        surgical = result.regime == "surgical"
+        readings, judged = judge(ctx.reader.lake, result.baseline.text, result.steered.text, emotion, surgical)
         steerer = steerer_for(ctx, *parse_probe_value(value))
         note = html.P(
             f"{emotion} x {float(strength or 0):+g} at layer {layer} ({operator}); outputs scored at layer "
             f"{steerer.score_layer}; norm {steerer.norms[int(layer)]:.1f}.",
             className="muted",
         )
-        return comparison_view(result, steerer.score_layer), note
+        return comparison_view(result, steerer.score_layer, judges_view(result, readings, judged)), note
 
 
 def is_number(value: str | None) -> bool:
@@ -394,3 +359,7 @@ def is_number(value: str | None) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+def _reading(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.3f}"  # None: the judge found no word it knows

@@ -21,6 +21,13 @@ def test_steering_page_compares_baseline_and_steered_text(browser, server_url, t
     browser.find_element(By.ID, "st-run").click()
     verdict = wait_for(browser, "#st-verdict", timeout=180)
     assert "regime:" in verdict.text and "target_delta" in verdict.text
+    judges = wait_for(browser, "#st-judges", timeout=30).text
+    assert "nrc_lexicon" in judges and "tfidf_family" in judges and "own probe (the steered model)" in judges
+    assert "judged success" in judges
+    assert (
+        browser.find_elements(By.CSS_SELECTOR, "#st-best")
+        and "per kind" in browser.find_element(By.ID, "st-controls").text
+    )
     assert browser.find_elements(By.CSS_SELECTOR, "#st-baseline-text, #st-steered-text")
     wait_for(browser, "#st-result .js-plotly-plot .scatterlayer", timeout=30)
     assert browser.find_elements(By.CSS_SELECTOR, ".error-box") == []

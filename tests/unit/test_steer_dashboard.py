@@ -135,31 +135,46 @@ def test_layout_without_probes_names_make_probes(tmp_path):
     assert "make probes" in str(steering.layout(context(lake)))
 
 
-def test_sweep_chart_draws_success_and_surgical_per_emotion(tmp_path):
+def test_sweep_card_draws_judged_success_per_kind_and_the_best_setting_per_emotion(tmp_path):
+    from dashboards.pages import steering_sweep
+
     lake = probes_lake(tmp_path / "lake")
     write_sweep(lake)
     ctx = context(lake)
-    rows = steering.sweep_rows(ctx, "tiny-random")
+    rows = steering_sweep.summary_rows(ctx, "tiny-random", "tiny")
     assert {(r["emotion"], r["strength"]) for r in rows} == {
         ("afraid", 0.1),
         ("calm", 0.1),
         ("afraid", 0.3),
         ("calm", 0.3),
     }
-    figure = steering.sweep_figure(rows)
-    assert len(figure.data) == 4 and {t.name for t in figure.data if t.showlegend is not False} == {
-        "afraid · L1",
-        "calm · L1",
-    }
-    assert figure.data[0].line.color == figure.data[1].line.color and figure.data[1].line.dash == "dot"
+    figure = steering_sweep.curve_figure(rows)
+    assert [t.name for t in figure.data] == ["expression", "expression surgical"]
+    # judged success at 0.1: afraid 0 of 2, calm 1 of 1 (mean over emotions 0.5); at 0.3 none; surgical: all, then none
+    assert list(figure.data[0].y) == pytest.approx([0.5, 0.0]) and list(figure.data[1].y) == pytest.approx([1.0, 0.0])
+    assert figure.data[1].line.dash == "dot" and figure.data[0].line.color == figure.data[1].line.color
+    best = {r["emotion"]: r for r in steering_sweep.best_table(ctx, "tiny-random", "tiny").data}
+    assert best["calm"]["strength"] == 0.1 and best["calm"]["judged"] == "1.00 [1.00, 1.00]"
+    assert best["afraid"]["strength"] == 0.1 and best["afraid"]["judged"].startswith("0.00")
+    assert "expression 0.17" in steering_sweep.controls_line(ctx, "tiny-random", "tiny")  # 1 of 6 runs
     page = str(steering.layout(ctx))
-    assert "st-sweep" in page and "Leaves the surgical regime at: afraid 0.3, calm 0.3" in page
+    assert "st-sweep" in page and "st-best" in page and "st-controls" in page and "6 paired runs" in page
 
 
 def test_comparison_view_shows_both_texts_the_verdict_and_the_traces():
-    view = steering.comparison_view(comparison(), LAYER)
+    readings = {
+        "nrc_lexicon": {"label": "fear", "baseline": 0.0, "steered": 0.125, "agrees": True},
+        "tfidf_family": {"label": "fear", "baseline": None, "steered": None, "agrees": False},
+    }
+    judges = steering.judges_view(comparison(), readings, judged=False)
+    view = steering.comparison_view(comparison(), LAYER, judges)
     text = str(view)
     assert "st-baseline-text" in text and "st-steered-text" in text and "regime: surgical" in text
+    cells = [[str(cell.children) for cell in row.children] for row in judges.children[0].children[1:]]
+    assert cells[0] == ["nrc_lexicon", "fear", "+0.000", "+0.125", "yes"]
+    assert cells[1] == ["tfidf_family", "fear", "-", "-", "no"]
+    assert cells[2][0] == "own probe (the steered model)" and cells[2][4] == "yes"
+    assert "no judged success" in text and "st-judges" in text
     figure = steering.trace_figure(comparison(), LAYER)
     assert [t.name for t in figure.data] == ["baseline", "steered"]
     np.testing.assert_allclose(figure.data[1].y, [0.5, 0.9, 0.4, 0.3, 0.8, 0.6], rtol=1e-6)
