@@ -65,7 +65,7 @@ def render(report: dict) -> str:
         *judge_lines(report),
         f"own probe, the steered model's {report['emotion']} probe (layer {report['score_layer']}): "
         f"{report['baseline_target']} -> {report['steered_target']}  (target_delta {report['target_delta']:+}; "
-        f"{'rose' if report['success'] else 'did not rise while surgical'})",
+        f"{'rose' if (report['target_delta'] or 0) > 0 else 'did not rise'})",
         f"verdict: {verdict(report)}",
     ]
     return "\n".join(lines)
