@@ -1,9 +1,9 @@
 """A few seconds of measured throughput on this device, for the plan's time estimate.
 
 With the model at hand (tiny, bundled, a local directory, or a hub model already in the hub cache) the real
-extraction path runs on sample texts; otherwise a matmul of the model's MLP shape is timed (bf16 on CUDA, fp32 on
-CPU) and the forward's FLOPs per token turn it into tokens/s: an optimistic rate, since a forward does more than
-matmuls, so that estimate is a lower bound on time. Nothing is downloaded.
+extraction path runs on sample texts; otherwise a matmul of the model's MLP shape is timed (in the model's compute
+precision, `etl.model.load.precision`) and the forward's FLOPs per token turn it into tokens/s: an optimistic rate,
+since a forward does more than matmuls, so that estimate is a lower bound on time. Nothing is downloaded.
 """
 
 from __future__ import annotations
