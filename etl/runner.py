@@ -14,19 +14,16 @@ from types import ModuleType
 
 from etl import __version__
 from etl.config import Preset, config_hash
+from etl.config.base import STAGES
 from etl.errors import EmolakeError
 from etl.lake import DATASETS, WRITES, ConflictError, Lake, delta
 from etl.stages import StageResult
 
 log = logging.getLogger("emolake")
 
-STAGES = ("generate", "extract", "probes", "index", "evaluate", "steer")
-"""Every stage, in pipeline order; `stage_module` imports each one's module."""
 ATTEMPTS = 6
 """Runs of a stage that another writer's commit may interrupt before it fails (each re-plans from the lake, after a
 pause that doubles each time, so that a writer doing the same work can finish first)."""
-PIPELINE = STAGES[:5]
-"""What `run all` (and so `make all`) runs; the steering sweep is its own target (`make steer`)."""
 UPSTREAM = {name: STAGES[:i] for i, name in enumerate(STAGES)}
 
 

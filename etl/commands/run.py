@@ -11,7 +11,7 @@ import logging
 import sys
 
 from etl.commands._common import add_preset_options, add_runner_options, runner_overrides
-from etl.runner import PIPELINE, STAGES
+from etl.config.base import PIPELINE, STAGES
 
 log = logging.getLogger("emolake")
 

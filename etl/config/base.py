@@ -14,6 +14,11 @@ from pathlib import Path
 
 from etl.errors import EmolakeError
 
+STAGES = ("generate", "extract", "probes", "index", "evaluate", "steer")
+"""Every stage, in pipeline order (the runner imports each one's module; reports list stages in this order)."""
+PIPELINE = STAGES[:5]
+"""What `run all` (and so `make all`) runs; the steering sweep is its own target (`make steer`)."""
+
 PRESET_DIR = Path(__file__).parent / "presets"
 WRITER_CORPORA = ("emotional_story", "neutral_story", "neutral_dialogue", "deflection_dialogue", "speaker_dialogue")
 """Corpora every writer (reference, local model, Gemini) can write."""

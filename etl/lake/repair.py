@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from etl.config.base import PIPELINE
 from etl.errors import EmolakeError
 from etl.lake import Lake, delta, leases, logs, safety
 from etl.lake.verify import QUARANTINE, STATE, Problem, check, stage_of
@@ -26,7 +27,6 @@ from etl.lake.verify import QUARANTINE, STATE, Problem, check, stage_of
 log = logging.getLogger("emolake")
 Rebuild = Callable[[str, str, bool], None]
 """Runs one stage again: (stage, preset name, force)."""
-PIPELINE = ("generate", "extract", "probes", "index", "evaluate")
 ROUNDS = 4
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from etl.config.base import STAGES
 from etl.lake import Lake, views
 from etl.probes.policy import MIN_HELD_OUT_PER_EMOTION
 
@@ -158,8 +159,11 @@ def render(lake: Lake) -> str:
         lines += default_set_lines(lake, catalog)
     if "runs" in catalog.views:
         lines.append("")
+        # Pipeline order, not start time: runs start within the same second on a small lake (a tie).
         timings = catalog.con.execute(
-            "select stage, round(arg_max(seconds, started_at), 1) from runs group by stage order by min(started_at)"
+            "select stage, round(arg_max(seconds, started_at), 1) from runs group by stage "
+            "order by coalesce(list_position(?, stage), 99), stage",
+            [list(STAGES)],
         ).fetchall()
         shown = ", ".join(f"{stage} {seconds}" for stage, seconds in timings)
         lines.append(f"  stage time (s), each stage's latest run: {shown}")

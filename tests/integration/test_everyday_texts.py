@@ -8,6 +8,7 @@ import pytest
 
 from etl import catalog, runner
 from etl.config import load_preset
+from etl.config.base import PIPELINE
 from etl.lake import Lake
 from etl.probes.scoring import open_scorer
 
@@ -23,7 +24,7 @@ EVERYDAY = [(row["text"], catalog.group_of()[row["emotion"]]) for row in csv.Dic
 def everyday_lake(tmp_path_factory):
     lake = tmp_path_factory.mktemp("everyday") / "lake"
     preset = load_preset(str(PRESET), lake=lake)
-    for stage in runner.PIPELINE:
+    for stage in PIPELINE:
         runner.execute(stage, preset)
     return Lake(lake)
 

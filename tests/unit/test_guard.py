@@ -4,9 +4,9 @@ import pytest
 from cli_checks import assert_one_line_error
 
 from etl.config import PRESET_DIR, load_preset
+from etl.config.base import PIPELINE, STAGES
 from etl.config.guard import destructive_settings, refuse_destructive
 from etl.errors import EmolakeError
-from etl.runner import PIPELINE, STAGES
 
 REFUSED = [
     (["probes.kinds=[]"], "probes.kinds = []"),
