@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from etl.config import SteerConfig
 from etl.lake import Lake
 
 
@@ -44,16 +43,14 @@ def control_vectors(
     its kind unless `kind`, its layer unless `layers`; each direction is the unit probe times the recipe's residual
     norm at its layer (measured when the lake has none stored; nothing is written to the lake). Returns (the probe
     stack, the files)."""
-    from etl.config import load_preset
     from etl.model.load import load
     from etl.probes.export import stack, write_gguf
     from etl.probes.stored import pick_model
-    from etl.steering.recipe import resolve
+    from etl.steering.recipe import preset_config, resolve
 
     _, spec = pick_model(lake, model, source, kind)
     loaded = load(spec)
-    config = load_preset(preset, lake=lake.root, model=spec).steer
-    recipe = resolve(lake, loaded, _with_source(config, source), kind)
+    recipe = resolve(lake, loaded, preset_config(preset, lake, spec, source), kind)
     wanted = [recipe.layer] if layers is None else layers
     probes = stack(lake, loaded.slug, source, recipe.kind, wanted)
     note = recipe.scale_note() + (
@@ -61,9 +58,3 @@ def control_vectors(
         f"--layer L --strength S --operator add --positions all` adds with {recipe.kind} probes"
     )
     return probes, write_gguf(probes, output, recipe.norms, note)
-
-
-def _with_source(config: SteerConfig, source: str) -> SteerConfig:
-    from dataclasses import replace
-
-    return config if config.source == source else replace(config, source=source)

@@ -284,17 +284,14 @@ class EmoLake(LabelledMethods):
         after decoder block `layer`. Kind, layer and norm are the steering recipe of the default preset
         (`etl.steering.recipe`), the one `emolake steer`, the dashboard and exported control vectors use, unless
         given. Hooks are removed on exit."""
-        from dataclasses import replace
-
-        from etl.config import load_preset
         from etl.model.load import load
         from etl.model.steer import Intervention, steer
         from etl.probes.stored import pick_model, read_layers
-        from etl.steering.recipe import resolve
+        from etl.steering.recipe import preset_config, resolve
 
         _, spec = pick_model(self.lake, self._model, self.source, kind)
         loaded = load(spec)
-        config = replace(load_preset("default", lake=self.lake.root, model=spec).steer, source=self.source)
+        config = preset_config("default", self.lake, spec, self.source)
         recipe = resolve(self.lake, loaded, config, kind, layer)
         found = read_layers(self.lake, recipe.model, self.source, [recipe.kind], [recipe.layer]).get(
             (recipe.kind, recipe.layer)

@@ -86,12 +86,12 @@ def run_choice(lake: Lake, steerer: Steerer, config: SteerConfig, model: str, st
     """The forced-choice experiment at the steering layer with the steering kind; writes `steering_choice` and
     `steering_choice_effects`; returns the primary effect (docs/steering.md)."""
     from etl.evaluation.choice import effects
-    from etl.probes.policy import steering_layer
     from etl.steering.choice import measure
+    from etl.steering.recipe import resolve
 
-    layer = steering_layer(steerer.loaded.n_layers, config.layers)
+    recipe = resolve(lake, steerer.loaded, config)  # the kind and layer `emolake steer` pushes; norms already stored
+    kind, layer = recipe.kind, recipe.layer
     emotions = list(dict.fromkeys(config.choice_positive + config.choice_negative))
-    kind = config.kinds[0]
     rows = measure(steerer, emotions, config.choice_strengths, config.choice_random, layer, kind)
     created = {"created_at": started.isoformat(timespec="seconds")}
     table = pa.Table.from_pylist([r | created for r in rows], schema=STEERING_CHOICE)

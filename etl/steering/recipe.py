@@ -8,7 +8,6 @@ Reads probes and residual norms from the lake (measuring the norms when missing)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from etl.config import SteerConfig
@@ -30,8 +29,6 @@ class Recipe:
     """Mean residual norm per layer: the unit of a strength."""
     norm_corpus: str
     norm_texts: int
-    operator: str
-    positions: str
 
     @property
     def norm(self) -> float:
@@ -44,6 +41,17 @@ class Recipe:
             f"strength 1 = the mean residual norm at the layer over {self.norm_texts} {self.norm_corpus} texts "
             "(positions 1.., emolake's `residual_norms`)"
         )
+
+
+def preset_config(preset: str, lake: Lake, spec: str, source: str) -> SteerConfig:
+    """The `[steer]` table of `preset` for this lake, model spec and probe source (what a caller without a preset of
+    its own steers by: the API, exported control vectors)."""
+    from dataclasses import replace
+
+    from etl.config import load_preset
+
+    config = load_preset(preset, lake=lake.root, model=spec).steer
+    return config if config.source == source else replace(config, source=source)
 
 
 def norms(lake: Lake, loaded, config: SteerConfig, store: bool) -> dict[int, float]:
@@ -86,16 +94,9 @@ def resolve(
         norms=found,
         norm_corpus=config.norm_corpus,
         norm_texts=config.norm_texts,
-        operator=config.operator,
-        positions=config.positions,
     )
 
 
 def check_layer(layer: int, n_layers: int) -> None:
     if not 0 <= layer < n_layers:
         raise EmolakeError(f"steering layer {layer} does not exist: the model has layers 0..{n_layers - 1}")
-
-
-def control_layers(recipe: Recipe, layers: Sequence[int] | None) -> list[int]:
-    """The layers a control-vector export writes: the ones asked for, else the recipe's steering layer."""
-    return [recipe.layer] if layers is None else [int(layer) for layer in layers]
