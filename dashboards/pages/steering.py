@@ -24,18 +24,16 @@ from dashboards.live import LiveScores
 from dashboards.pages import steering_sweep
 from dashboards.permalink import encode, parse
 from dashboards.tokens import p99, token_text
-from etl.config.steer import OPERATORS, POSITIONS
+from etl.config.steer import OPERATORS
 from etl.errors import EmolakeError
-from etl.probes.policy import default_steering_kind, steering_kind
 
 PATH = "/steering"
 TITLE = "Steering"
 PREFIX = "st"
 KIND = "expression"
 """The kind whose probes pick the layer and emotion and trace the texts (`emolake steer` reads with it too); the
-vector added is `steering_kind`'s, as in `emolake steer` and the API."""
+vector added is the steering recipe's (`etl.steering.recipe.kind_and_layer`), as in `emolake steer` and the API."""
 EXAMPLE = "Write a short story about a man waiting for a train."
-MAX_NEW_TOKENS = 40
 SIDE_BY_SIDE = {
     "display": "grid",
     "gridTemplateColumns": "minmax(0, 1fr) minmax(0, 1fr)",
@@ -132,22 +130,18 @@ def emotion_options(ctx: AppContext, value: str, layer: int | None) -> list[str]
 
 
 def steerer_for(ctx: AppContext, model: str, source: str):
-    """One Steerer per probe set, built on first use; residual norms are read from the lake or measured in memory."""
-    from etl.config import Common, SteerConfig
+    """One Steerer per probe set, built on first use with the default preset's `[steer]` table (the steering recipe
+    `emolake steer` and the API use); residual norms are read from the lake or measured in memory."""
     from etl.model.load import load
     from etl.probes.stored import pick_model
     from etl.steering.compare import Steerer
+    from etl.steering.recipe import preset_config
 
     key = (model, source)
     with _steerers_lock:
         if key not in _steerers:
             _, spec = pick_model(ctx.reader.lake, model, source, KIND)
-            config = SteerConfig(
-                common=Common(model=spec, lake=ctx.reader.lake.root),
-                emotions=("afraid",),
-                source=source,
-                max_new_tokens=MAX_NEW_TOKENS,
-            )
+            config = preset_config("default", ctx.reader.lake, spec, source)
             _steerers[key] = Steerer(ctx.reader.lake, load(spec), config, store_norms=False)
         return _steerers[key]
 
@@ -155,6 +149,7 @@ def steerer_for(ctx: AppContext, model: str, source: str):
 def run_comparison(ctx: AppContext, value: str, layer, emotion, strength, operator, prompt, seed):
     """The paired comparison for one setting; holds the live scorer's model lock (hooks go on the shared model)."""
     from etl.steering.compare import Case, Setting, check_request
+    from etl.steering.recipe import kind_and_layer
 
     if not prompt or not prompt.strip():
         raise EmolakeError("write a prompt to steer")
@@ -169,8 +164,8 @@ def run_comparison(ctx: AppContext, value: str, layer, emotion, strength, operat
     if layer not in layers:
         raise EmolakeError(f"layer {layer} has no {KIND} probes for {model}: pick one of {layers}")
     steerer = steerer_for(ctx, model, source)
-    kinds = [kind for kind in (default_steering_kind(), KIND) if layer in ctx.layers(model, source, kind)]
-    setting = Setting(emotion, layer, strength, operator or OPERATORS[0], POSITIONS[0], steering_kind(kinds))
+    kind, layer = kind_and_layer(ctx.reader.lake, steerer.loaded, steerer.config, layer=layer)
+    setting = Setting(emotion, layer, strength, operator or OPERATORS[0], steerer.config.positions, kind)
     # The token viewer's forward passes must not run while steering hooks sit on the same model object.
     with ctx.scorer._lock:
         (result,) = steerer.run([(setting, Case(prompt.strip(), seed))])

@@ -20,7 +20,7 @@ def register(subparsers) -> None:
     command.add_argument(
         "--layer",
         type=int,
-        help="steered layer (default: the preset's first steering layer, else a third of the depth)",
+        help="steered layer (default: the preset's first steering layer, else 0.4 of the depth)",
     )
     command.add_argument("--operator", choices=OPERATORS, help="default: the preset's")
     command.add_argument("--positions", choices=POSITIONS, help="default: the preset's")

@@ -40,7 +40,8 @@ class SteerConfig:
     strengths: tuple[float, ...] = (0.25, 0.5, 1.0)
     """Fractions of the mean residual-stream norm at the steered layer, measured on neutral text."""
     layers: tuple[int, ...] | None = None
-    """Steered layers, one setting each (None: the layer at a third of the model's depth)."""
+    """Steered layers, one setting each (None: `etl.probes.policy.STEERING_DEPTH` of the model's depth, layer 12 of
+    SmolLM2's 30)."""
     prompts: tuple[str, ...] = STEER_PROMPTS
     """User messages, wrapped in the model's chat template."""
     seeds: int = 2

@@ -120,6 +120,9 @@ KNOWN_SHAPES = {
     "bundled:smollm2-135m-instruct": Shape(
         layers=30, hidden=576, intermediate=1536, heads=9, kv_heads=3, head_dim=64, vocab=49152
     ),
+    "bundled:gemma3-270m": Shape(
+        layers=18, hidden=640, intermediate=2048, heads=4, kv_heads=1, head_dim=256, vocab=262144
+    ),
     "tiny-random": Shape(layers=4, hidden=64, intermediate=128, heads=4, kv_heads=2, head_dim=16, vocab=262),
 }
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from etl.errors import EmolakeError
 from etl.lake import partition_value
+from etl.model.chat import ensure_chat_format
 from etl.model.families import PREFIX, is_family_spec, tiny_family, tiny_random
 from etl.model.hooks import decoder_layers
 
@@ -55,6 +56,7 @@ def load(spec: str) -> Loaded:
     import torch
 
     model, tokenizer = _load_raw(spec)
+    ensure_chat_format(tokenizer)
     decoder_layers(model)  # refuses encoders and models whose blocks cannot be hooked now, not mid-extraction
     dtype = getattr(torch, precision(spec))
     model = model.to("cuda", dtype=dtype) if torch.cuda.is_available() else model.to(dtype=dtype)
@@ -133,6 +135,7 @@ def load_shape(spec: str) -> Loaded:
         config = AutoConfig.from_pretrained(path)
     except (OSError, ValueError) as exc:
         raise EmolakeError(f"cannot read model {spec!r} ({str(exc).splitlines()[0][:160]})") from exc
+    ensure_chat_format(tokenizer)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     config = config.get_text_config() if hasattr(config, "get_text_config") else config

@@ -124,15 +124,21 @@ def resolve(lake: Lake, query: ProbeSetQuery) -> ProbeSetId:
     return ProbeSetId(model, query.source, kind, layer)
 
 
+# Where steering pushes, as a share of the depth: early-to-middle. SmolLM2's strengths were calibrated at layer 12
+# of 30 (docs/results.md, "Steering"); a share rather than a layer number carries the choice to models of any depth.
+STEERING_DEPTH = 0.4
+
+
 def steering_layer(n_layers: int, configured: Sequence[int] | None = None, available: Sequence[int] = ()) -> int:
     """The layer steering pushes unless told otherwise: the first `[steer] layers` entry of the preset when the
-    model has it, else the layer at a third of the depth; with `available` (layers holding probes), the nearest.
+    model has it, else the layer at `STEERING_DEPTH` of the depth (12 of SmolLM2's 30, 7 of Gemma 3 270M's 18);
+    with `available` (layers holding probes), the nearest.
 
     Not the best reading layer (`best_layer`, deeper): probes read emotions best there, but pushing the residual
     stream that deep mostly breaks fluency, while an early-to-middle layer shifts the emotion and keeps the text
     fluent; the preset's strengths were calibrated at this layer (README, "Steering").
     """
-    wanted = configured[0] if configured and 0 <= configured[0] < n_layers else n_layers // 3
+    wanted = configured[0] if configured and 0 <= configured[0] < n_layers else round(STEERING_DEPTH * n_layers)
     if available:
         return min(available, key=lambda layer: (abs(layer - wanted), layer))
     return wanted

@@ -70,9 +70,25 @@ def resolve(
     layer: int | None = None,
     store: bool = False,
 ) -> Recipe:
-    """The recipe of `config` for the loaded model: kind (given, else the config's first kind when the lake has it,
-    else `expression`), layer (given, else `steering_layer` of the config, snapped to a layer with probes) and norms.
-    """
+    """The recipe of `config` for the loaded model: its kind and layer (`kind_and_layer`) and the residual norms."""
+    kind, layer = kind_and_layer(lake, loaded, config, kind, layer)
+    found = norms(lake, loaded, config, store)
+    return Recipe(
+        model=loaded.slug,
+        source=config.source,
+        kind=kind,
+        layer=layer,
+        norms=found,
+        norm_corpus=config.norm_corpus,
+        norm_texts=config.norm_texts,
+    )
+
+
+def kind_and_layer(
+    lake: Lake, loaded, config: SteerConfig, kind: str | None = None, layer: int | None = None
+) -> tuple[str, int]:
+    """The probe kind whose vectors steer (given, else the config's first kind when the lake has it, else
+    `expression`) and the layer (given, else `steering_layer` of the config, snapped to a layer with probes)."""
     kinds = sorted({k for m, _, s, k, _ in probe_sets(lake) if (m, s) == (loaded.slug, config.source)})
     if not kinds:
         raise EmolakeError(
@@ -85,16 +101,9 @@ def resolve(
     if layer is None:
         layer = steering_layer(loaded.n_layers, config.layers, available)
     check_layer(layer, loaded.n_layers)
-    found = norms(lake, loaded, config, store)
-    return Recipe(
-        model=loaded.slug,
-        source=config.source,
-        kind=kind,
-        layer=layer,
-        norms=found,
-        norm_corpus=config.norm_corpus,
-        norm_texts=config.norm_texts,
-    )
+    if layer not in available:
+        raise EmolakeError(f"layer {layer} has no {kind} probes of {loaded.slug}: use one of {list(available)}")
+    return kind, layer
 
 
 def check_layer(layer: int, n_layers: int) -> None:

@@ -33,7 +33,7 @@ def definitions(pattern: str) -> list[str]:
         (r"^\s*(PROBE_KINDS|KINDS|FORM_KINDS|TOKEN_KINDS)\s*=", "etl/config/kinds.py"),
         (r"^\s*OPERATORS\s*=|\"add\", \"ablate\"|\"add\", \"add_normalised\"", "etl/config/steer.py"),
         (r"^\s*POSITIONS\s*=|\"all\", \"prompt\", \"generated\"", "etl/config/steer.py"),
-        (r"n_layers // 3|depth // 3", "etl/probes/policy.py"),
+        (r"n_layers // 3|^STEERING_DEPTH\s*=", "etl/probes/policy.py"),
         (r"^def (default_set|best_layer|best_of|steering_layer)\(", "etl/probes/policy.py"),
     ],
 )
@@ -53,11 +53,13 @@ def test_users_import_the_one_definition():
 
 
 def test_the_steering_layer_is_early_to_middle_and_snaps_to_probed_layers():
-    assert policy.steering_layer(30) == 10
-    assert policy.steering_layer(30, (12,)) == 12
-    assert policy.steering_layer(4, (12,)) == 1  # the preset's layer is past this model's depth
-    assert policy.steering_layer(16, (12,), [0, 3, 6, 9, 13, 15]) == 13
-    assert policy.default_steering_layer(36) == 12  # the default preset's layer, which `emolake steer` uses
+    assert policy.steering_layer(30) == 12  # SmolLM2
+    assert policy.steering_layer(18) == 7  # Gemma 3 270M
+    assert policy.steering_layer(30, (9,)) == 9  # a preset's own layer
+    assert policy.steering_layer(4, (12,)) == 2  # the preset's layer is past this model's depth
+    assert policy.steering_layer(16, None, [0, 3, 9, 13, 15]) == 3  # 0.4 x 16 = 6.4: the nearest probed layer
+    assert policy.default_steering_layer(30) == 12  # the default preset's, which `emolake steer` uses
+    assert policy.default_steering_layer(18) == 7
 
 
 def test_one_steering_kind_for_the_cli_the_api_and_the_dashboard():
@@ -71,7 +73,8 @@ def test_one_steering_kind_for_the_cli_the_api_and_the_dashboard():
     assert policy.steering_kind(["expression", "pooled"]) == "pooled"
     assert policy.steering_kind(["expression"]) == "expression"  # a lake built without pooled probes still steers
     assert steering.KIND == "expression"  # the dashboard reads with expression and steers with steering_kind
-    assert "steering_kind(kinds)" in inspect.getsource(steering.run_comparison)
+    assert "kind_and_layer(" in inspect.getsource(steering.run_comparison)  # the recipe, as `emolake steer`
+    assert 'preset_config("default"' in inspect.getsource(steering.steerer_for)  # the API's [steer] table
     assert inspect.signature(EmoLake.steer).parameters["kind"].default is None  # None: steering_kind
 
 

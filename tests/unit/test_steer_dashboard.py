@@ -198,8 +198,23 @@ def test_steering_asks_for_a_prompt_and_an_emotion(tmp_path):
 
 def test_page_defaults_to_the_layer_the_cli_steers():
     from etl.config import load_preset
+    from etl.probes.policy import steering_layer
 
-    (preset_layer,) = load_preset("default").steer.layers
-    assert steering.default_layer(list(range(30))) == preset_layer  # SmolLM2: the CLI's `emolake steer` default
-    assert steering.default_layer([0, 3, 6, 9, 13, 15]) == 13  # the nearest layer with probes
-    assert steering.default_layer([0, 1, 2, 3]) == 1  # shallower than the preset's layer: a third of the depth
+    assert steering.default_layer(list(range(30))) == steering_layer(30, load_preset("default").steer.layers) == 12
+    assert steering.default_layer([0, 3, 9, 13, 15]) == 3  # 0.4 x 16 = 6.4: the nearest layer with probes
+    assert steering.default_layer([0, 1, 2, 3]) == 2  # 0.4 of the depth
+
+
+def test_the_page_steers_with_the_recipe_kind_and_refuses_a_layer_without_it(tmp_path):
+    from types import SimpleNamespace
+
+    from etl.config import load_preset
+    from etl.steering.recipe import kind_and_layer
+
+    lake = probes_lake(tmp_path / "lake")
+    loaded = SimpleNamespace(slug="tiny-random", n_layers=4)
+    config = load_preset("default", lake=lake.root, model="tiny-random").steer
+    assert kind_and_layer(lake, loaded, config) == ("expression", LAYER)  # no pooled probes: the story probes steer
+    assert kind_and_layer(lake, loaded, config, layer=LAYER) == ("expression", LAYER)
+    with pytest.raises(EmolakeError, match=r"layer 2 has no expression probes of tiny-random: use one of \[1\]"):
+        kind_and_layer(lake, loaded, config, layer=2)

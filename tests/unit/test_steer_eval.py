@@ -98,11 +98,11 @@ def test_the_grid_is_every_setting_by_every_case(tmp_path):
     assert len(grid(crossed, (1,))) == 4 * per_layer
 
 
-def test_default_layer_is_a_third_of_the_depth_and_must_exist(tmp_path):
+def test_default_layer_is_four_tenths_of_the_depth_and_must_exist(tmp_path):
     from dataclasses import replace
 
     config = replace(load_preset("tiny", lake=tmp_path).steer, layers=None)
-    assert steered_layers(config, 30) == (10,)
+    assert steered_layers(config, 30) == (12,)
     with pytest.raises(EmolakeError, match=r"steer.layers \[7\] do not exist"):
         steered_layers(replace(config, layers=(7,)), 4)
 
