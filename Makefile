@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PRESET ?= default
 LAKE ?= lake
+MODEL ?=
+# `make all MODEL=bundled:gemma3-270m`, `make steer MODEL=...`: another model than the preset's (same lake).
+RUN_FLAGS = --preset $(PRESET) $(if $(MODEL),--model $(MODEL))
 EMOLAKE := $(BIN)/emolake --lake $(LAKE)
 STAMP := $(VENV)/.installed
 
@@ -13,14 +16,16 @@ STAMP := $(VENV)/.installed
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-all: install model ## install, fetch the bundled model, run every stage of PRESET (default; PRESET=paper on a GPU host), print a summary
-	$(EMOLAKE) run all --preset $(PRESET)
+GEMMA_IF_ASKED = $(if $(findstring gemma3-270m,$(MODEL)),model-gemma)
+
+all: install model $(GEMMA_IF_ASKED) ## install, fetch the bundled model, run every stage of PRESET (default; PRESET=paper on a GPU host), print a summary
+	$(EMOLAKE) run all $(RUN_FLAGS)
 
 LOCAL_SOURCES := --set 'generate.sources=["reference","local"]' --set 'probes.sources=["reference","local"]' \
 	--set 'evaluate.sources=["reference","local"]'
 
 local: install model ## `make all` plus `local`: texts the probed model writes itself, probed and evaluated beside the shipped ones
-	$(EMOLAKE) run all --preset $(PRESET) $(LOCAL_SOURCES)
+	$(EMOLAKE) run all $(RUN_FLAGS) $(LOCAL_SOURCES)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,22 +62,22 @@ compare: model model-gemma ## SmolLM2 and Gemma 3 270M on the same texts in one 
 	$(EMOLAKE) sql "select * from model_comparison"
 
 generate: install ## land texts: the reference corpus and the model's own stories
-	$(EMOLAKE) run generate --preset $(PRESET)
+	$(EMOLAKE) run generate $(RUN_FLAGS)
 
 extract: install ## residual-stream means per text and layer, float16 shards + Parquet index
-	$(EMOLAKE) run extract --preset $(PRESET)
+	$(EMOLAKE) run extract $(RUN_FLAGS)
 
 probes: install ## probes per layer, kind (expression, deflection, speakers) and text source
-	$(EMOLAKE) run probes --preset $(PRESET)
+	$(EMOLAKE) run probes $(RUN_FLAGS)
 
 index: install ## FAISS indexes of the probes
-	$(EMOLAKE) run index --preset $(PRESET)
+	$(EMOLAKE) run index $(RUN_FLAGS)
 
 evaluate: install ## held-out accuracy, valence/arousal r, geometry, logit lens, report (lake/reports/MODEL/report.html)
-	$(EMOLAKE) run evaluate --preset $(PRESET)
+	$(EMOLAKE) run evaluate $(RUN_FLAGS)
 
-steer: install ## steering sweep on the preset (`emolake run steer`, then its summary): fills steering_runs
-	$(EMOLAKE) steer-sweep --preset $(PRESET)
+steer: install $(GEMMA_IF_ASKED) ## steering sweep on the preset (`emolake run steer`, then its summary): fills steering_runs
+	$(EMOLAKE) steer-sweep $(RUN_FLAGS)
 
 serve: install ## the Dash app on 127.0.0.1:8050 (read-only over the lake), the JSON API under /api/v1/
 	$(EMOLAKE) serve
@@ -81,7 +86,7 @@ serve-api: install ## the JSON API alone on 127.0.0.1:8050, no Dash (docs/api.md
 	$(EMOLAKE) serve --api-only
 
 plan: install ## what `make all PRESET=...` would extract: texts, tokens, disk, time (nothing runs or downloads)
-	$(EMOLAKE) run all --preset $(PRESET) --plan
+	$(EMOLAKE) run all $(RUN_FLAGS) --plan
 
 summary: install ## what the lake holds
 	$(EMOLAKE) summary

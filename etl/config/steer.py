@@ -82,6 +82,10 @@ class SteerConfig:
     """Strengths of the forced choice (fractions of the residual norm); empty: the sweep runs no choice experiment."""
     choice_random: int = 16
     """Random unit directions per strength: the forced choice's null (every pair of them is one null contrast)."""
+    readers: tuple[str, ...] = ()
+    """Other models (specs or slugs) whose probes in this lake read both texts of every run, reported beside the
+    judges and never part of `judged_success` (docs/steering.md, "A third reader"); `make compare` puts both bundled
+    models in one lake."""
 
     def __post_init__(self) -> None:
         from etl import catalog
@@ -112,6 +116,8 @@ class SteerConfig:
         self._check_choice()
         if any(not p.strip() for p in self.prompts):
             raise EmolakeError("steer.prompts has an empty prompt: remove it or write one")
+        if any(not r.strip() for r in self.readers):
+            raise EmolakeError(f"steer.readers = {list(self.readers)} has an empty name: give model specs or slugs")
         for name in ("seeds", "max_new_tokens", "batch_size", "norm_texts", "repetition_ngram"):
             check_positive(f"steer.{name}", getattr(self, name))
         if not 0.0 <= self.temperature <= 2.0:

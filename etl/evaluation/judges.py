@@ -196,5 +196,7 @@ def judge_pairs(judges: Sequence, baselines: Sequence[str], steered: Sequence[st
 
 
 def judged_success(surgical: bool, verdicts: Sequence[Verdict]) -> bool:
-    """The pre-registered rule: surgical and every judge agrees the target's family (or valence) rose."""
-    return bool(surgical and verdicts and all(v.agrees for v in verdicts))
+    """The pre-registered rule: surgical and every pre-registered judge (`JUDGES`) agrees the target's family (or
+    valence) rose. Other readers' verdicts (another model's probes, `etl.evaluation.readers`) do not count."""
+    judged = [v for v in verdicts if v.judge in JUDGES]
+    return bool(surgical and judged and all(v.agrees for v in judged))

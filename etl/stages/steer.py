@@ -49,13 +49,15 @@ def grid(config: SteerConfig, layers: tuple[int, ...]) -> list[tuple[Setting, Ca
 def run(config: SteerConfig) -> StageResult:
     """Runs the sweep and writes its runs; returns counts and rates."""
     from etl.evaluation.judges import default_judges
+    from etl.evaluation.readers import model_readers
     from etl.model.load import load, model_slug
 
     lake = Lake(config.common.lake)
     model = model_slug(config.common.model)
     started = datetime.now(UTC)
+    readers = model_readers(lake, config.readers, model, config.source)  # refused before the model loads
     loaded = load(config.common.model)
-    judges = default_judges(lake)
+    judges = default_judges(lake) + readers
     steerer = Steerer(lake, loaded, config)
     pairs = grid(config, steered_layers(config, loaded.n_layers))
     n_cases = len({case for _, case in pairs})
@@ -180,8 +182,9 @@ SETTING = ("kind", "layer", "emotion", "strength", "operator", "positions")
 def rates_table(rows: list[dict], seed: int, started: datetime) -> pa.Table:
     """Success rates with bootstrap 95% intervals per reader, per setting and over all runs (`steering_judged`).
 
-    Readers: `judged` (surgical and every judge agrees), `own_probe` (surgical and the target probe rose) and each
-    judge (surgical and that judge agrees); `agree_rate` counts agreement whatever the regime."""
+    Readers: `judged` (surgical and every pre-registered judge agrees), `own_probe` (surgical and the target probe
+    rose) and each judge or model reader (surgical and it agrees); `agree_rate` counts agreement whatever the regime.
+    """
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
         groups.setdefault(tuple(row[c] for c in SETTING), []).append(row)
@@ -215,7 +218,7 @@ def reader_rates(rows: list[dict], seed: int) -> list[dict]:
 
     surgical = np.array([r["regime"] == "surgical" for r in rows])
     readers = {
-        "judged": (np.array([bool(r["judge_agrees"]) and all(r["judge_agrees"]) for r in rows]), None, None),
+        "judged": (np.array([judged_agree(r) for r in rows]), None, None),
         "own_probe": (np.array([(r["target_delta"] or 0) > 0 for r in rows]), _column(rows, "target_delta"), None),
     }
     for i, judge in enumerate(rows[0]["judges"] if rows else []):
@@ -240,6 +243,14 @@ def reader_rates(rows: list[dict], seed: int) -> list[dict]:
             }
         )
     return out
+
+
+def judged_agree(row: dict) -> bool:
+    """Whether every pre-registered judge agrees on a run (another model's reading does not count)."""
+    from etl.evaluation.judges import JUDGES
+
+    agrees = [a for judge, a in zip(row["judges"], row["judge_agrees"], strict=True) if judge in JUDGES]
+    return bool(agrees) and all(agrees)
 
 
 def _column(rows: list[dict], name: str, index: int | None = None):

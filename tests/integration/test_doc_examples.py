@@ -19,6 +19,10 @@ pytestmark = pytest.mark.integration
 
 NOT_RUN = {
     ".venv/bin/emolake run all --preset default --model bundled:gemma3-270m": "the optional Gemma package",
+    '.venv/bin/emolake steer-sweep --preset default --set steer.readers=["bundled:gemma3-270m"]': "Gemma 3 270M's "
+    "probes in the lake (tests/integration/test_steer_tiny.py reads a sweep with a second tiny model)",
+    ".venv/bin/emolake steer-sweep --preset default --model bundled:gemma3-270m --set "
+    'steer.readers=["bundled:smollm2-135m-instruct"]': "the optional Gemma package",
     ".venv/bin/emolake run generate --preset full": "Gemini: needs an API key and network",
     ".venv/bin/emolake run extract probes --preset full": "Gemini: needs an API key and network",
     ".venv/bin/emolake run all --preset full": "Gemini: needs an API key and network",

@@ -1,6 +1,7 @@
 """Steering on the tiny random model: exact edits at the hooked layer, hook removal, paired sampling, sweep, CLI."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -345,3 +346,53 @@ def test_the_forced_choice_is_read_from_letter_logits_and_set_against_random_pai
     assert primary["shown"] == (
         primary["effect"] > 0 and primary["effect_low"] > 0 and primary["effect"] > primary["null_p95_abs"]
     )
+
+
+def test_another_models_probes_read_the_sweep_beside_the_judges(two_model_lake, tmp_path, cli):
+    import shutil
+
+    from etl import runner
+    from etl.config import load_preset
+    from etl.evaluation.judges import JUDGES
+    from etl.evaluation.readers import ModelReader
+
+    lake_root = tmp_path / "lake"
+    shutil.copytree(two_model_lake, lake_root)
+    runner.execute("index", load_preset("tiny", lake=lake_root, model="tiny-random-6"))
+    code, _, err = cli(
+        "--lake", lake_root, "steer-sweep", "--preset", "tiny", "--set", 'steer.readers=["tiny-random-6"]'
+    )
+    assert code == 0, err
+    lake = Lake(lake_root)
+    runs = views.run(lake, "select * from steering_runs where model = 'tiny-random' order by run_id").to_pylist()
+    assert runs and all(r["judges"] == [*JUDGES, "model:tiny-random-6"] for r in runs)
+    reader = ModelReader(lake, "tiny-random-6", "reference")
+    emotions = [r["emotion"] for r in runs]
+    base, _ = reader.read([r["baseline"] for r in runs], emotions)
+    steered, _ = reader.read([r["steered"] for r in runs], emotions)
+    stored = np.array([dict(r["judge_steered"])["model:tiny-random-6"] for r in runs], dtype=float)
+    np.testing.assert_allclose(stored, steered, rtol=1e-5, equal_nan=True)
+    assert [dict(r["judge_agrees"])["model:tiny-random-6"] for r in runs] == [
+        bool(s > b) for s, b in zip(steered, base, strict=True)
+    ]
+    for r in runs:  # the pre-registered rule: the model reader never decides judged_success
+        agrees = dict(r["judge_agrees"])
+        assert r["judged_success"] == (r["regime"] == "surgical" and all(agrees[j] for j in JUDGES))
+    judged = views.run(lake, "select reader from steering_judged where scope = 'overall'").column("reader")
+    assert "model:tiny-random-6" in judged.to_pylist()
+
+
+def test_a_reader_must_be_another_model_with_probes(tiny_lake_copy, cli):
+    def files() -> list[tuple[str, int]]:
+        return sorted((str(p.relative_to(tiny_lake_copy)), p.stat().st_size) for p in Path(tiny_lake_copy).rglob("*"))
+
+    before = files()
+    for reader, message in (
+        ("tiny-random", "steer.readers names 'tiny-random', the steered model: name another model"),
+        ("tiny-random-6", "steer.readers: 'tiny-random-6' cannot read"),
+    ):
+        code, out, err = cli(
+            "--lake", tiny_lake_copy, "steer-sweep", "--preset", "tiny", "--set", f'steer.readers=["{reader}"]'
+        )
+        assert code != 0 and out == "" and message in err and "Traceback" not in err
+    assert files() == before  # refused before the model loads or anything is written

@@ -162,3 +162,8 @@ def test_continuation_only_keeps_the_tokens_after_the_prompt():
     assert cut.offsets == [(0, 3), (3, 7), (7, 12), (12, 13)]
     np.testing.assert_array_equal(cut.scores[("expression", 3)], scores[2:])
     assert continuation_only(trace, len(text)).tokens == []
+
+
+def test_an_empty_reader_name_is_refused():
+    with pytest.raises(EmolakeError, match=r"steer.readers = \['bundled:gemma3-270m', ' '\] has an empty name"):
+        load_preset("tiny", overrides=['steer.readers=["bundled:gemma3-270m", " "]'])

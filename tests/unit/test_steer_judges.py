@@ -180,3 +180,28 @@ def test_rates_carry_bootstrap_intervals_per_reader_setting_and_overall():
     assert overall["n_runs"] == 6 and overall["success_rate"] == pytest.approx(2 / 6)  # the controls are left out
     assert overall["kind"] is None and overall["strength"] is None
     assert overall["success_low"] < overall["success_rate"] < overall["success_high"]
+
+
+def test_another_models_reading_is_reported_but_never_decides_judged_success():
+    both = [Verdict(name, "joy", 0.0, 1.0, 0.0, 0.0) for name in JUDGES]
+    against = Verdict("model:gemma3-270m", "happy", 0.3, 0.1, 0.0, 0.0)
+    agreeing = Verdict("model:gemma3-270m", "happy", 0.1, 0.3, 0.0, 0.0)
+    assert judged_success(True, [*both, against]) is True
+    assert judged_success(True, [both[0], Verdict(JUDGES[1], "joy", 0.2, 0.1, 0.0, 0.0), agreeing]) is False
+    assert judged_success(True, [agreeing]) is False  # no pre-registered judge read it
+
+
+def test_the_judged_rate_ignores_a_model_reader_that_is_still_rated_on_its_own():
+    rows = [run_row(i, "happy", 0.1, "surgical", (True, True), 1.0) for i in range(4)]
+    for i, row in enumerate(rows):
+        row["judges"] = [*JUDGES, "model:other"]
+        row["judge_agrees"] = [True, True, i < 1]
+        row["judge_baseline"] = [*row["judge_baseline"], 0.0]
+        row["judge_steered"] = [*row["judge_steered"], 0.1 if i < 1 else -0.1]
+        row["judge_opposite_baseline"] = [*row["judge_opposite_baseline"], 0.0]
+        row["judge_opposite_steered"] = [*row["judge_opposite_steered"], 0.0]
+    table = rates_table(rows, seed=0, started=datetime.now(UTC)).to_pylist()
+    overall = {r["reader"]: r for r in table if r["scope"] == "overall"}
+    assert overall["judged"]["success_rate"] == 1.0
+    assert overall["model:other"]["success_rate"] == pytest.approx(0.25)
+    assert overall["model:other"]["mean_delta"] == pytest.approx((0.1 - 0.3) / 4)
