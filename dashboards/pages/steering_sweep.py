@@ -89,14 +89,29 @@ def best_table(ctx: AppContext, model: str, sweep: str) -> dash_table.DataTable:
     )
 
 
-def controls_line(ctx: AppContext, model: str, sweep: str) -> str:
-    """The judged rate of each kind over all its runs, controls marked: what chance agreement gives."""
-    rows = ctx.reader.rows(
-        "select kind, n_runs, success_rate, success_low, success_high from steering_judged "
-        "where model = ? and sweep = ? and scope = 'kind' and reader = 'judged' order by kind",
+def model_readers(ctx: AppContext, model: str, sweep: str) -> list[str]:
+    """The other models whose probes read the sweep (`[steer] readers`), as `steering_judged` names them."""
+    return ctx.reader.values(
+        "select distinct reader from steering_judged where model = ? and sweep = ? and reader like 'model:%' "
+        "order by reader",
         [model, sweep],
     )
-    return "Judged success per kind over all its runs: " + "; ".join(
+
+
+def controls_line(ctx: AppContext, model: str, sweep: str, reader: str = "judged") -> str:
+    """The success rate of each kind over all its runs by `reader` (default: the judged rate), controls among
+    them: what chance agreement gives."""
+    rows = ctx.reader.rows(
+        "select kind, n_runs, success_rate, success_low, success_high from steering_judged "
+        "where model = ? and sweep = ? and scope = 'kind' and reader = ? order by kind",
+        [model, sweep, reader],
+    )
+    head = (
+        "Judged success per kind over all its runs: "
+        if reader == "judged"
+        else f"Read by {reader.removeprefix('model:')}'s probes (another model; not part of judged success), per kind: "
+    )
+    return head + "; ".join(
         f"{r['kind']} {r['success_rate']:.2f} [{r['success_low']:.2f}, {r['success_high']:.2f}] ({r['n_runs']} runs)"
         for r in rows
         if r["success_rate"] is not None
@@ -126,6 +141,10 @@ def section(ctx: AppContext):
         parts.append(best_table(ctx, model, sweep))
     if ctx.reader.has("steering_judged"):
         parts.append(html.P(controls_line(ctx, model, sweep), className="muted", id="st-controls"))
+        parts += [
+            html.P(controls_line(ctx, model, sweep, reader), className="muted", id=f"st-reader-{i}")
+            for i, reader in enumerate(model_readers(ctx, model, sweep))
+        ]
     return html.Div(parts)
 
 

@@ -159,6 +159,30 @@ def test_sweep_card_draws_judged_success_per_kind_and_the_best_setting_per_emoti
     assert "expression 0.17" in steering_sweep.controls_line(ctx, "tiny-random", "tiny")  # 1 of 6 runs
     page = str(steering.layout(ctx))
     assert "st-sweep" in page and "st-best" in page and "st-controls" in page and "6 paired runs" in page
+    assert steering_sweep.model_readers(ctx, "tiny-random", "tiny") == [] and "st-reader-0" not in page
+
+
+def test_another_models_reading_gets_its_own_line(tmp_path):
+    from dashboards.pages import steering_sweep
+    from etl.lake.schemas import STEERING_JUDGED
+    from etl.stages.steer import rates_table
+
+    lake = probes_lake(tmp_path / "lake")
+    rows = sweep_rows()
+    for i, row in enumerate(rows):  # the other model reads the target rise in the first two runs
+        for key, value in (("judges", "model:other"), ("judge_labels", "afraid"), ("judge_agrees", i < 2)):
+            row[key] = [*row[key], value]
+        for key, value in (("judge_baseline", 0.0), ("judge_steered", 0.1 if i < 2 else -0.1)):
+            row[key] = [*row[key], value]
+        row["judge_opposite_baseline"] = row["judge_opposite_steered"] = [0.0, 0.0, 0.0]
+        row["control"] = False
+    table = rates_table(rows, seed=0, started=datetime.now(UTC))
+    assert table.schema == STEERING_JUDGED
+    put(table, lake.partition("steering_judged", model="tiny-random", sweep="tiny") / "part-0.parquet")
+    ctx = context(lake)
+    assert steering_sweep.model_readers(ctx, "tiny-random", "tiny") == ["model:other"]
+    line = steering_sweep.controls_line(ctx, "tiny-random", "tiny", "model:other")
+    assert line.startswith("Read by other's probes") and "expression 0.33" in line  # 2 of 6 runs, both surgical
 
 
 def test_comparison_view_shows_both_texts_the_verdict_and_the_traces():
