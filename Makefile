@@ -18,7 +18,7 @@ help: ## list targets
 
 GEMMA_IF_ASKED = $(if $(findstring gemma3-270m,$(MODEL)),model-gemma)
 
-all: install model $(GEMMA_IF_ASKED) ## install, fetch the bundled model, run every stage of PRESET (default; PRESET=paper on a GPU host), print a summary
+all: install model $(GEMMA_IF_ASKED) ## install, fetch the bundled model, run every stage of PRESET (default; PRESET=paper on a GPU host; MODEL=bundled:gemma3-270m adds Gemma), print a summary
 	$(EMOLAKE) run all $(RUN_FLAGS)
 
 LOCAL_SOURCES := --set 'generate.sources=["reference","local"]' --set 'probes.sources=["reference","local"]' \
@@ -76,7 +76,7 @@ index: install ## FAISS indexes of the probes
 evaluate: install ## held-out accuracy, valence/arousal r, geometry, logit lens, report (lake/reports/MODEL/report.html)
 	$(EMOLAKE) run evaluate $(RUN_FLAGS)
 
-steer: install $(GEMMA_IF_ASKED) ## steering sweep on the preset (`emolake run steer`, then its summary): fills steering_runs
+steer: install $(GEMMA_IF_ASKED) ## steering sweep on the preset (`emolake run steer`, then its summary; MODEL= as for all): fills steering_runs
 	$(EMOLAKE) steer-sweep $(RUN_FLAGS)
 
 serve: install ## the Dash app on 127.0.0.1:8050 (read-only over the lake), the JSON API under /api/v1/
