@@ -198,5 +198,10 @@ def judge_pairs(judges: Sequence, baselines: Sequence[str], steered: Sequence[st
 def judged_success(surgical: bool, verdicts: Sequence[Verdict]) -> bool:
     """The pre-registered rule: surgical and every pre-registered judge (`JUDGES`) agrees the target's family (or
     valence) rose. Other readers' verdicts (another model's probes, `etl.evaluation.readers`) do not count."""
-    judged = [v for v in verdicts if v.judge in JUDGES]
-    return bool(surgical and judged and all(v.agrees for v in judged))
+    return bool(surgical) and judges_agree([v.judge for v in verdicts], [v.agrees for v in verdicts])
+
+
+def judges_agree(names: Sequence[str], agrees: Sequence[bool]) -> bool:
+    """Whether every pre-registered judge among `names` agrees (at least one must be there); the others are ignored."""
+    judged = [a for name, a in zip(names, agrees, strict=True) if name in JUDGES]
+    return bool(judged) and all(judged)

@@ -215,10 +215,11 @@ def reader_rates(rows: list[dict], seed: int) -> list[dict]:
     import numpy as np
 
     from etl.evaluation.controls import bootstrap_ci
+    from etl.evaluation.judges import judges_agree
 
     surgical = np.array([r["regime"] == "surgical" for r in rows])
     readers = {
-        "judged": (np.array([judged_agree(r) for r in rows]), None, None),
+        "judged": (np.array([judges_agree(r["judges"], r["judge_agrees"]) for r in rows]), None, None),
         "own_probe": (np.array([(r["target_delta"] or 0) > 0 for r in rows]), _column(rows, "target_delta"), None),
     }
     for i, judge in enumerate(rows[0]["judges"] if rows else []):
@@ -243,14 +244,6 @@ def reader_rates(rows: list[dict], seed: int) -> list[dict]:
             }
         )
     return out
-
-
-def judged_agree(row: dict) -> bool:
-    """Whether every pre-registered judge agrees on a run (another model's reading does not count)."""
-    from etl.evaluation.judges import JUDGES
-
-    agrees = [a for judge, a in zip(row["judges"], row["judge_agrees"], strict=True) if judge in JUDGES]
-    return bool(agrees) and all(agrees)
 
 
 def _column(rows: list[dict], name: str, index: int | None = None):
