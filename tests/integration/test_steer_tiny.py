@@ -370,10 +370,15 @@ def test_another_models_probes_read_the_sweep_beside_the_judges(two_model_lake, 
     emotions = [r["emotion"] for r in runs]
     base, _ = reader.read([r["baseline"] for r in runs], emotions)
     steered, _ = reader.read([r["steered"] for r in runs], emotions)
-    stored = np.array([dict(r["judge_steered"])["model:tiny-random-6"] for r in runs], dtype=float)
-    np.testing.assert_allclose(stored, steered, rtol=1e-5, equal_nan=True)
+    stored = {
+        key: np.array([dict(r[key])["model:tiny-random-6"] for r in runs], dtype=float)
+        for key in ("judge_baseline", "judge_steered")
+    }
+    np.testing.assert_allclose(stored["judge_baseline"], base, rtol=1e-5, atol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(stored["judge_steered"], steered, rtol=1e-5, atol=1e-6, equal_nan=True)
+    # agreement read off the stored readings: a recomputation in other batches may differ in the last bits
     assert [dict(r["judge_agrees"])["model:tiny-random-6"] for r in runs] == [
-        bool(s > b) for s, b in zip(steered, base, strict=True)
+        bool(s > b) for s, b in zip(stored["judge_steered"], stored["judge_baseline"], strict=True)
     ]
     for r in runs:  # the pre-registered rule: the model reader never decides judged_success
         agrees = dict(r["judge_agrees"])
